@@ -1,0 +1,51 @@
+# One-command entry points. Every target creates/reuses .venv and installs exactly the pinned set.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins:$(CURDIR)/dags
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE := True
+export GX_ANALYTICS_ENABLED := False
+STACK_DIR ?= $(CURDIR)/.local-stack
+
+.PHONY: install demo demo-teardown test lint stack-up stack-down sample-data validate-config bench clean
+
+$(STAMP): requirements.txt requirements-local.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --python $(BIN)/python -q -r requirements.txt -r requirements-local.txt -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP)
+	bash scripts/run_tests.sh
+
+demo: $(STAMP)
+	bash scripts/demo.sh
+
+demo-teardown: $(STAMP)
+	bash scripts/demo.sh teardown
+
+stack-up: $(STAMP)
+	$(BIN)/python -m personalize_local stack up --dir $(STACK_DIR)
+
+stack-down:
+	$(BIN)/python -m personalize_local stack down --dir $(STACK_DIR)
+
+validate-config: $(STAMP)
+	$(BIN)/python -m personalize_ops validate-config include/pipeline.yaml
+
+bench: $(STAMP)
+	bash benchmarks/run_all.sh
+
+clean:
+	rm -rf $(VENV) .airflow .local-stack .pytest_cache
