@@ -1,7 +1,11 @@
 """Session-wide test setup: isolated Airflow home, dummy AWS credentials, shared fixtures."""
 
+import json
 import os
 import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 _HOME = tempfile.mkdtemp(prefix="pz-airflow-home-")
 os.environ.setdefault("AIRFLOW_HOME", _HOME)
@@ -9,6 +13,16 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# dag.test() only runs DAGs found in a configured bundle: the project's dags/ plus DAG files written by tests.
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+_bundle = "airflow.dag_processing.bundles.local.LocalDagBundle"
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {"name": "dags-folder", "classpath": _bundle, "kwargs": {"path": str(ROOT / "dags")}},
+        {"name": "test-dags", "classpath": _bundle, "kwargs": {"path": str(ROOT / "tests" / "dag_files")}},
+    ]
+)
 # Dummy credentials only: nothing in the test suite talks to a real AWS account.
 for _k, _v in {
     "AWS_ACCESS_KEY_ID": "testing",
