@@ -1,0 +1,103 @@
+"""Champion/challenger gate: should a new solution version replace the one a campaign serves?
+
+Rule (pure, no I/O):
+1. challenger must not score below the popularity baseline (when a baseline is given);
+2. with no champion (campaign not created yet) the challenger is promoted;
+3. otherwise the challenger must beat the champion by the relative margin:
+   ``challenger >= champion * (1 + min_improvement)`` and ``challenger > champion`` (a tie never promotes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+class GateInputError(ValueError):
+    """A metric is missing from, or not a number in, one of the metric sets given to the gate."""
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Outcome of :func:`decide`; ``reason`` states the numbers that led to it."""
+
+    promoted: bool
+    reason: str
+    metric: str
+    challenger_value: float
+    champion_value: float | None
+    baseline_value: float | None
+    margin: float
+
+    def to_record(
+        self,
+        *,
+        campaign: str,
+        champion_arn: str | None,
+        challenger_arn: str,
+        run_id: str,
+        decided_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The gate-decision record stored by ``record_gate_decision`` (docs/INTERFACES.md)."""
+        return {
+            **asdict(self),
+            "campaign": campaign,
+            "champion_arn": champion_arn,
+            "challenger_arn": challenger_arn,
+            "run_id": run_id,
+            "decided_at": (decided_at or datetime.now(UTC)).isoformat(),
+        }
+
+
+def _value(metrics: Mapping[str, Any], metric: str, role: str) -> float:
+    if metric not in metrics:
+        available = ", ".join(sorted(metrics)) or "none"
+        raise GateInputError(f"{role} metrics have no {metric!r}; available: {available}")
+    value = metrics[metric]
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise GateInputError(f"{role} metric {metric!r} is {value!r}, expected a number")
+    return float(value)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def decide(
+    champion: Mapping[str, Any] | None,
+    challenger: Mapping[str, Any],
+    metric: str,
+    min_improvement: float = 0.0,
+    baseline: Mapping[str, Any] | None = None,
+) -> GateDecision:
+    """Decide whether ``challenger`` replaces ``champion`` on ``metric`` (see module docstring)."""
+    if min_improvement < 0 or math.isnan(min_improvement):
+        raise GateInputError(f"min_improvement={min_improvement!r}: must be >= 0 (0.02 means 2% better)")
+    new = _value(challenger, metric, "challenger")
+    old = None if champion is None else _value(champion, metric, "champion")
+    base = None if baseline is None else _value(baseline, metric, "baseline")
+    numbers = (
+        f"{metric}: challenger {_fmt(new)}, champion {_fmt(old)}, "
+        f"popularity baseline {_fmt(base)}, required margin {min_improvement:.1%}"
+    )
+
+    def result(promoted: bool, why: str) -> GateDecision:
+        return GateDecision(promoted, f"{why} ({numbers})", metric, new, old, base, float(min_improvement))
+
+    if base is not None and new < base:
+        return result(False, "not promoted: challenger scores below the popularity baseline")
+    if old is None:
+        return result(True, "promoted: no champion yet (campaign does not exist)")
+    required = old * (1 + min_improvement)
+    if new > old and (new >= required or math.isclose(new, required, rel_tol=1e-9, abs_tol=1e-12)):
+        return result(True, f"promoted: challenger beats champion by {_rel(new, old)} (needed {required:.4f})")
+    return result(False, f"not promoted: challenger {_rel(new, old)} vs champion, needed >= {required:.4f}")
+
+
+def _rel(new: float, old: float) -> str:
+    if old == 0:
+        return "+inf%" if new > 0 else "+0.0%"
+    return f"{(new - old) / old:+.1%}"

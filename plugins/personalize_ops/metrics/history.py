@@ -1,0 +1,248 @@
+"""Durable metric history in S3 (layout: docs/INTERFACES.md, "Metric history").
+
+``s3://{bucket}/{prefix}/metrics/history/{dataset_group}/{solution}/{solution_version_id}.json`` holds one
+solution version's metrics; ``.../metrics/gate/{dataset_group}/{campaign}/{run_id}.json`` one gate decision.
+Writes are idempotent: writing the same record again is a no-op, writing a *different* record to an existing
+key raises :class:`HistoryConflictError` instead of silently overwriting history.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+VERSION_FIELDS = (
+    "dataset_group",
+    "solution",
+    "recipe",
+    "solution_version_arn",
+    "run_id",
+    "data_hash",
+    "created_at",
+    "metrics",
+)
+GATE_FIELDS = (
+    "campaign",
+    "champion_arn",
+    "challenger_arn",
+    "metric",
+    "champion_value",
+    "challenger_value",
+    "baseline_value",
+    "margin",
+    "promoted",
+    "reason",
+    "run_id",
+    "decided_at",
+)
+
+
+class HistoryRecordError(ValueError):
+    """A record is missing fields or has a value of the wrong kind."""
+
+
+class HistoryConflictError(RuntimeError):
+    """A different record already exists under the key this record maps to."""
+
+
+def _root(prefix: str) -> str:
+    prefix = prefix.strip("/")
+    return f"{prefix}/metrics" if prefix else "metrics"
+
+
+def _part(value: str, field: str) -> str:
+    if not isinstance(value, str) or not value or "/" in value:
+        raise HistoryRecordError(f"{field}={value!r}: must be a non-empty string without '/'")
+    return value
+
+
+def history_key(prefix: str, dataset_group: str, solution: str, solution_version_arn: str) -> str:
+    """S3 key of one solution version's record; the version id is the last segment of its ARN."""
+    version_id = _part(solution_version_arn.rstrip("/").rsplit("/", 1)[-1], "solution_version_arn")
+    return (
+        f"{_root(prefix)}/history/{_part(dataset_group, 'dataset_group')}/"
+        f"{_part(solution, 'solution')}/{version_id}.json"
+    )
+
+
+def gate_key(prefix: str, dataset_group: str, campaign: str, run_id: str) -> str:
+    """S3 key of one gate decision (one per campaign and DAG run)."""
+    return (
+        f"{_root(prefix)}/gate/{_part(dataset_group, 'dataset_group')}/"
+        f"{_part(campaign, 'campaign')}/{_part(run_id, 'run_id')}.json"
+    )
+
+
+def _iso_utc(value: Any, field: str) -> str:
+    """ISO-8601 UTC text for a datetime or an ISO string (naive values are taken as UTC)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as err:
+            raise HistoryRecordError(f"{field}={value!r}: not an ISO-8601 timestamp") from err
+    if not isinstance(value, datetime):
+        raise HistoryRecordError(f"{field}={value!r}: expected a datetime or an ISO-8601 string")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _number(value: Any, field: str, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise HistoryRecordError(f"{field}={value!r}: expected a number")
+    return float(value)
+
+
+def _require(record: Mapping[str, Any], fields: tuple[str, ...], kind: str) -> None:
+    missing = [f for f in fields if f not in record]
+    if missing:
+        raise HistoryRecordError(f"{kind} record is missing {', '.join(missing)}; required: {', '.join(fields)}")
+
+
+def validate_version_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a solution-version record and return it normalised (floats, UTC timestamp, known fields only)."""
+    _require(record, VERSION_FIELDS, "solution version")
+    out = {f: record[f] for f in VERSION_FIELDS}
+    for field in ("dataset_group", "solution", "recipe", "solution_version_arn", "run_id"):
+        if not isinstance(out[field], str) or not out[field]:
+            raise HistoryRecordError(f"{field}={out[field]!r}: must be a non-empty string")
+    out["created_at"] = _iso_utc(out["created_at"], "created_at")
+    if not isinstance(out["metrics"], Mapping):
+        raise HistoryRecordError(f"metrics={out['metrics']!r}: expected a mapping of metric name to number")
+    out["metrics"] = {str(k): _number(v, f"metrics.{k}") for k, v in sorted(out["metrics"].items())}
+    return out
+
+
+def validate_gate_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a gate-decision record and return it normalised."""
+    _require(record, GATE_FIELDS, "gate decision")
+    out = {f: record[f] for f in GATE_FIELDS}
+    for field in ("champion_value", "baseline_value"):
+        out[field] = _number(out[field], field, optional=True)
+    out["challenger_value"] = _number(out["challenger_value"], "challenger_value")
+    out["margin"] = _number(out["margin"], "margin")
+    if not isinstance(out["promoted"], bool):
+        raise HistoryRecordError(f"promoted={out['promoted']!r}: expected true or false")
+    out["decided_at"] = _iso_utc(out["decided_at"], "decided_at")
+    return out
+
+
+def make_version_record(
+    *,
+    dataset_group: str,
+    solution: str,
+    recipe: str,
+    solution_version_arn: str,
+    run_id: str,
+    metrics: Mapping[str, float],
+    data_hash: str | None = None,
+    created_at: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build a validated solution-version record (``created_at`` defaults to now, UTC)."""
+    return validate_version_record(
+        {
+            "dataset_group": dataset_group,
+            "solution": solution,
+            "recipe": recipe,
+            "solution_version_arn": solution_version_arn,
+            "run_id": run_id,
+            "data_hash": data_hash,
+            "created_at": created_at or datetime.now(UTC),
+            "metrics": metrics,
+        }
+    )
+
+
+def _get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as err:
+        raise HistoryRecordError(f"s3://{bucket}/{key}: not valid JSON ({err}); fix or delete it") from err
+
+
+def _put_once(s3: Any, bucket: str, key: str, record: dict[str, Any]) -> bool:
+    """Write ``record`` unless the key holds it already. True when written, False when already there."""
+    existing = _get_json(s3, bucket, key)
+    if existing is not None:
+        if existing == record:
+            return False
+        raise HistoryConflictError(
+            f"s3://{bucket}/{key} already holds a different record; not overwriting. "
+            f"existing={json.dumps(existing, sort_keys=True)} new={json.dumps(record, sort_keys=True)}. "
+            "Delete the object on purpose if the stored one is wrong."
+        )
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(record, sort_keys=True, indent=1).encode(),
+        ContentType="application/json",
+    )
+    return True
+
+
+def record_version(s3: Any, bucket: str, prefix: str, record: Mapping[str, Any]) -> str:
+    """Store one solution version's metrics; returns the S3 key. Idempotent for an identical record."""
+    rec = validate_version_record(record)
+    key = history_key(prefix, rec["dataset_group"], rec["solution"], rec["solution_version_arn"])
+    _put_once(s3, bucket, key, rec)
+    return key
+
+
+def record_gate_decision(
+    s3: Any, bucket: str, prefix: str, dataset_group: str, record: Mapping[str, Any]
+) -> str:
+    """Store one gate decision (see ``GateDecision.to_record``); returns the S3 key. Idempotent."""
+    rec = validate_gate_record(record)
+    key = gate_key(prefix, dataset_group, rec["campaign"], rec["run_id"])
+    _put_once(s3, bucket, key, rec)
+    return key
+
+
+def _iter_json(s3: Any, bucket: str, key_prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
+        for obj in page.get("Contents", []):
+            if obj["Key"].endswith(".json"):
+                record = _get_json(s3, bucket, obj["Key"])
+                if record is not None:
+                    yield obj["Key"], record
+
+
+def load_history(
+    s3: Any, bucket: str, prefix: str, dataset_group: str, solution: str | None = None
+) -> list[dict[str, Any]]:
+    """All solution-version records of a dataset group (optionally one solution), oldest first."""
+    key_prefix = f"{_root(prefix)}/history/{_part(dataset_group, 'dataset_group')}/"
+    if solution is not None:
+        key_prefix += f"{_part(solution, 'solution')}/"
+    records = []
+    for key, raw in _iter_json(s3, bucket, key_prefix):
+        try:
+            records.append(validate_version_record(raw))
+        except HistoryRecordError as err:
+            raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
+    return sorted(records, key=lambda r: (r["created_at"], r["solution"], r["solution_version_arn"]))
+
+
+def load_gate_decisions(
+    s3: Any, bucket: str, prefix: str, dataset_group: str, campaign: str | None = None
+) -> list[dict[str, Any]]:
+    """All gate decisions of a dataset group (optionally one campaign), oldest first."""
+    key_prefix = f"{_root(prefix)}/gate/{_part(dataset_group, 'dataset_group')}/"
+    if campaign is not None:
+        key_prefix += f"{_part(campaign, 'campaign')}/"
+    records = []
+    for key, raw in _iter_json(s3, bucket, key_prefix):
+        try:
+            records.append(validate_gate_record(raw))
+        except HistoryRecordError as err:
+            raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
+    return sorted(records, key=lambda r: (r["decided_at"], r["campaign"], r["run_id"]))
