@@ -93,7 +93,8 @@ def decide(
         return result(True, "promoted: no champion yet (campaign does not exist)")
     required = old * (1 + min_improvement)
     if new > old and (new >= required or math.isclose(new, required, rel_tol=1e-9, abs_tol=1e-12)):
-        return result(True, f"promoted: challenger beats champion by {_rel(new, old)} (needed {required:.4f})")
+        why = f"promoted: challenger beats champion by {_rel(new, old)} (needed {required:.4f})"
+        return result(True, why)
     return result(False, f"not promoted: challenger {_rel(new, old)} vs champion, needed >= {required:.4f}")
 
 

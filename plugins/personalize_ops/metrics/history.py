@@ -101,7 +101,9 @@ def _number(value: Any, field: str, *, optional: bool = False) -> float | None:
 def _require(record: Mapping[str, Any], fields: tuple[str, ...], kind: str) -> None:
     missing = [f for f in fields if f not in record]
     if missing:
-        raise HistoryRecordError(f"{kind} record is missing {', '.join(missing)}; required: {', '.join(fields)}")
+        raise HistoryRecordError(
+            f"{kind} record is missing {', '.join(missing)}; required: {', '.join(fields)}"
+        )
 
 
 def validate_version_record(record: Mapping[str, Any]) -> dict[str, Any]:

