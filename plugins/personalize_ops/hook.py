@@ -1,0 +1,266 @@
+"""Hooks for Amazon Personalize (control plane, runtime, events), built on the Amazon provider's AwsBaseHook.
+
+Everything goes through the Airflow AWS connection: local vs AWS is only ``endpoint_url`` /
+``service_config`` in its extra. :class:`PersonalizeHook` adds table-driven helpers (describe, find by name,
+status, wait) on top of the boto3 client and loads our generated waiters through ``waiter_path``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import botocore.config
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from botocore import xform_name
+from botocore.exceptions import ClientError
+
+from personalize_ops.errors import PersonalizeResourceFailedError, PersonalizeTimeoutError
+from personalize_ops.resources import ResourceKind, kind
+
+#: Retries for throttling and 5xx, unless the connection's ``config_kwargs`` sets ``retries`` itself.
+DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 10}
+RUN_TAG = "airflow:run"
+
+
+class _RetryingHook(AwsBaseHook):
+    """AwsBaseHook whose botocore config retries throttling/5xx (standard mode, 10 attempts) by default."""
+
+    @property
+    def config(self) -> botocore.config.Config:
+        configured = super().config
+        if getattr(configured, "retries", None):
+            return configured
+        return botocore.config.Config(retries=dict(DEFAULT_RETRIES)).merge(configured)
+
+
+class PersonalizeRuntimeHook(_RetryingHook):
+    """Thin hook around ``boto3.client("personalize-runtime")`` (GetRecommendations, ...)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["client_type"] = "personalize-runtime"
+        super().__init__(*args, **kwargs)
+
+
+class PersonalizeEventsHook(_RetryingHook):
+    """Thin hook around ``boto3.client("personalize-events")`` (PutEvents, PutItems, PutUsers)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["client_type"] = "personalize-events"
+        super().__init__(*args, **kwargs)
+
+
+def error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def run_token(*parts: str) -> str:
+    """Stable short hash of a task run's identity (dag_id, run_id, task_id, map_index)."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:32]
+
+
+class PersonalizeHook(_RetryingHook):
+    """Hook for the Personalize control plane; helpers are driven by :mod:`personalize_ops.resources`.
+
+    ``kind`` arguments accept a table key (``"dataset_group"``) or a :class:`ResourceKind`.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["client_type"] = "personalize"
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def waiter_path(self) -> Path:
+        return Path(__file__).with_name("waiters") / "personalize.json"
+
+    # --- generic calls ---------------------------------------------------------------------------
+    def call(self, operation: str, **params: Any) -> dict:
+        """Call a Personalize operation by its API name (``"CreateDatasetGroup"``)."""
+        return getattr(self.conn, xform_name(operation))(**params)
+
+    def describe(self, k: str | ResourceKind, arn: str) -> dict:
+        """The Describe response object (``response[describe_key]``)."""
+        k = kind(k)
+        return self.call(k.describe_op, **{k.arn_member: arn})[k.describe_key]
+
+    def describe_or_none(self, k: str | ResourceKind, arn: str) -> dict | None:
+        try:
+            return self.describe(k, arn)
+        except ClientError as e:
+            if error_code(e) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def status(self, k: str | ResourceKind, arn: str) -> str | None:
+        """Current status (``None`` for kinds without one, e.g. schemas)."""
+        k = kind(k)
+        return self.describe(k, arn).get(k.status_path) if k.status_path else None
+
+    def list(self, k: str | ResourceKind, parent_arn: str | None = None) -> Iterator[dict]:
+        """Summaries from the paginated List call, filtered by the parent when the kind has one."""
+        k = kind(k)
+        params: dict[str, Any] = {}
+        if parent_arn and k.list_parent_member:
+            params[k.list_parent_member] = parent_arn
+        token = None
+        while True:
+            page = self.call(k.list_op, **params, **({"nextToken": token} if token else {}))
+            yield from page.get(k.list_key, [])
+            token = page.get("nextToken")
+            if not token:
+                return
+
+    def find_by_name(self, k: str | ResourceKind, name: str, parent_arn: str | None = None) -> str | None:
+        """ARN of the resource of this kind named ``name`` under ``parent_arn``, or None."""
+        k = kind(k)
+        for summary in self.list(k, parent_arn):
+            if summary.get(k.name_member) == name:
+                return summary[k.arn_member]
+        return None
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return {t["tagKey"]: t["tagValue"] for t in self.call("ListTagsForResource", resourceArn=arn)["tags"]}
+
+    def failure_error(self, k: str | ResourceKind, arn: str) -> PersonalizeResourceFailedError:
+        """The typed error for a failed resource, with its current status and failureReason."""
+        k = kind(k)
+        d = self.describe_or_none(k, arn) or {}
+        reason = d.get(k.failure_reason_path) if k.failure_reason_path else None
+        if k.update_status_path and d:
+            update = d.get(k.update_status_path.split(".")[0]) or {}
+            reason = reason or update.get("failureReason")
+        return PersonalizeResourceFailedError(k.key, arn, d.get(k.status_path or "", "not found"), reason)
+
+    def state(self, k: str | ResourceKind, arn: str, target: str = "active") -> str:
+        """``"success"``, ``"failure"`` or ``"pending"`` for ``target``, with the waiters' semantics."""
+        k = kind(k)
+        d = self.describe_or_none(k, arn)
+        if target == "deleted":
+            return "success" if d is None else "pending"
+        if d is None:
+            return "failure"
+        status = d.get(k.status_path) if k.status_path else "ACTIVE"
+        if target == "updated" and k.update_status_path:
+            first, _, rest = k.update_status_path.partition(".")
+            status = (d.get(first) or {}).get(rest) or status
+        if target == "stopped":
+            return "pending" if status in ("CREATE STOPPING", *k.in_progress) else "success"
+        if status in k.success:
+            return "success"
+        return "pending" if status in k.in_progress else "failure"
+
+    def call_when_free(self, operation: str, *, timeout: float = 600, **params: Any) -> dict:
+        """Call ``operation``, retrying ResourceInUseException with exponential backoff up to ``timeout``."""
+        deadline, pause = time.monotonic() + timeout, 1.0
+        while True:
+            try:
+                return self.call(operation, **params)
+            except ClientError as e:
+                if error_code(e) != "ResourceInUseException" or time.monotonic() + pause > deadline:
+                    if error_code(e) == "ResourceInUseException":
+                        raise PersonalizeTimeoutError(
+                            f"{operation}({params}) kept failing with ResourceInUseException for {timeout}s: "
+                            f"{e}. Wait for or remove what uses the resource, or raise the timeout."
+                        ) from e
+                    raise
+                self.log.info("%s: resource in use, retrying in %.0fs", operation, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 30)
+
+    def delete(self, k: str | ResourceKind, arn: str, *, timeout: float = 600) -> bool:
+        """Issue the Delete call (retrying while in use). False if the resource was already gone."""
+        k = kind(k)
+        if not k.delete_op:
+            raise ValueError(f"Personalize {k.key} resources cannot be deleted through the API")
+        try:
+            self.call_when_free(k.delete_op, timeout=timeout, **{k.arn_member: arn})
+        except ClientError as e:
+            if error_code(e) == "ResourceNotFoundException":
+                return False
+            raise
+        return True
+
+    # --- waiting ---------------------------------------------------------------------------------
+    def wait(
+        self,
+        k: str | ResourceKind,
+        arn: str,
+        target: str = "active",
+        *,
+        delay: float = 30,
+        max_attempts: int = 720,
+    ) -> None:
+        """Block until the resource reaches ``target`` (active / deleted / updated / stopped).
+
+        Raises :class:`PersonalizeResourceFailedError` (ARN, status, failureReason) on a failure state and
+        :class:`PersonalizeTimeoutError` after ``max_attempts`` polls.
+        """
+        from airflow.providers.amazon.aws.exceptions import WaiterTerminalFailure
+        from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
+        from airflow.sdk.exceptions import AirflowException
+
+        k = kind(k)
+        waiter = self.get_waiter(k.waiter_name(target))
+        status_args = [q for q in (k.status_query, k.failure_reason_query, k.update_status_query) if q]
+        try:
+            wait(
+                waiter=waiter,
+                waiter_delay=delay,  # type: ignore[arg-type]
+                waiter_max_attempts=max_attempts,
+                args={k.arn_member: arn},
+                failure_message=f"Personalize {k.key} {arn} failed",
+                status_message=f"Personalize {k.key} {arn} status",
+                status_args=status_args,
+            )
+        except WaiterTerminalFailure:
+            raise self.failure_error(k, arn) from None
+        except AirflowException as e:
+            if "max attempts" in str(e):
+                raise PersonalizeTimeoutError(
+                    f"Personalize {k.key} {arn} did not become {target} after {max_attempts} polls "
+                    f"{delay}s apart (status {self.status(k, arn)!r}); raise waiter_max_attempts or check it."
+                ) from e
+            raise
+
+
+def canonical(value: Any) -> Any:
+    """Normalize a member for comparison: JSON strings (schemas, filter configs) compare as parsed JSON."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def config_differences(k: ResourceKind, wanted: dict, found: dict) -> dict[str, tuple]:
+    """Members of ``wanted`` (restricted to the kind's config members) whose described value differs.
+
+    Dicts compare as subsets (AWS fills in defaults inside nested configs); numbers compare by value.
+    """
+
+    def same(w: Any, f: Any) -> bool:
+        w, f = canonical(w), canonical(f)
+        if isinstance(w, dict):
+            return isinstance(f, dict) and all(same(v, f.get(key)) for key, v in w.items())
+        if isinstance(w, list):
+            return isinstance(f, list) and len(w) == len(f) and all(map(same, w, f))
+        if isinstance(w, bool) or isinstance(f, bool):
+            return bool(w) == bool(f) if f is not None else not w
+        if isinstance(w, int | float) and isinstance(f, int | float | str):
+            try:
+                return float(w) == float(f)
+            except ValueError:
+                return False
+        return w == f
+
+    return {
+        m: (wanted[m], found.get(m))
+        for m in k.config_members
+        if m in wanted and not same(wanted[m], found.get(m))
+    }

@@ -1,0 +1,93 @@
+"""What every Personalize operator shares: the hook, the console link, and wait-or-defer on a resource."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.sdk import conf
+
+from personalize_ops.errors import PersonalizeError, PersonalizeTimeoutError
+from personalize_ops.hook import PersonalizeHook
+from personalize_ops.links import PersonalizeConsoleLink, persist_link
+from personalize_ops.resources import ResourceKind, kind
+from personalize_ops.triggers import PersonalizeResourceTrigger
+
+
+class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
+    """Base of the Personalize operators.
+
+    :param wait_for_completion: wait until the resource reaches its target state (default True).
+    :param deferrable: wait in the triggerer instead of a worker slot
+        (default ``[operators] default_deferrable``).
+    :param waiter_delay: seconds between status polls.
+    :param waiter_max_attempts: polls before giving up with ``PersonalizeTimeoutError``.
+    Plus the provider's ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config``.
+    """
+
+    aws_hook_class = PersonalizeHook
+    operator_extra_links = (PersonalizeConsoleLink(),)
+    ui_color = "#f7e1c8"
+
+    def __init__(
+        self,
+        *,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        waiter_delay: int = 30,
+        waiter_max_attempts: int = 720,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.waiter_delay = waiter_delay
+        self.waiter_max_attempts = waiter_max_attempts
+
+    def persist_link(self, context, arn: str) -> None:
+        persist_link(context, self, self.hook, arn)
+
+    def wait_or_defer(self, context, k: str | ResourceKind, arn: str, target: str = "active") -> str:
+        """Return ``arn`` once the resource reached ``target``; defers when ``deferrable``."""
+        k = kind(k)
+        if not self.wait_for_completion:
+            return arn
+        if self.deferrable and self.hook.state(k, arn, target) == "pending":
+            self.defer(
+                trigger=PersonalizeResourceTrigger(
+                    kind=k.key,
+                    arn=arn,
+                    target=target,
+                    waiter_delay=self.waiter_delay,
+                    waiter_max_attempts=self.waiter_max_attempts,
+                    aws_conn_id=self.aws_conn_id,
+                    region_name=self.region_name,
+                    verify=self.verify,
+                    botocore_config=self.botocore_config,
+                ),
+                method_name="execute_complete",
+                kwargs={"kind": k.key, "target": target},
+                timeout=timedelta(seconds=self.waiter_delay * self.waiter_max_attempts + 60),
+            )
+        self.hook.wait(k, arn, target, delay=self.waiter_delay, max_attempts=self.waiter_max_attempts)
+        return arn
+
+    def execute_complete(
+        self, context, event: dict[str, Any] | None = None, kind: str = "", target: str = ""
+    ):
+        """Resume after the trigger: return the ARN, or raise the typed error with AWS's failureReason."""
+        event = event or {"status": "error", "message": "trigger returned no event"}
+        arn = event.get("arn", "")
+        if event.get("status") == "success":
+            return self.result_after_wait(arn)
+        state = self.hook.state(kind, arn, target) if arn else "failure"
+        if state == "failure" and target != "deleted":
+            raise self.hook.failure_error(kind, arn)
+        if "max attempts" in str(event.get("message")):
+            raise PersonalizeTimeoutError(f"Personalize {kind} {arn}: {event.get('message')}")
+        raise PersonalizeError(f"Personalize {kind} {arn}: {event.get('message')}")
+
+    def result_after_wait(self, arn: str) -> Any:
+        """What the task returns after a deferred wait (the ARN unless a subclass says otherwise)."""
+        return arn
