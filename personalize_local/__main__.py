@@ -1,0 +1,84 @@
+"""Command line: `serve` (the service in the foreground) and `stack up|down --dir DIR` (moto + service)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m personalize_local")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the local Personalize service in the foreground")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4567)
+    serve.add_argument("--data-dir", type=Path, required=True)
+    serve.add_argument("--s3-endpoint", default=None)
+    serve.add_argument("--min-delay", type=float, default=0.2, help="seconds spent in each transient status")
+    serve.add_argument(
+        "--faults",
+        type=json.loads,
+        default=None,
+        help='JSON, e.g. {"throttle_fraction": 0.3, "seed": 1, "fail_next_import": "reason"}',
+    )
+    serve.add_argument("--log-level", default="INFO")
+    stack = sub.add_parser("stack", help="moto server (S3) + the service in the background")
+    stack.add_argument("action", choices=["up", "down"])
+    stack.add_argument("--dir", type=Path, required=True)
+    stack.add_argument("--min-delay", type=float, default=0.2)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return run_server(args)
+    from personalize_local.stack import LocalStack, stop_from_dir
+
+    if args.action == "up":
+        if (args.dir / "endpoints.json").exists():
+            print(f"a stack already runs from {args.dir}: {(args.dir / 'endpoints.json').read_text()}")
+            return 1
+        st = LocalStack(args.dir, min_delay=args.min_delay).start()
+        print(json.dumps({"s3": st.s3_endpoint, "personalize": st.endpoint, "dir": str(st.dir)}))
+        st.procs.clear()  # leave them running; `stack down --dir` stops them via the pid files
+        return 0
+    stopped = stop_from_dir(args.dir)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def run_server(args) -> int:
+    from personalize_local.backend import Backend
+    from personalize_local.faults import Faults
+    from personalize_local.server import PersonalizeServer
+
+    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    backend = Backend(
+        args.data_dir,
+        min_delay=args.min_delay,
+        s3_endpoint=args.s3_endpoint,
+        faults=Faults(**(args.faults or {})),
+    )
+    backend.start()
+    server = PersonalizeServer((args.host, args.port), backend)
+
+    def shutdown(*_):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    logging.getLogger("personalize_local").info(
+        "personalize_local listening on %s (data %s, s3 %s)", server.url, args.data_dir, args.s3_endpoint
+    )
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

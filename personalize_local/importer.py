@@ -1,0 +1,168 @@
+"""Dataset import jobs: CSV from S3, validated the way Personalize does, stored as parquet for training.
+
+Checks: header columns vs the schema (order free, unknown or missing columns fail), values vs field types,
+reserved id fields non-empty, TIMESTAMP in epoch seconds, at least 1000 interactions in a FULL import.
+Empty values in other fields are nulls even where the schema says non-null (AWS accepts that too).
+FULL replaces the dataset's data; INCREMENTAL upserts (items/users by id; interactions are appended).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from personalize_local.errors import JobFailed
+from personalize_local.kinds import ARN_PREFIX
+from personalize_local.s3io import read_objects
+from personalize_local.semantics import parse_schema
+
+MIN_INTERACTIONS = 1000
+REQUIRED_VALUES = ("USER_ID", "ITEM_ID", "TIMESTAMP", "ACTION_ID")
+TIMESTAMP_FIELDS = ("TIMESTAMP", "CREATION_TIMESTAMP")
+MAX_EPOCH_SECONDS = 10_000_000_000  # year 2286; anything larger is milliseconds
+ID_FIELDS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
+ARROW_TYPES = {
+    "string": pa.string(),
+    "long": pa.int64(),
+    "int": pa.int32(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+}
+
+
+def dataset_file(data_dir: Path, dataset_arn: str) -> Path:
+    """Where a dataset's imported rows live: <data_dir>/datasets/<group>/<TYPE>.parquet."""
+    group, dtype = dataset_arn[len(ARN_PREFIX) :].split("/")[1:3]
+    return Path(data_dir) / "datasets" / group / f"{dtype}.parquet"
+
+
+def run_import(ctx) -> dict:
+    """Job runner for DatasetImportJob."""
+    job = ctx.doc
+    dataset = ctx.get(job["datasetArn"])
+    if dataset is None:
+        raise JobFailed(f"Dataset {job['datasetArn']} no longer exists.")
+    fields = parse_schema(ctx.get(dataset["schemaArn"])["schema"])
+    location = job["dataSource"]["dataLocation"]
+    tables = [parse_csv(url, body, fields) for url, body in read_objects(ctx.s3(), location)]
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    dtype = dataset["datasetType"]
+    mode = job.get("importMode", "FULL")
+    if dtype == "INTERACTIONS" and mode == "FULL" and table.num_rows < MIN_INTERACTIONS:
+        raise JobFailed(
+            f"{location} has {table.num_rows} interactions; Amazon Personalize requires at least "
+            f"{MIN_INTERACTIONS} interactions in the interactions dataset."
+        )
+    rows = store(dataset_file(ctx.data_dir, dataset["datasetArn"]), table, mode, ID_FIELDS.get(dtype))
+    return {"_rows_imported": table.num_rows, "_rows_total": rows}
+
+
+def parse_csv(url: str, body: bytes, fields: list[dict]) -> pa.Table:
+    """The CSV as a typed table in schema field order; JobFailed naming file, row, column and value."""
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    first_line = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r")
+    header = next(csv.reader([first_line]), [])
+    specs = {f["name"]: f["type"] if isinstance(f["type"], list) else [f["type"]] for f in fields}
+    unknown = [c for c in header if c not in specs]
+    missing = [n for n, types in specs.items() if n not in header and "null" not in types]
+    if unknown or missing or len(set(header)) != len(header):
+        raise JobFailed(
+            f"{url}: the CSV header {header} does not match the schema fields {list(specs)}"
+            + (f"; columns not in the schema: {unknown}" if unknown else "")
+            + (f"; required schema fields missing from the file: {missing}" if missing else "")
+            + ("; duplicate column names" if len(set(header)) != len(header) else "")
+        )
+    try:
+        raw = pacsv.read_csv(
+            io.BytesIO(body),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in header}, strings_can_be_null=True
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise JobFailed(f"{url}: not a valid CSV file: {exc}") from exc
+    columns, names = [], []
+    for name, types in specs.items():
+        base = next((t for t in types if t != "null"), "string")
+        if name not in header:
+            columns.append(pa.nulls(raw.num_rows, ARROW_TYPES[base]))
+        else:
+            columns.append(_convert(url, name, raw.column(name), base))
+        names.append(name)
+    return pa.table(columns, names=names)
+
+
+def _convert(url: str, name: str, column: pa.ChunkedArray, base: str) -> pa.Array:
+    column = column.combine_chunks()
+    if name in REQUIRED_VALUES and column.null_count:
+        row = pc.index(pc.is_null(column), True).as_py()
+        raise JobFailed(
+            f"{url}: row {row + 1} (line {row + 2}): {name} is empty; {name} is required in every row."
+        )
+    if base == "string":
+        return column
+    target = ARROW_TYPES[base]
+    try:
+        typed = pc.cast(pc.utf8_trim_whitespace(column), target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        row, value = _first_bad(column, base)
+        raise JobFailed(
+            f"{url}: row {row + 1} (line {row + 2}): {name} value {value!r} is not a valid {base} "
+            "as the schema declares."
+        ) from None
+    if name in TIMESTAMP_FIELDS and len(typed) - typed.null_count:
+        biggest = pc.max(typed).as_py()
+        if biggest >= MAX_EPOCH_SECONDS:
+            row = pc.index(typed, biggest).as_py()
+            raise JobFailed(
+                f"{url}: row {row + 1} (line {row + 2}): {name} value {biggest} looks like "
+                "milliseconds; Amazon Personalize requires Unix epoch time in seconds."
+            )
+    return typed
+
+
+def _first_bad(column: pa.Array, base: str) -> tuple[int, str]:
+    parse = {
+        "long": int,
+        "int": int,
+        "float": float,
+        "double": float,
+        "boolean": lambda v: {"true": True, "false": False}[v.lower()],
+    }[base]
+    for i, value in enumerate(column.to_pylist()):
+        if value is None:
+            continue
+        try:
+            parse(value.strip())
+        except (ValueError, KeyError):
+            return i, value
+    return 0, "?"
+
+
+def store(path: Path, table: pa.Table, mode: str, id_field: str | None) -> int:
+    """Write `table` (FULL) or upsert it into the existing file (INCREMENTAL); returns the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "INCREMENTAL" and path.exists():
+        old = pq.read_table(path)
+        table = (
+            pa.concat_tables([old, table.cast(old.schema)], promote_options="permissive")
+            if old.schema.names == table.schema.names
+            else table
+        )
+        if id_field:
+            frame = table.to_pandas().drop_duplicates(subset=[id_field], keep="last")
+            table = pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return table.num_rows

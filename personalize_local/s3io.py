@@ -1,0 +1,46 @@
+"""Reading and writing S3 objects named by s3:// URLs (a single object, or every object under a folder/)."""
+
+from __future__ import annotations
+
+from personalize_local.errors import JobFailed
+
+
+def split_url(url: str) -> tuple[str, str]:
+    if not url.startswith("s3://"):
+        raise JobFailed(f"{url!r} is not an s3://bucket/key URL")
+    bucket, _, key = url[5:].partition("/")
+    return bucket, key
+
+
+def read_objects(s3, url: str) -> list[tuple[str, bytes]]:
+    """[(url, bytes)] of the object at `url`, or of every non-empty object under it if it ends with '/'."""
+    bucket, key = split_url(url)
+    try:
+        if key and not key.endswith("/"):
+            try:
+                return [(url, s3.get_object(Bucket=bucket, Key=key)["Body"].read())]
+            except s3.exceptions.NoSuchKey as exc:
+                raise JobFailed(
+                    f"Input file {url} does not exist. For a folder of CSV parts end the path with '/'."
+                ) from exc
+        keys = [
+            obj["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+            for obj in page.get("Contents", [])
+            if obj["Size"] > 0 and not obj["Key"].endswith("/")
+        ]
+        if not keys:
+            raise JobFailed(f"No files found under {url}.")
+        return [
+            (f"s3://{bucket}/{k}", s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)
+        ]
+    except s3.exceptions.NoSuchBucket as exc:
+        raise JobFailed(f"Bucket {bucket} does not exist (reading {url}).") from exc
+
+
+def write_object(s3, url: str, body: bytes) -> None:
+    bucket, key = split_url(url)
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    except s3.exceptions.NoSuchBucket as exc:
+        raise JobFailed(f"Output bucket {bucket} does not exist (writing {url}).") from exc

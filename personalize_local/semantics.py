@@ -1,0 +1,218 @@
+"""Per-kind rules at create time (defaults AWS applies, quotas, schema checks) and how updates apply.
+
+Each hook gets the backend (lock held), the new document (create params already copied in), the raw params
+and the parent document; it may fill defaults into `doc` and returns extra create-response members.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from personalize_local.errors import (
+    InvalidInput,
+    LimitExceeded,
+    ResourceAlreadyExists,
+    ResourceInUse,
+    ResourceNotFound,
+)
+from personalize_local.kinds import ACCOUNT, DELETING, IN_FLIGHT, Kind
+from personalize_local.recipes import RECIPES
+
+MAX_FILTERS_PER_GROUP = 10
+MAX_CAMPAIGNS_PER_GROUP = 5
+MAX_IMPORTS_IN_FLIGHT = 5
+AVRO_TYPES = {"string", "long", "int", "float", "double", "boolean", "null"}
+DATASET_TYPES = {
+    "INTERACTIONS": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
+    "ITEMS": ("ITEM_ID",),
+    "USERS": ("USER_ID",),
+    "ACTIONS": ("ACTION_ID",),
+    "ACTION_INTERACTIONS": ("USER_ID", "ACTION_ID", "TIMESTAMP"),
+}
+
+
+def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | None) -> dict | None:
+    hook = _HOOKS.get(kind.name)
+    return hook(backend, doc, params, parent) if hook else None
+
+
+def apply_update(kind: Kind, doc: dict, summary: dict) -> dict:
+    """Fields of the resource that change once its latest*Update is ACTIVE."""
+    if kind.name == "Campaign":
+        return {
+            k: summary[k]
+            for k in ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")
+            if summary.get(k) is not None
+        }
+    fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
+    auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
+    if auto:
+        fields["solutionConfig"] = {**(doc.get("solutionConfig") or {}), "autoTrainingConfig": auto}
+    return fields
+
+
+def parse_schema(text: str) -> list[dict]:
+    """The fields of an Avro record schema as Personalize accepts it; InvalidInputException otherwise."""
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"schema is not valid JSON: {exc}") from exc
+    if (
+        not isinstance(schema, dict)
+        or schema.get("type") != "record"
+        or not isinstance(schema.get("fields"), list)
+    ):
+        raise InvalidInput('schema must be an Avro record: {"type": "record", "name": ..., "fields": [...]}')
+    for i, field in enumerate(schema["fields"]):
+        name, types = field.get("name"), field.get("type")
+        types = types if isinstance(types, list) else [types]
+        if not isinstance(name, str) or not name or any(t not in AVRO_TYPES for t in types):
+            raise InvalidInput(
+                f"schema field {i} ({field!r}) needs a name and a type among {sorted(AVRO_TYPES)}"
+            )
+    return schema["fields"]
+
+
+def _count(backend, kind: str, member: str, arn: str, statuses_excluded=("CREATE FAILED", *DELETING)) -> int:
+    return sum(1 for d in backend.linked(kind, member, arn) if d.get("status") not in statuses_excluded)
+
+
+def _schema(backend, doc, params, parent):
+    parse_schema(doc["schema"])
+
+
+def _dataset(backend, doc, params, parent):
+    dtype = doc["datasetType"].upper()
+    if dtype not in DATASET_TYPES:
+        raise InvalidInput(f"datasetType {doc['datasetType']!r} must be one of {sorted(DATASET_TYPES)}")
+    doc["datasetType"] = dtype
+    params["datasetType"] = dtype
+    fields = {f["name"] for f in parse_schema(backend.require(doc["schemaArn"], "Schema")["schema"])}
+    missing = [f for f in DATASET_TYPES[dtype] if f not in fields]
+    if missing:
+        raise InvalidInput(
+            f"Schema {doc['schemaArn']} lacks the fields {missing} required for a {dtype} dataset"
+        )
+    for other in backend.linked("Dataset", "datasetGroupArn", doc["datasetGroupArn"]):
+        if other["datasetType"] == dtype:
+            raise ResourceAlreadyExists(
+                f"Dataset group {doc['datasetGroupArn']} already has a {dtype} dataset: {other['datasetArn']}"
+            )
+
+
+def _solution(backend, doc, params, parent):
+    recipe = doc.get("recipeArn")
+    if recipe and recipe not in RECIPES:
+        raise ResourceNotFound(f"Recipe {recipe} does not exist. Known recipes: {sorted(RECIPES)}")
+    if not recipe and not doc.get("performAutoML"):
+        raise InvalidInput("recipeArn is required unless performAutoML is true")
+    doc.setdefault("performAutoTraining", True)
+    for flag in ("performHPO", "performAutoML", "performIncrementalUpdate"):
+        doc.setdefault(flag, False)
+
+
+def _solution_version(backend, doc, params, parent):
+    busy = [
+        d
+        for d in backend.linked("SolutionVersion", "solutionArn", parent["solutionArn"])
+        if d.get("status") in IN_FLIGHT
+    ]
+    if busy:
+        raise ResourceInUse(
+            f"Solution {parent['solutionArn']} already has a version being created: "
+            f"{busy[0]['solutionVersionArn']}; wait for it or stop it."
+        )
+    for key in (
+        "recipeArn",
+        "eventType",
+        "datasetGroupArn",
+        "solutionConfig",
+        "performHPO",
+        "performAutoML",
+        "performIncrementalUpdate",
+    ):
+        if parent.get(key) is not None:
+            doc[key] = parent[key]
+    doc.setdefault("trainingMode", "FULL")
+    doc["trainingType"] = "MANUAL"
+
+
+def _campaign(backend, doc, params, parent):
+    group = doc["_ancestors"]["datasetGroupArn"]
+    if _count(backend, "Campaign", "datasetGroupArn", group) >= MAX_CAMPAIGNS_PER_GROUP:
+        raise LimitExceeded(
+            f"Dataset group {group} already has {MAX_CAMPAIGNS_PER_GROUP} active campaigns "
+            "(the limit); delete one first."
+        )
+    doc.setdefault("minProvisionedTPS", 1)
+
+
+def _filter(backend, doc, params, parent):
+    group = doc["datasetGroupArn"]
+    if _count(backend, "Filter", "datasetGroupArn", group, ()) >= MAX_FILTERS_PER_GROUP:
+        raise LimitExceeded(
+            f"Dataset group {group} already has {MAX_FILTERS_PER_GROUP} filters (the limit); "
+            "delete one first."
+        )
+    try:
+        from personalize_local.engine import FilterSyntaxError, parse_filter
+    except ImportError:
+        return
+    try:
+        parse_filter(doc["filterExpression"])
+    except FilterSyntaxError as exc:
+        raise InvalidInput(f"filterExpression is invalid: {exc}") from exc
+
+
+def _event_tracker(backend, doc, params, parent):
+    existing = backend.linked("EventTracker", "datasetGroupArn", doc["datasetGroupArn"])
+    if existing:
+        raise ResourceAlreadyExists(
+            f"Dataset group {doc['datasetGroupArn']} already has an event tracker: "
+            f"{existing[0]['eventTrackerArn']}"
+        )
+    doc["trackingId"] = str(uuid.uuid4())
+    doc["accountId"] = ACCOUNT
+    return {"trackingId": doc["trackingId"]}
+
+
+def _import_job(backend, doc, params, parent):
+    group = doc["_ancestors"]["datasetGroupArn"]
+    busy = [
+        d
+        for d in backend.linked("DatasetImportJob", "datasetGroupArn", group)
+        if d.get("status") in IN_FLIGHT
+    ]
+    if len(busy) >= MAX_IMPORTS_IN_FLIGHT:
+        raise LimitExceeded(
+            f"Dataset group {group} already has {MAX_IMPORTS_IN_FLIGHT} dataset import jobs "
+            "in progress (the limit); wait for one to finish."
+        )
+    location = doc["dataSource"].get("dataLocation") or ""
+    if not location.startswith("s3://"):
+        raise InvalidInput(f"dataSource.dataLocation {location!r} must be an s3://bucket/key URL")
+    doc.setdefault("importMode", "FULL")
+    doc.setdefault("publishAttributionMetricsToS3", False)
+
+
+def _batch_job(backend, doc, params, parent):
+    for member, sub in (("jobInput", "s3DataSource"), ("jobOutput", "s3DataDestination")):
+        path = (doc[member].get(sub) or {}).get("path", "")
+        if not path.startswith("s3://"):
+            raise InvalidInput(f"{member}.{sub}.path {path!r} must be an s3:// URL")
+    doc.setdefault("numResults", 25)
+    doc.setdefault("batchInferenceJobMode", "BATCH_INFERENCE")
+
+
+_HOOKS = {
+    "Schema": _schema,
+    "Dataset": _dataset,
+    "Solution": _solution,
+    "SolutionVersion": _solution_version,
+    "Campaign": _campaign,
+    "Filter": _filter,
+    "EventTracker": _event_tracker,
+    "DatasetImportJob": _import_job,
+    "BatchInferenceJob": _batch_job,
+}

@@ -1,0 +1,260 @@
+"""The local stack: moto server (S3) + this service, as background processes on free 127.0.0.1 ports.
+
+`LocalStack(dir)` starts both (pid files, logs, `endpoints.json` in `dir`), waits until they answer, and
+stops them (whole process group, SIGTERM then SIGKILL). `stop_from_dir(dir)` stops a stack started by an
+earlier process (`python -m personalize_local stack down --dir DIR`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+PROCESSES = {"moto": "moto.server", "personalize": "personalize_local"}
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class LocalStack:
+    """Context manager owning one moto server and one personalize_local service."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        min_delay: float = 0.2,
+        faults: dict | None = None,
+        ready_timeout: float = 60.0,
+    ):
+        self.dir = Path(directory).resolve()
+        self.data_dir = self.dir / "data"
+        self.min_delay = min_delay
+        self.faults = faults
+        self.ready_timeout = ready_timeout
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.ports: dict[str, int] = {}
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://{HOST}:{self.ports['moto']}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.ports['personalize']}"
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- processes ----------------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ports = {"moto": free_port(), "personalize": free_port()}
+        try:
+            self._spawn(
+                "moto", [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])]
+            )
+            self._wait_ready("moto", self.s3_endpoint + "/")
+            self.start_service()
+        except BaseException:
+            self.stop()
+            raise
+        (self.dir / "endpoints.json").write_text(
+            json.dumps({"s3": self.s3_endpoint, "personalize": self.endpoint})
+        )
+        return self
+
+    def start_service(self) -> None:
+        """(Re)start the personalize_local process on its port, over the same data dir."""
+        cmd = [
+            sys.executable,
+            "-m",
+            "personalize_local",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(self.ports["personalize"]),
+            "--data-dir",
+            str(self.data_dir),
+            "--s3-endpoint",
+            self.s3_endpoint,
+            "--min-delay",
+            str(self.min_delay),
+        ]
+        if self.faults:
+            cmd += ["--faults", json.dumps(self.faults)]
+        self._spawn("personalize", cmd)
+        self._wait_ready("personalize", self.endpoint + "/_admin/health")
+
+    def kill_service(self) -> None:
+        """SIGKILL the service (crash simulation); `start_service()` brings it back."""
+        proc = self.procs.pop("personalize")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        for name in list(self.procs)[::-1]:
+            _terminate_group(self.procs.pop(name))
+            (self.dir / f"{name}.pid").unlink(missing_ok=True)
+        (self.dir / "endpoints.json").unlink(missing_ok=True)
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
+        self.procs[name] = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
+        log.close()
+        (self.dir / f"{name}.pid").write_text(str(self.procs[name].pid))
+
+    def _wait_ready(self, name: str, url: str) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {self.procs[name].returncode}; see {self.dir / name}.log:\n"
+                    + _tail(self.dir / f"{name}.log")
+                )
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return  # it answered
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(
+            f"{name} did not answer {url} within {self.ready_timeout}s; see {self.dir / name}.log"
+        )
+
+    # -- clients and admin ----------------------------------------------------------------------------------
+    def client(self, service_name: str, **config):
+        """A boto3 client for "personalize", "personalize-runtime", "personalize-events" or "s3"."""
+        import boto3
+        from botocore.config import Config
+
+        url = self.s3_endpoint if service_name == "s3" else self.endpoint
+        return boto3.client(
+            service_name,
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(**config) if config else None,
+        )
+
+    def admin(self, path: str, payload: dict | None = None) -> dict:
+        data = json.dumps(payload).encode() if payload is not None else None
+        req = urllib.request.Request(self.endpoint + path, data=data, method="POST" if data else "GET")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def set_faults(self, **faults) -> dict:
+        """e.g. set_faults(throttle_fraction=0.3, seed=1) or set_faults(fail_next_import="reason")."""
+        return self.admin("/_admin/faults", faults)
+
+    def clear_faults(self) -> None:
+        self.admin("/_admin/faults/clear", {})
+
+    @contextlib.contextmanager
+    def faults_set(self, **faults):
+        """Faults active for a `with` block only (cleared afterwards, even on failure)."""
+        self.set_faults(**faults)
+        try:
+            yield self
+        finally:
+            self.clear_faults()
+
+    def describe(self, arn: str) -> dict:
+        """GET /_admin/describe?arn=...: the Describe* response of any ARN."""
+        from urllib.parse import quote
+
+        return self.admin("/_admin/describe?arn=" + quote(arn, safe=""))
+
+
+def _terminate_group(proc_or_pid, timeout: float = 10.0) -> None:
+    """SIGTERM the process group, SIGKILL it if still there after `timeout`; reap if it is our child."""
+    pid = proc_or_pid if isinstance(proc_or_pid, int) else proc_or_pid.pid
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        if _wait_gone(proc_or_pid, wait):
+            break
+
+
+def _wait_gone(proc_or_pid, timeout: float) -> bool:
+    if not isinstance(proc_or_pid, int):
+        try:
+            proc_or_pid.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    import psutil
+
+    try:
+        psutil.Process(proc_or_pid).wait(timeout=timeout)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:
+        return False
+    return True
+
+
+def stop_from_dir(directory: str | Path) -> list[str]:
+    """Stop the stack whose pid files are in `directory`; returns what was stopped."""
+    import psutil
+
+    directory = Path(directory)
+    stopped = []
+    for name, marker in PROCESSES.items():
+        pid_file = directory / f"{name}.pid"
+        if not pid_file.exists():
+            continue
+        pid = int(pid_file.read_text().strip())
+        try:
+            if marker in " ".join(psutil.Process(pid).cmdline()):
+                _terminate_group(pid)
+                stopped.append(f"{name} (pid {pid})")
+        except psutil.NoSuchProcess:
+            pass
+        pid_file.unlink(missing_ok=True)
+    (directory / "endpoints.json").unlink(missing_ok=True)
+    return stopped
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

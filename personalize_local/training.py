@@ -1,0 +1,109 @@
+"""Runners that use the recommender engine: solution-version training and batch inference."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from personalize_local.errors import JobFailed
+from personalize_local.importer import dataset_file
+from personalize_local.kinds import ARN_PREFIX
+
+
+def _engine():
+    try:
+        from personalize_local import engine
+    except ImportError as exc:
+        raise JobFailed(f"The recommender engine is not available in this installation: {exc}") from exc
+    return engine
+
+
+def model_dir(data_dir: Path, solution_version_arn: str) -> Path:
+    """<data_dir>/models/<solution>/<version id>: the immutable model of one solution version."""
+    return Path(data_dir) / "models" / Path(*solution_version_arn[len(ARN_PREFIX) :].split("/")[1:])
+
+
+def load_frames(ctx, group_arn: str) -> dict:
+    """{datasetType: pandas frame} of every dataset in the group that has imported data."""
+    frames = {}
+    for dataset in ctx.children("Dataset", "datasetGroupArn", group_arn):
+        path = dataset_file(ctx.data_dir, dataset["datasetArn"])
+        if path.exists():
+            frames[dataset["datasetType"]] = pq.read_table(path).to_pandas()
+    return frames
+
+
+def run_training(ctx) -> dict:
+    """Job runner for SolutionVersion: engine.train on the group's imported data."""
+    engine = _engine()
+    version = ctx.doc
+    frames = load_frames(ctx, version["datasetGroupArn"])
+    if "INTERACTIONS" not in frames:
+        raise JobFailed(
+            f"Dataset group {version['datasetGroupArn']} has no imported interactions data; "
+            "import interactions before creating a solution version."
+        )
+    data = engine.TrainingData(frames["INTERACTIONS"], items=frames.get("ITEMS"), users=frames.get("USERS"))
+    params = {
+        "eventType": version.get("eventType"),
+        "solutionConfig": version.get("solutionConfig") or {},
+        "trainingMode": version.get("trainingMode", "FULL"),
+    }
+    previous = None
+    if params["trainingMode"] == "UPDATE":
+        done = [
+            v
+            for v in ctx.children("SolutionVersion", "solutionArn", version["solutionArn"])
+            if v.get("status") == "ACTIVE" and v.get("_model_dir")
+        ]
+        if not done:
+            raise JobFailed(
+                "trainingMode UPDATE needs an ACTIVE solution version of this solution to update."
+            )
+        previous = Path(max(done, key=lambda v: v["creationDateTime"])["_model_dir"])
+    out = model_dir(ctx.data_dir, version["solutionVersionArn"])
+    started = time.time()
+    try:
+        metrics = engine.train(version["recipeArn"], data, params, out, previous, seed=42)
+    except (engine.InsufficientDataError, engine.UnsupportedRecipeError) as exc:
+        raise JobFailed(str(exc)) from exc
+    return {"_metrics": metrics, "_model_dir": str(out), "trainingHours": (time.time() - started) / 3600}
+
+
+def run_batch(ctx) -> dict:
+    """Job runner for BatchInferenceJob: JSON lines in, Personalize's output format to <output>/<name>.out."""
+    from personalize_local.s3io import read_objects, write_object
+
+    engine = _engine()
+    job = ctx.doc
+    version = ctx.get(job["solutionVersionArn"])
+    if version is None or not version.get("_model_dir"):
+        raise JobFailed(f"Solution version {job['solutionVersionArn']} has no trained model.")
+    model = engine.load_model(version["_model_dir"])
+    factory = filter_factory(ctx, engine, job)
+    out_prefix = job["jobOutput"]["s3DataDestination"]["path"]
+    if not out_prefix.endswith("/"):
+        out_prefix += "/"
+    s3 = ctx.s3()
+    for url, body in read_objects(s3, job["jobInput"]["s3DataSource"]["path"]):
+        lines = body.decode("utf-8").splitlines()
+        out = "\n".join(
+            engine.run_batch_lines(
+                model, lines, num_results=job.get("numResults", 25), item_filter_factory=factory
+            )
+        )
+        write_object(s3, out_prefix + url.rsplit("/", 1)[-1] + ".out", (out + "\n").encode())
+    return {}
+
+
+def filter_factory(ctx, engine, job: dict):
+    """A per-line item filter factory for the batch job's filterArn, or None."""
+    if not job.get("filterArn"):
+        return None
+    flt = ctx.get(job["filterArn"])
+    if flt is None:
+        raise JobFailed(f"Filter {job['filterArn']} no longer exists.")
+    expr = engine.parse_filter(flt["filterExpression"])
+    return lambda values: expr.bind(values or {})
