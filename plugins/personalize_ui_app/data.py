@@ -1,0 +1,102 @@
+"""What the page shows, read through Airflow's AWS connection: metric history and gate decisions from S3,
+and (when the Personalize endpoint answers) the solution version each campaign serves."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = "include/pipeline.yaml"
+DEFAULT_METRIC = "normalized_discounted_cumulative_gain_at_10"
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """The few config values the page needs (from personalize_ops.config.load_config)."""
+
+    dataset_group: str
+    bucket: str
+    prefix: str
+    aws_conn_id: str
+    solutions: dict[str, str]  # solution name -> recipe
+    campaigns: dict[str, tuple[str, str]]  # campaign name -> (solution, gate metric)
+    retrain_dag_id: str
+
+    @property
+    def default_metric(self) -> str:
+        return next(iter(self.campaigns.values()), ("", DEFAULT_METRIC))[1]
+
+
+def config_path() -> Path:
+    """``PERSONALIZE_PIPELINE_CONFIG`` or include/pipeline.yaml (relative to the working directory)."""
+    return Path(os.environ.get("PERSONALIZE_PIPELINE_CONFIG", DEFAULT_CONFIG))
+
+
+def load_settings(path: Path | None = None) -> PageSettings:
+    """Read the pipeline config; the retrain DAG id (for run links) is ``PERSONALIZE_RETRAIN_DAG_ID``."""
+    from personalize_ops.config import load_config
+
+    cfg = load_config(path or config_path())
+    dg = cfg.dataset_group
+    return PageSettings(
+        dataset_group=dg.name,
+        bucket=dg.bucket,
+        prefix=dg.prefix,
+        aws_conn_id=dg.aws_conn_id,
+        solutions={s.name: s.recipe for s in cfg.solutions},
+        campaigns={c.name: (c.solution, c.gate.metric) for c in cfg.campaigns},
+        retrain_dag_id=os.environ.get("PERSONALIZE_RETRAIN_DAG_ID", "personalize_retrain"),
+    )
+
+
+@dataclass
+class PageData:
+    history: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    live: dict[str, dict[str, Any]] = field(default_factory=dict)  # campaign -> DescribeCampaign subset
+    notes: list[str] = field(default_factory=list)  # what could not be read, shown on the page
+
+    @property
+    def promoted_arns(self) -> set[str]:
+        return {d["challenger_arn"] for d in self.decisions if d["promoted"]}
+
+    def served_by_gate(self) -> dict[str, dict[str, Any]]:
+        """Campaign -> its latest promoting gate decision (decisions are sorted oldest first)."""
+        return {d["campaign"]: d for d in self.decisions if d["promoted"]}
+
+
+def load_page_data(settings: PageSettings, describe_campaigns: bool = True) -> PageData:
+    """Metric history and gate decisions from S3; live campaign state from Personalize when reachable."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from personalize_ops.metrics import load_gate_decisions, load_history
+
+    s3 = S3Hook(aws_conn_id=settings.aws_conn_id).get_conn()
+    args = (s3, settings.bucket, settings.prefix, settings.dataset_group)
+    data = PageData(history=load_history(*args), decisions=load_gate_decisions(*args))
+    if describe_campaigns and settings.campaigns:
+        try:
+            data.live = _describe_campaigns(settings)
+        except Exception as err:  # the page still works from S3 alone
+            data.notes.append(f"Personalize not reachable through '{settings.aws_conn_id}': {err}")
+    return data
+
+
+def _describe_campaigns(settings: PageSettings) -> dict[str, dict[str, Any]]:
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+    from botocore.config import Config
+
+    quick = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})
+    client = AwsBaseHook(aws_conn_id=settings.aws_conn_id, client_type="personalize", config=quick).get_conn()
+    live = {}
+    for page in client.get_paginator("list_campaigns").paginate():
+        for summary in page.get("campaigns", []):
+            if summary["name"] in settings.campaigns:
+                c = client.describe_campaign(campaignArn=summary["campaignArn"])["campaign"]
+                live[c["name"]] = {
+                    "status": c.get("status"),
+                    "solution_version_arn": c.get("solutionVersionArn"),
+                    "campaign_arn": c.get("campaignArn"),
+                }
+    return live

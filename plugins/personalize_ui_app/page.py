@@ -1,0 +1,142 @@
+"""HTML of the dataset-group page: chart of a metric over time, campaigns, versions, gate decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from urllib.parse import quote
+
+from personalize_ops.metrics.names import METRIC_NAMES, short_label
+
+from personalize_ui_app.data import PageData, PageSettings
+from personalize_ui_app.svg import Point, line_chart
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:16px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.yes{color:#1a7f37;font-weight:600}.no{color:#b42318;font-weight:600}.note{color:#8a6d3b}
+"""
+
+
+def _run_link(settings: PageSettings, run_id: str | None) -> str:
+    if not run_id:
+        return ""
+    href = f"/dags/{quote(settings.retrain_dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+    return f'<a href="{escape(href)}" target="_top">{escape(run_id)}</a>'
+
+
+def _version_id(arn: str | None) -> str:
+    return (arn or "").rsplit("/", 1)[-1]
+
+
+def _num(v: float | None) -> str:
+    return '<td class="num">-</td>' if v is None else f'<td class="num">{v:.4f}</td>'
+
+
+def _table(header: list[str], rows: list[str], cls: str) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(rows) or f'<tr><td colspan="{len(header)}">none yet</td></tr>'
+    return f'<table class="{cls}"><tr>{head}</tr>{body}</table>'
+
+
+def chart(settings: PageSettings, data: PageData, metric: str) -> str:
+    promoted = data.promoted_arns
+    series: dict[str, list[Point]] = {}
+    for r in data.history:
+        if metric in r["metrics"]:
+            label = f"{r['solution']} ({r['recipe'].rsplit('/', 1)[-1]})"
+            series.setdefault(label, []).append(
+                Point(
+                    datetime.fromisoformat(r["created_at"]),
+                    r["metrics"][metric],
+                    f"{_version_id(r['solution_version_arn'])} run {r['run_id']}",
+                    r["solution_version_arn"] in promoted,
+                )
+            )
+    return line_chart(series, metric)
+
+
+def campaigns_table(settings: PageSettings, data: PageData) -> str:
+    gate = data.served_by_gate()
+    rows = []
+    for name, (solution, metric) in settings.campaigns.items():
+        d = gate.get(name)
+        live = data.live.get(name, {})
+        rows.append(
+            f"<tr><td>{escape(name)}</td><td>{escape(solution)}</td><td>{escape(metric)}</td>"
+            f"<td>{escape(_version_id(d['challenger_arn'])) if d else '-'}</td>"
+            f"<td>{escape(d['decided_at']) if d else ''}</td>"
+            f"<td>{_run_link(settings, d and d['run_id'])}</td>"
+            f"<td>{escape(_version_id(live.get('solution_version_arn')) or '-')}</td>"
+            f"<td>{escape(live.get('status') or '-')}</td></tr>"
+        )
+    header = ["campaign", "solution", "gate metric", "serves (gate)", "promoted at", "run",
+              "serves (Personalize)", "status"]  # fmt: skip
+    return _table(header, rows, "campaigns")
+
+
+def versions_table(settings: PageSettings, data: PageData) -> str:
+    promoted = data.promoted_arns
+    rows = []
+    for r in reversed(data.history):
+        star = ' <span class="yes" title="promoted by the gate">&#9733;</span>' if (
+            r["solution_version_arn"] in promoted
+        ) else ""
+        cells = "".join(_num(r["metrics"].get(m)) for m in METRIC_NAMES)
+        rows.append(
+            f"<tr><td>{escape(r['solution'])}</td><td>{escape(r['recipe'].rsplit('/', 1)[-1])}</td>"
+            f"<td>{escape(_version_id(r['solution_version_arn']))}{star}</td><td>{escape(r['created_at'])}</td>"
+            f"<td>{_run_link(settings, r['run_id'])}</td>{cells}</tr>"
+        )
+    header = ["solution", "recipe", "version", "created", "run", *(short_label(m) for m in METRIC_NAMES)]
+    return _table(header, rows, "versions")
+
+
+def decisions_table(settings: PageSettings, data: PageData) -> str:
+    rows = []
+    for d in reversed(data.decisions):
+        verdict = (
+            '<span class="yes">promoted</span>' if d["promoted"] else '<span class="no">kept champion</span>'
+        )
+        rows.append(
+            f"<tr><td>{escape(d['decided_at'])}</td><td>{escape(d['campaign'])}</td><td>{verdict}</td>"
+            f"<td>{escape(short_label(d['metric']))}</td>{_num(d['champion_value'])}{_num(d['challenger_value'])}"
+            f"{_num(d['baseline_value'])}<td class='num'>{d['margin']:.1%}</td><td>{escape(d['reason'])}</td>"
+            f"<td>{_run_link(settings, d['run_id'])}</td></tr>"
+        )
+    header = ["decided", "campaign", "decision", "metric", "champion", "challenger", "baseline", "margin",
+              "reason", "run"]  # fmt: skip
+    return _table(header, rows, "decisions")
+
+
+def metric_form(metric: str) -> str:
+    options = "".join(
+        f'<option value="{m}"{" selected" if m == metric else ""}>{short_label(m)} ({m})</option>'
+        for m in METRIC_NAMES
+    )
+    return f'<form method="get">Metric: <select name="metric">{options}</select> <button>show</button></form>'
+
+
+def render_page(settings: PageSettings, data: PageData, metric: str) -> str:
+    dg = escape(settings.dataset_group)
+    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in data.notes)
+    root = "/".join(p for p in (settings.bucket, settings.prefix.strip("/"), "metrics") if p)
+    where = escape(f"s3://{root}/")
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Personalize: {dg}</title><style>{STYLE}</style></head>
+<body>
+<h1>Amazon Personalize &mdash; dataset group {dg}</h1>
+<p>{len(data.history)} solution versions, {len(data.decisions)} gate decisions, from {where}
+via connection <code>{escape(settings.aws_conn_id)}</code>.</p>{notes}
+<h2>Metric history</h2>
+{metric_form(metric)}
+{chart(settings, data, metric)}
+<h2>Campaigns</h2>
+{campaigns_table(settings, data)}
+<h2>Solution versions</h2>
+{versions_table(settings, data)}
+<h2>Gate decisions</h2>
+{decisions_table(settings, data)}
+</body></html>"""
