@@ -22,10 +22,10 @@ def _ticks(top: float, n: int = 5) -> list[float]:
 
 
 def line_chart(
-    series: dict[str, list[Point]], metric: str, width: int = 760, height: int = 320
+    series: dict[str, list[Point]], metric: str, width: int = 1000, height: int = 340
 ) -> str:
     """An ``<svg class="metric-chart">``: x = time, y = metric value from 0; promoted points are ringed."""
-    left, right, top, bottom = 56, 190, 20, 44
+    left, right, top, bottom = 56, 340, 20, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     points = [p for pts in series.values() for p in pts]
     out = [
@@ -53,7 +53,8 @@ def line_chart(
         ty = y(tick)
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e5e5e5"/>')
         out.append(f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end">{tick:.3f}</text>')
-    for when in sorted({min(points, key=lambda p: p.when).when, max(points, key=lambda p: p.when).when}):
+    times = sorted({p.when for p in points})
+    for when in times if len(times) <= 8 else (times[0], times[-1]):
         tx = x(Point(when, 0, ""))
         out.append(
             f'<text x="{tx:.1f}" y="{height - bottom + 18}" font-size="11" text-anchor="middle">'
