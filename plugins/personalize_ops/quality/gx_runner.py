@@ -1,0 +1,132 @@
+"""Run the rule table with GX Core 1.x: one ephemeral context per process, one suite per
+(dataset, suite kind), validated chunk by chunk (streaming) on pandas batches.
+
+``SuiteRunner.validate(df)`` validates one chunk and tallies per-expectation counts across chunks;
+``write_reports`` writes the tallied JSON, the full GX result of the first failing chunk and, on
+failure, Data Docs HTML (rendered from that failing chunk).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from functools import cache
+from pathlib import Path
+
+from personalize_ops.quality.rules import Rule
+
+log = logging.getLogger(__name__)
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+
+
+@cache
+def _context():
+    """The shared ephemeral context (created once: GX start-up is slow), progress bars off."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.disable(logging.INFO)  # GX logs hundreds of INFO lines while importing
+    try:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+    finally:
+        logging.disable(logging.NOTSET)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    batch_def = ctx.data_sources.add_pandas("personalize_ops").add_dataframe_asset("chunk")
+    return ctx, batch_def.add_batch_definition_whole_dataframe("whole")
+
+
+def _expectation(rule: Rule):
+    import great_expectations.expectations as gxe
+
+    return getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule": rule.name, "reason": rule.reason})
+
+
+class SuiteRunner:
+    """One GX suite + validation definition; ``validate`` returns (success, raw GX result dict)."""
+
+    def __init__(self, name: str, rules: list[Rule]):
+        import great_expectations as gx
+
+        ctx, batch_def = _context()
+        self.name, self.rules = name, rules
+        for store, getter in ((ctx.validation_definitions, name), (ctx.suites, name)):
+            try:
+                store.delete(getter)
+            except Exception:  # noqa: BLE001 - not there yet
+                pass
+        suite = ctx.suites.add(gx.ExpectationSuite(name=name))
+        for r in rules:
+            suite.add_expectation(_expectation(r))
+        self.vd = ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
+        )
+        self.chunks = 0
+        self.tally: list[dict] = [
+            {"rule": r.name, "column": r.column, "expectation": r.expectation, "reason": r.reason,
+             "element_count": 0, "unexpected_count": 0, "success": True, "examples": []}
+            for r in rules
+        ]  # fmt: skip
+        self.first_failure: dict | None = None
+
+    def validate(self, df) -> tuple[bool, dict]:
+        res = self.vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT).to_json_dict()
+        self.chunks += 1
+        for t, r in zip(self.tally, res["results"], strict=True):
+            out = r.get("result") or {}
+            t["element_count"] += out.get("element_count", len(df) if r["success"] else 0) or 0
+            t["unexpected_count"] += out.get("unexpected_count") or 0
+            if not r["success"]:
+                t["success"] = False
+                if "observed_value" in out:
+                    t["observed_value"] = out["observed_value"]
+                t["examples"] = (t["examples"] + list(out.get("partial_unexpected_list") or []))[:5]
+        if not res["success"] and self.first_failure is None:
+            self.first_failure = res
+        return res["success"], res
+
+    @property
+    def success(self) -> bool:
+        return all(t["success"] for t in self.tally)
+
+    def summary(self) -> dict:
+        return {
+            "suite": self.name,
+            "success": self.success,
+            "chunks": self.chunks,
+            "expectations": self.tally,
+        }
+
+    def build_docs(self, df, docs_dir: Path) -> Path:
+        """Data Docs for the failing chunk ``df`` (a checkpoint with UpdateDataDocsAction)."""
+        import great_expectations as gx
+
+        ctx, _ = _context()
+        site = f"docs_{abs(hash(str(docs_dir)))}"
+        if site not in (ctx.get_site_names() or []):
+            store = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}
+            index = {"class_name": "DefaultSiteIndexBuilder"}
+            config = {"class_name": "SiteBuilder", "site_index_builder": index, "store_backend": store}
+            ctx.add_data_docs_site(site_name=site, site_config=config)
+        name = f"{self.name}.docs"
+        try:
+            ctx.checkpoints.delete(name)
+        except Exception:  # noqa: BLE001
+            pass
+        cp = ctx.checkpoints.add(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[self.vd],
+                result_format=RESULT_FORMAT,
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[site])],
+            )
+        )
+        cp.run(batch_parameters={"dataframe": df})
+        return docs_dir / "index.html"
+
+
+def write_json(path: Path, obj) -> Path:
+    path.write_text(json.dumps(obj, indent=2, default=str))
+    return path

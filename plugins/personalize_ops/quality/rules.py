@@ -1,0 +1,248 @@
+"""The rule table: every data-quality rule once, as data.
+
+A rule has a name (what ``quality.rules`` in the config refers to), the suite it belongs to, a GX
+expectation (class name + kwargs, built by gx_runner) and a vectorized pyarrow mask of the rows that
+break it (used to quarantine rows and to show example rows). Table-level rules (header order,
+metadata field count, minimum counts, file size) are checked by GX on a one-row *totals* batch of
+statistics aggregated over all chunks, so no rule needs the whole file in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MS_THRESHOLD = 100_000_000_000  # epoch seconds reach this in year 5138; epoch ms passed it in 1973
+ID_FIELDS = {"interactions": ("USER_ID", "ITEM_ID"), "items": ("ITEM_ID",), "users": ("USER_ID",)}
+MAX_METADATA = {"items": 50, "users": 5}
+SIZE_LIMIT = {"FULL": 100 * 1024**3, "INCREMENTAL": 1024**3}
+MIN_INTERACTIONS, MIN_USERS_2PLUS = 1000, 25
+UNPARSEABLE = "__unparseable_"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    suite: str  # "source" | "personalize" | "totals"
+    column: str
+    expectation: str
+    kwargs: dict
+    reason: str
+    mask: Callable[[pa.Table], pa.Array] | None = field(default=None, compare=False)
+    quarantinable: bool = True
+
+
+def _not_null(col: str):
+    return lambda t: pc.is_null(t[col])
+
+
+def _false_flag(col: str):
+    return lambda t: pc.fill_null(t[col], False)
+
+
+def _between(col: str, lo: float | None, hi: float | None, lengths: bool = False):
+    def mask(t: pa.Table) -> pa.Array:
+        v = pc.utf8_length(t[col]) if lengths else t[col]
+        bad = pa.array([False] * t.num_rows) if lo is None else pc.less(v, lo)
+        if hi is not None:
+            bad = pc.or_(bad, pc.greater(v, hi))
+        return pc.fill_null(bad, False)
+
+    return mask
+
+
+def schema_fields(avro: dict) -> list[tuple[str, str, bool, bool]]:
+    """(name, type, nullable, categorical) per Avro field."""
+    out = []
+    for f in avro.get("fields", []):
+        t = f["type"]
+        nullable = isinstance(t, list) and "null" in t
+        base = next((x for x in t if x != "null"), "string") if isinstance(t, list) else t
+        out.append((f["name"], base, nullable, bool(f.get("categorical"))))
+    return out
+
+
+def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, int]) -> list[Rule]:
+    """Row-level rules for one dataset, source suite first (a row's quarantine reason is its first rule)."""
+    ids = ID_FIELDS[kind]
+    fields = schema_fields(avro)
+    names = {f[0] for f in fields}
+    rules = [
+        Rule(
+            "id_null",
+            "source",
+            c,
+            "ExpectColumnValuesToNotBeNull",
+            {"column": c},
+            f"{c} is missing in the source",
+            _not_null(c),
+        )
+        for c in ids
+        if c in names
+    ]
+    for c in ts_fields:
+        rules.append(
+            Rule(
+                "timestamp_unparseable",
+                "source",
+                UNPARSEABLE + c,
+                "ExpectColumnValuesToBeInSet",
+                {"column": UNPARSEABLE + c, "value_set": [False]},
+                f"{c} is present but cannot be parsed as the configured timestamp format",
+                _false_flag(UNPARSEABLE + c),
+            )
+        )
+    for c in [f[0] for f in fields if f[0] in ("TIMESTAMP", "CREATION_TIMESTAMP")]:
+        lo, hi = window
+        rules.append(
+            Rule(
+                "timestamp_out_of_window",
+                "source",
+                c,
+                "ExpectColumnValuesToBeBetween",
+                {"column": c, "min_value": lo, "max_value": hi},
+                f"{c} outside the plausible window {lo}..{hi} (epoch seconds; values >= 1e11 look "
+                "like epoch milliseconds: declare timestamp: epoch_ms)",
+                _between(c, lo, hi),
+            )
+        )
+    for name, base, nullable, categorical in fields:
+        if not nullable:
+            rules.append(
+                Rule(
+                    "null_not_allowed",
+                    "personalize",
+                    name,
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": name},
+                    f'{name} is empty/null but the schema declares it {base!r}, not ["null", {base!r}]',
+                    _not_null(name),
+                )
+            )
+        if name in ids:
+            rules.append(
+                Rule(
+                    "id_too_long",
+                    "personalize",
+                    name,
+                    "ExpectColumnValueLengthsToBeBetween",
+                    {"column": name, "min_value": 1, "max_value": 256},
+                    f"{name} must be 1..256 characters",
+                    _between(name, 1, 256, lengths=True),
+                )
+            )
+        if name in ("TIMESTAMP", "CREATION_TIMESTAMP"):
+            rules.append(
+                Rule(
+                    "timestamp_milliseconds",
+                    "personalize",
+                    name,
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": name, "max_value": MS_THRESHOLD - 1},
+                    f"{name} values >= 1e11 look like epoch milliseconds; Personalize needs epoch "
+                    "seconds (declare timestamp: epoch_ms)",
+                    _between(name, None, MS_THRESHOLD - 1),
+                )
+            )
+        if categorical and base == "string":
+            rules.append(
+                Rule(
+                    "categorical_too_long",
+                    "personalize",
+                    name,
+                    "ExpectColumnValueLengthsToBeBetween",
+                    {"column": name, "max_value": 1000},
+                    f"categorical {name} longer than 1000 characters",
+                    _between(name, None, 1000, lengths=True),
+                )
+            )
+    return rules
+
+
+def header_rule(avro: dict) -> Rule:
+    cols = [f[0] for f in schema_fields(avro)]
+    return Rule(
+        "header_order",
+        "personalize",
+        "*",
+        "ExpectTableColumnsToMatchOrderedList",
+        {"column_list": cols},
+        f"CSV header must equal the schema field order {cols}",
+        quarantinable=False,
+    )
+
+
+def totals_rules(kind: str, avro: dict, import_mode: str) -> list[Rule]:
+    """Whole-file rules, validated on the one-row totals batch (see ``totals_row``)."""
+
+    def between(name, col, lo, hi, reason):
+        kw = (
+            {"column": col}
+            | ({"min_value": lo} if lo is not None else {})
+            | ({"max_value": hi} if hi else {})
+        )
+        return Rule(name, "totals", col, "ExpectColumnValuesToBeBetween", kw, reason, quarantinable=False)
+
+    out = [
+        between(
+            "file_size",
+            "output_bytes",
+            None,
+            SIZE_LIMIT[import_mode],
+            f"{import_mode} imports allow at most {SIZE_LIMIT[import_mode] // 1024**3} GB per file",
+        )
+    ]
+    if kind == "interactions":
+        out += [
+            between(
+                "min_interactions",
+                "rows",
+                MIN_INTERACTIONS,
+                None,
+                f"Personalize needs at least {MIN_INTERACTIONS} interactions",
+            ),
+            between(
+                "min_users_2plus",
+                "users_with_2plus",
+                MIN_USERS_2PLUS,
+                None,
+                f"Personalize needs at least {MIN_USERS_2PLUS} users with 2 or more interactions",
+            ),
+            between(
+                "event_type_categorical",
+                "event_type_categorical",
+                0,
+                0,
+                "EVENT_TYPE must not be declared categorical",
+            ),
+        ]
+    else:
+        out.append(
+            between(
+                "metadata_field_count",
+                "metadata_fields",
+                1,
+                MAX_METADATA[kind],
+                f"{kind} need 1..{MAX_METADATA[kind]} metadata fields besides the ID",
+            )
+        )
+    return out
+
+
+def totals_row(kind: str, avro: dict, rows: int, users_2plus: int, output_bytes: int) -> dict:
+    fields = schema_fields(avro)
+    return {
+        "rows": rows,
+        "users_with_2plus": users_2plus,
+        "output_bytes": output_bytes,
+        "event_type_categorical": int(any(f[0] == "EVENT_TYPE" and f[3] for f in fields)),
+        "metadata_fields": sum(1 for f in fields if f[0] not in ID_FIELDS[kind]),
+    }
+
+
+def default_window(lo: int, hi: int | None) -> tuple[int, int]:
+    return lo, hi if hi is not None else int(time.time()) + 86400
