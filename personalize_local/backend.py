@@ -85,7 +85,7 @@ class Backend:
         s3_endpoint: str | None = None,
         faults: Faults | None = None,
         runners: dict[str, Runner] | None = None,
-        workers: int = 2,
+        workers: int = 4,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -128,6 +128,7 @@ class Backend:
                         self._submit(arn)
         self._ticker = threading.Thread(target=self._tick_loop, name="pz-ticker", daemon=True)
         self._ticker.start()
+        threading.Thread(target=_warm_up, name="pz-warm-up", daemon=True).start()
 
     def close(self) -> None:
         self._stop.set()
@@ -191,7 +192,8 @@ class Backend:
             uid = uuid.uuid4().hex[:8]
             if not doc.get(kind.name_member):
                 doc[kind.name_member] = uid
-            fields = {**params, **doc, "uid": uid, "parent_name": parent.get("name") if parent else None}
+            fields = {**params, **doc, "name": doc[kind.name_member], "uid": uid,
+                      "parent_name": parent.get("name") if parent else None}
             arn = ARN_PREFIX + kind.arn_path.format(**fields)
             self._check_unique(kind, doc, arn)
             doc[kind.arn_member] = arn
@@ -494,6 +496,7 @@ class Backend:
 
     def _run_job(self, arn: str) -> None:
         try:
+            time.sleep(self.faults.job_delay())
             doc = self.store.get(arn)
             kind = KINDS[doc["_kind"]]
             reason = self.faults.take(kind.job)
@@ -525,6 +528,17 @@ class Backend:
                 return  # stopped or deleted meanwhile: the result is discarded
             self.set_fields(arn, status=status, **updates)
         log.info("job %s -> %s %s", arn, status, updates.get("failureReason", ""))
+
+
+def _warm_up() -> None:
+    """Import what jobs need in the background, so the first import/training job does not pay for it."""
+    import importlib
+
+    for module in ("pyarrow.csv", "pyarrow.parquet", "boto3", "personalize_local.engine"):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - a missing optional module is reported by the job that needs it
+            log.debug("warm-up import of %s failed", module)
 
 
 def paginate(items: list, params: dict, operation: str) -> tuple[list, str | None]:

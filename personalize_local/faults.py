@@ -6,6 +6,7 @@ import random
 import threading
 
 KEYS = (
+    "job_delay",
     "throttle_fraction",
     "error500_fraction",
     "fail_next_import",
@@ -47,6 +48,10 @@ class Faults:
                 if fraction and self._rng.random() < float(fraction):
                     return outcome
         return None
+
+    def job_delay(self) -> float:
+        """Extra seconds every job stays CREATE IN_PROGRESS (to test waiting, quotas and crashes)."""
+        return float(self.settings.get("job_delay") or 0.0)
 
     def take(self, job: str) -> str | None:
         """The pending failure reason for the next `job` ("import", "training", "batch"), consumed once."""

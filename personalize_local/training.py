@@ -106,4 +106,4 @@ def filter_factory(ctx, engine, job: dict):
     if flt is None:
         raise JobFailed(f"Filter {job['filterArn']} no longer exists.")
     expr = engine.parse_filter(flt["filterExpression"])
-    return lambda values: expr.bind(values or {})
+    return lambda line: expr.bind(line.get("filterValues") or {})
