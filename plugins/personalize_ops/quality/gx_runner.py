@@ -24,15 +24,15 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
 def _context():
     """The shared ephemeral context (created once: GX start-up is slow), progress bars off."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    logging.disable(logging.INFO)  # GX logs hundreds of INFO lines while importing
+    logging.disable(logging.INFO)  # GX logs hundreds of INFO lines while importing and starting
     try:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx = gx.get_context(mode="ephemeral")
     finally:
         logging.disable(logging.NOTSET)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-
-    ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch_def = ctx.data_sources.add_pandas("personalize_ops").add_dataframe_asset("chunk")
     return ctx, batch_def.add_batch_definition_whole_dataframe("whole")

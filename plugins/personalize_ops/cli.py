@@ -1,0 +1,135 @@
+"""``python -m personalize_ops <command>``: a small registry of subcommands.
+
+Add one with ``@command("name", "help")`` on a function ``(args) -> int`` and ``@<fn>.arguments``-style
+set-up via the ``configure`` argument: ``command(name, help, configure=lambda p: p.add_argument(...))``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+COMMANDS: dict[
+    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+] = {}
+
+
+def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register a subcommand; the decorated function gets the parsed args and returns an exit code."""
+
+    def deco(fn: Callable[[argparse.Namespace], int]):
+        COMMANDS[name] = (help, configure, fn)
+        return fn
+
+    return deco
+
+
+def _fmt_time(epoch: int | None) -> str:
+    if epoch is None:
+        return "-"
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d")
+
+
+@command("validate-config", "check a pipeline config; exit 1 listing every error",
+         lambda p: p.add_argument("path", nargs="?", default="include/pipeline.yaml"))  # fmt: skip
+def _validate(args: argparse.Namespace) -> int:
+    from personalize_ops.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.path)
+    except ConfigError as e:
+        print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
+        return 1
+    dg = cfg.dataset_group
+    print(f"{args.path}: OK - dataset group {dg.name} ({dg.region}, s3://{dg.bucket}/{dg.prefix})")
+    for name, ds in cfg.datasets.present().items():
+        print(
+            f"  dataset {name}: {ds.source.format} {ds.source.path} -> {len(ds.fields)} fields, {ds.import_mode}"
+        )
+    print(f"  solutions: {', '.join(f'{s.name} ({s.recipe})' for s in cfg.solutions)}")
+    print(f"  campaigns: {', '.join(c.name for c in cfg.campaigns) or '-'}; "
+          f"filters: {', '.join(f.name for f in cfg.filters) or '-'}; "
+          f"event tracker: {cfg.event_tracker.name if cfg.event_tracker else '-'}; "
+          f"batch jobs: {', '.join(b.name for b in cfg.batch_jobs) or '-'}")  # fmt: skip
+    print(f"  schedules: retrain {cfg.schedules.retrain}, batch export {cfg.schedules.batch_export}")
+    return 0
+
+
+def _prepare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="include/pipeline.yaml")
+    p.add_argument("--out", required=True)
+    p.add_argument("--dataset", action="append", help="only these datasets (repeatable)")
+
+
+@command("prepare", "data quality + transform every dataset into Personalize CSVs", _prepare_args)
+def _prepare(args: argparse.Namespace) -> int:
+    import logging
+
+    from personalize_ops.config import ConfigError, load_config
+    from personalize_ops.quality import DataQualityError
+    from personalize_ops.transform import prepare_dataset
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    results = []
+    for name in args.dataset or list(cfg.datasets.present()):
+        try:
+            results.append(prepare_dataset(cfg, name, args.out))
+        except DataQualityError as e:
+            print(str(e), file=sys.stderr)
+            return 2
+    print(format_summary(results))
+    return 0
+
+
+def format_summary(results) -> str:
+    """The prepare summary table: rows in/out, drops by reason, users, items, time range, reports."""
+    head = ("dataset", "rows in", "rows out", "dropped (by reason)", "users", "items", "time range")
+    rows = [
+        (r.name, f"{r.rows_in:,}", f"{r.rows_out:,}",
+         ", ".join(f"{k}={v:,}" for k, v in sorted(r.dropped.items())) or "-",
+         "-" if r.users is None else f"{r.users:,}", "-" if r.items is None else f"{r.items:,}",
+         f"{_fmt_time(r.time_min)}..{_fmt_time(r.time_max)}" if r.time_min is not None else "-")
+        for r in results
+    ]  # fmt: skip
+    widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in results:
+        lines.append(f"{r.name}: csv {r.csv_path} (sha256 {r.sha256[:12]}...), schema {r.schema_path}, "
+                     f"reports {', '.join(r.report_paths.values())}"
+                     + (f", quarantine {r.quarantine_path}" if r.quarantine_path else ""))  # fmt: skip
+    return "\n".join(lines)
+
+
+def _sample_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interactions", type=int, default=50_000)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=42)
+
+
+@command("generate-sample", "write seeded synthetic raw interactions/items/users", _sample_args)
+def _sample(args: argparse.Namespace) -> int:
+    from personalize_ops.sample_data import generate
+
+    info = generate(args.out, args.interactions, args.seed)
+    print(
+        f"wrote {info['events']:,} interactions, {info['n_items']:,} items, {info['n_users']:,} users to {args.out}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m personalize_ops")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_, configure, _) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command][2](args)
