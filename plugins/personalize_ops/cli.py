@@ -46,9 +46,8 @@ def _validate(args: argparse.Namespace) -> int:
     dg = cfg.dataset_group
     print(f"{args.path}: OK - dataset group {dg.name} ({dg.region}, s3://{dg.bucket}/{dg.prefix})")
     for name, ds in cfg.datasets.present().items():
-        print(
-            f"  dataset {name}: {ds.source.format} {ds.source.path} -> {len(ds.fields)} fields, {ds.import_mode}"
-        )
+        src = f"{ds.source.format} {ds.source.path}"
+        print(f"  dataset {name}: {src} -> {len(ds.fields)} fields, {ds.import_mode}")
     print(f"  solutions: {', '.join(f'{s.name} ({s.recipe})' for s in cfg.solutions)}")
     print(f"  campaigns: {', '.join(c.name for c in cfg.campaigns) or '-'}; "
           f"filters: {', '.join(f.name for f in cfg.filters) or '-'}; "
@@ -120,9 +119,8 @@ def _sample(args: argparse.Namespace) -> int:
     from personalize_ops.sample_data import generate
 
     info = generate(args.out, args.interactions, args.seed)
-    print(
-        f"wrote {info['events']:,} interactions, {info['n_items']:,} items, {info['n_users']:,} users to {args.out}"
-    )
+    counts = f"{info['events']:,} interactions, {info['n_items']:,} items, {info['n_users']:,} users"
+    print(f"wrote {counts} to {args.out}")
     return 0
 
 
