@@ -2,7 +2,9 @@
 
 Checks: header columns vs the schema (order free, unknown or missing columns fail), values vs field types,
 reserved id fields non-empty, TIMESTAMP in epoch seconds, at least 1000 interactions in a FULL import.
-Empty values in other fields are nulls even where the schema says non-null (AWS accepts that too).
+Empty values in other fields are nulls even where the schema says non-null, and so are metadata values that
+do not parse as the declared type (logged): AWS accepted the POC item-meta.csv, whose int YEAR column holds
+empty values and one '2006–2007'. Reserved fields (ids, TIMESTAMP, EVENT_VALUE) stay strict.
 FULL replaces the dataset's data; INCREMENTAL upserts (items/users by id; interactions are appended).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 from pathlib import Path
 
@@ -23,8 +26,10 @@ from personalize_local.kinds import ARN_PREFIX
 from personalize_local.s3io import read_objects
 from personalize_local.semantics import parse_schema
 
+log = logging.getLogger("personalize_local.import")
 MIN_INTERACTIONS = 1000
 REQUIRED_VALUES = ("USER_ID", "ITEM_ID", "TIMESTAMP", "ACTION_ID")
+STRICT_VALUES = (*REQUIRED_VALUES, "EVENT_VALUE", "CREATION_TIMESTAMP")  # bad values fail the import
 TIMESTAMP_FIELDS = ("TIMESTAMP", "CREATION_TIMESTAMP")
 MAX_EPOCH_SECONDS = 10_000_000_000  # year 2286; anything larger is milliseconds
 ID_FIELDS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
@@ -107,31 +112,46 @@ def _convert(url: str, name: str, column: pa.ChunkedArray, base: str) -> pa.Arra
     if name in REQUIRED_VALUES and column.null_count:
         row = pc.index(pc.is_null(column), True).as_py()
         raise JobFailed(
-            f"{url}: row {row + 1} (line {row + 2}): {name} is empty; {name} is required in every row."
+            f"{url}: row {row + 1} (line {row + 2}): {name} is empty; it is required in every row."
         )
     if base == "string":
         return column
     target = ARROW_TYPES[base]
+    column = pc.utf8_trim_whitespace(column)
     try:
-        typed = pc.cast(pc.utf8_trim_whitespace(column), target)
+        typed = pc.cast(column, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        row, value = _first_bad(column, base)
-        raise JobFailed(
-            f"{url}: row {row + 1} (line {row + 2}): {name} value {value!r} is not a valid {base} "
-            "as the schema declares."
-        ) from None
-    if name in TIMESTAMP_FIELDS and len(typed) - typed.null_count:
-        biggest = pc.max(typed).as_py()
-        if biggest >= MAX_EPOCH_SECONDS:
-            row = pc.index(typed, biggest).as_py()
+        bad = _bad_rows(column, base)
+        if name in STRICT_VALUES:
+            row = bad[0]
             raise JobFailed(
-                f"{url}: row {row + 1} (line {row + 2}): {name} value {biggest} looks like "
+                f"{url}: row {row + 1} (line {row + 2}): {name} value {column[row].as_py()!r} is not a valid "
+                f"{base} as the schema declares."
+            ) from None
+        # Metadata fields: AWS imports such files (e.g. the POC item-meta.csv YEAR '2006–2007'); keep as null.
+        log.warning(
+            "%s: %d %s value(s) are not %s and are imported as null (first: row %d, %r)",
+            url,
+            len(bad),
+            name,
+            base,
+            bad[0] + 1,
+            column[bad[0]].as_py(),
+        )
+        keep = [i not in set(bad) for i in range(len(column))]
+        typed = pc.cast(pc.if_else(pa.array(keep), column, pa.scalar(None, pa.string())), target)
+    if name in TIMESTAMP_FIELDS and len(typed) - typed.null_count:
+        if pc.max(typed).as_py() >= MAX_EPOCH_SECONDS:
+            row = pc.index(pc.greater_equal(typed, MAX_EPOCH_SECONDS), True).as_py()
+            raise JobFailed(
+                f"{url}: row {row + 1} (line {row + 2}): {name} value {typed[row].as_py()} looks like "
                 "milliseconds; Amazon Personalize requires Unix epoch time in seconds."
             )
     return typed
 
 
-def _first_bad(column: pa.Array, base: str) -> tuple[int, str]:
+def _bad_rows(column: pa.Array, base: str) -> list[int]:
+    """Indexes of non-null values that do not parse as `base`."""
     parse = {
         "long": int,
         "int": int,
@@ -139,14 +159,15 @@ def _first_bad(column: pa.Array, base: str) -> tuple[int, str]:
         "double": float,
         "boolean": lambda v: {"true": True, "false": False}[v.lower()],
     }[base]
+    bad = []
     for i, value in enumerate(column.to_pylist()):
         if value is None:
             continue
         try:
-            parse(value.strip())
+            parse(value)
         except (ValueError, KeyError):
-            return i, value
-    return 0, "?"
+            bad.append(i)
+    return bad or [0]
 
 
 def store(path: Path, table: pa.Table, mode: str, id_field: str | None) -> int:
