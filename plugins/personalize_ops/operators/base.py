@@ -51,9 +51,9 @@ class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
     def wait_or_defer(self, context, k: str | ResourceKind, arn: str, target: str = "active") -> str:
         """Return ``arn`` once the resource reached ``target``; defers when ``deferrable``."""
         k = kind(k)
-        if not self.wait_for_completion:
+        if not self.wait_for_completion or self.hook.state(k, arn, target) == "success":
             return arn
-        if self.deferrable and self.hook.state(k, arn, target) == "pending":
+        if self.deferrable:
             self.defer(
                 trigger=PersonalizeResourceTrigger(
                     kind=k.key,

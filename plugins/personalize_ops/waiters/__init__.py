@@ -33,7 +33,8 @@ def _waiter(k: ResourceKind, acceptors: list[dict]) -> dict:
 
 def _active(k: ResourceKind) -> dict:
     if not k.status_query:  # no status (schema): exists == ready
-        return _waiter(k, [{"matcher": "status", "expected": 200, "state": "success"}])
+        exists = f"contains(keys({k.describe_key}), '{k.arn_member}')"
+        return _waiter(k, [{"matcher": "path", "argument": exists, "expected": True, "state": "success"}])
     q = k.status_query
     return _waiter(
         k,
@@ -44,7 +45,7 @@ def _active(k: ResourceKind) -> dict:
 
 
 def _deleted(k: ResourceKind) -> dict:
-    acceptors = [{"matcher": "error", "expected": NOT_FOUND, "state": "success"}]
+    acceptors = [{"matcher": "error", "argument": "Error.Code", "expected": NOT_FOUND, "state": "success"}]
     if k.status_query:
         q = k.status_query
         acceptors += _path(q, DELETING, "retry") + _path(q, DELETE_FAILED, "failure")
