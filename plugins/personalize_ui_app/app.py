@@ -17,7 +17,13 @@ def create_app(settings_loader=load_settings) -> FastAPI:
     app = FastAPI(title="Amazon Personalize pipelines", dependencies=[Depends(require_viewer)])
 
     def settings() -> PageSettings:
-        return settings_loader()
+        from personalize_ops.config import ConfigError
+
+        try:
+            return settings_loader()
+        except ConfigError as err:  # say which file and key, instead of a bare 500
+            msg = f"pipeline config (env PERSONALIZE_PIPELINE_CONFIG) is not usable: {err}"
+            raise HTTPException(500, msg) from err
 
     @app.get("/", include_in_schema=False)
     def index(request: Request, s: PageSettings = Depends(settings)) -> RedirectResponse:

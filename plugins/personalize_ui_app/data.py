@@ -70,11 +70,16 @@ class PageData:
 def load_page_data(settings: PageSettings, describe_campaigns: bool = True) -> PageData:
     """Metric history and gate decisions from S3; live campaign state from Personalize when reachable."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from botocore.exceptions import BotoCoreError, ClientError
     from personalize_ops.metrics import load_gate_decisions, load_history
 
     s3 = S3Hook(aws_conn_id=settings.aws_conn_id).get_conn()
     args = (s3, settings.bucket, settings.prefix, settings.dataset_group)
-    data = PageData(history=load_history(*args), decisions=load_gate_decisions(*args))
+    data = PageData(history=[], decisions=[])
+    try:
+        data.history, data.decisions = load_history(*args), load_gate_decisions(*args)
+    except (BotoCoreError, ClientError) as err:  # e.g. bucket not created yet: show it, keep the page
+        data.notes.append(f"metric history not readable from s3://{settings.bucket}: {err}")
     if describe_campaigns and settings.campaigns:
         try:
             data.live = _describe_campaigns(settings)

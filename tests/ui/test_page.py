@@ -86,3 +86,17 @@ def test_cookie_login_redirect_and_metric_choice(client, admin_token):
         assert client.get("/personalize/dataset-groups/other").status_code == 404
     finally:
         client.cookies.clear()
+
+
+def test_missing_bucket_and_broken_config_are_explained(client, admin_token, monkeypatch, tmp_path):
+    from tests.ui.conftest import BUCKET, CONFIG
+
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    other = tmp_path / "other.yaml"
+    other.write_text(CONFIG.replace(BUCKET, "no-such-bucket"))
+    monkeypatch.setenv("PERSONALIZE_PIPELINE_CONFIG", str(other))
+    r = client.get(PAGE, headers=auth)
+    assert r.status_code == 200 and "metric history not readable from s3://no-such-bucket" in r.text
+    other.write_text(CONFIG.replace("role_arn:", "role_arm:"))
+    r = client.get(PAGE, headers=auth)
+    assert r.status_code == 500 and "role_arm: unknown key" in r.text
