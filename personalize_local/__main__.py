@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help='JSON, e.g. {"throttle_fraction": 0.3, "seed": 1, "fail_next_import": "reason"}',
     )
+    serve.add_argument(
+        "--max-resumes",
+        type=int,
+        default=3,
+        help="restarts an in-flight job survives before it ends CREATE FAILED",
+    )
     serve.add_argument("--log-level", default="INFO")
     stack = sub.add_parser("stack", help="moto server (S3) + the service in the background")
     stack.add_argument("action", choices=["up", "down"])
@@ -60,9 +66,11 @@ def run_server(args) -> int:
         min_delay=args.min_delay,
         s3_endpoint=args.s3_endpoint,
         faults=Faults(**(args.faults or {})),
+        max_resumes=args.max_resumes,
     )
     backend.start()
     server = PersonalizeServer((args.host, args.port), backend)
+    backend.warm_up()
 
     def shutdown(*_):
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -86,10 +86,12 @@ class Backend:
         faults: Faults | None = None,
         runners: dict[str, Runner] | None = None,
         workers: int = 4,
+        max_resumes: int = MAX_RESUMES,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.min_delay = float(min_delay)
+        self.max_resumes = max_resumes
         self.s3_endpoint = s3_endpoint
         self.faults = faults or Faults()
         self.model = ServiceModel("personalize")
@@ -113,13 +115,13 @@ class Backend:
                 kind = KINDS[doc["_kind"]]
                 if kind.job and doc.get("status") == "CREATE IN_PROGRESS":
                     arn = doc[kind.arn_member]
-                    if doc.get("_attempts", 0) >= MAX_RESUMES:
+                    if doc.get("_attempts", 0) >= self.max_resumes:
                         self._finish(
                             arn,
                             "CREATE FAILED",
                             {
                                 "failureReason": (
-                                    f"Interrupted by {MAX_RESUMES} service restarts; create the job again."
+                                    f"Interrupted by {self.max_resumes} service restarts; create it again."
                                 )
                             },
                         )
@@ -128,6 +130,10 @@ class Backend:
                         self._submit(arn)
         self._ticker = threading.Thread(target=self._tick_loop, name="pz-ticker", daemon=True)
         self._ticker.start()
+
+    @staticmethod
+    def warm_up() -> None:
+        """Import what jobs need in a background thread (call once the server listens)."""
         threading.Thread(target=_warm_up, name="pz-warm-up", daemon=True).start()
 
     def close(self) -> None:
@@ -192,8 +198,13 @@ class Backend:
             uid = uuid.uuid4().hex[:8]
             if not doc.get(kind.name_member):
                 doc[kind.name_member] = uid
-            fields = {**params, **doc, "name": doc[kind.name_member], "uid": uid,
-                      "parent_name": parent.get("name") if parent else None}
+            fields = {
+                **params,
+                **doc,
+                "name": doc[kind.name_member],
+                "uid": uid,
+                "parent_name": parent.get("name") if parent else None,
+            }
             arn = ARN_PREFIX + kind.arn_path.format(**fields)
             self._check_unique(kind, doc, arn)
             doc[kind.arn_member] = arn

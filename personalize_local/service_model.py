@@ -6,18 +6,27 @@ patterns) is read from the shapes of `botocore/data/<service>/<version>/service-
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import json
 import re
 from functools import cache, lru_cache
-
-import botocore.loaders
+from pathlib import Path
 
 from personalize_local.errors import InvalidInput
 
 
 @cache
 def load_model(service: str = "personalize") -> dict:
-    """The raw service-2.json of `service` as shipped with the installed botocore."""
-    return botocore.loaders.Loader().load_service_model(service, "service-2")
+    """The raw service-2.json of `service` as shipped with the installed botocore (read without importing
+    botocore, which keeps the service's start-up fast)."""
+    data = Path(importlib.util.find_spec("botocore").origin).parent / "data" / service
+    version = sorted(p for p in data.iterdir() if p.is_dir())[-1]
+    for name, opener in (("service-2.json", open), ("service-2.json.gz", gzip.open)):
+        if (version / name).exists():
+            with opener(version / name, "rt", encoding="utf-8") as fh:
+                return json.load(fh)
+    raise FileNotFoundError(f"no service-2.json for {service} under {version}")
 
 
 @lru_cache(maxsize=512)

@@ -44,6 +44,7 @@ class LocalStack:
         self.data_dir = self.dir / "data"
         self.min_delay = min_delay
         self.faults = faults
+        self.service_args: list[str] = []  # extra `serve` options, e.g. ["--max-resumes", "1"]
         self.ready_timeout = ready_timeout
         self.procs: dict[str, subprocess.Popen] = {}
         self.ports: dict[str, int] = {}
@@ -101,6 +102,7 @@ class LocalStack:
         ]
         if self.faults:
             cmd += ["--faults", json.dumps(self.faults)]
+        cmd += self.service_args
         self._spawn("personalize", cmd)
         self._wait_ready("personalize", self.endpoint + "/_admin/health")
 
