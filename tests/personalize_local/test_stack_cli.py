@@ -1,0 +1,49 @@
+"""`python -m personalize_local stack up/down`: loopback only, pid files, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "personalize_local", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_stack_up_binds_loopback_only_and_down_leaves_no_process(tmp_path):
+    up = cli("stack", "up", "--dir", str(tmp_path))
+    assert up.returncode == 0, up.stderr
+    endpoints = json.loads((tmp_path / "endpoints.json").read_text())
+    pids = {name: int((tmp_path / f"{name}.pid").read_text()) for name in ("moto", "personalize")}
+    try:
+        with urllib.request.urlopen(endpoints["personalize"] + "/_admin/health", timeout=10) as resp:
+            assert json.loads(resp.read()) == {"status": "ok"}
+        procs = [psutil.Process(pid) for pid in pids.values()]
+        procs += [child for p in procs for child in p.children(recursive=True)]
+        listening = [c.laddr for p in procs for c in p.net_connections(kind="inet") if c.status == "LISTEN"]
+        assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
+        assert cli("stack", "up", "--dir", str(tmp_path)).returncode == 1  # refuses to start twice
+    finally:
+        down = cli("stack", "down", "--dir", str(tmp_path))
+    assert down.returncode == 0 and "moto" in down.stdout and "personalize" in down.stdout, down
+    for pid in pids.values():
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    leftovers = [
+        p.pid for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert leftovers == []
+    assert not (tmp_path / "endpoints.json").exists() and not list(tmp_path.glob("*.pid"))
+    assert "nothing was running" in cli("stack", "down", "--dir", str(tmp_path)).stdout
