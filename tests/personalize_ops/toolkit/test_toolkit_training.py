@@ -1,0 +1,179 @@
+"""Training-dependent operators (blocking waiters) and failure reporting, against personalize_local + moto.
+
+Solution version (one training per run identity, adopted on retry), solution metrics, campaign ensure and
+update, batch inference, stop; failed import / training raise PersonalizeResourceFailedError with AWS's
+failureReason.
+"""
+
+import json
+
+import pytest
+from helpers import INTERACTIONS_SCHEMA, ROLE, context, interactions_csv, put_s3
+from personalize_ops.errors import PersonalizeResourceFailedError
+from personalize_ops.hook import PersonalizeHook
+from personalize_ops.operators import (
+    PersonalizeBatchInferenceJobOperator,
+    PersonalizeCreateSolutionVersionOperator,
+    PersonalizeEnsureResourceOperator,
+    PersonalizeGetSolutionMetricsOperator,
+    PersonalizeStopSolutionVersionCreationOperator,
+    PersonalizeUpdateCampaignOperator,
+)
+
+FAST = {"waiter_delay": 0.3, "waiter_max_attempts": 600, "deferrable": False}
+POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
+
+
+def _ensure(conn, kind, name, parent_arn=None, config=None, **kw):
+    op = PersonalizeEnsureResourceOperator(
+        task_id=kind,
+        kind=kind,
+        name=name,
+        parent_arn=parent_arn,
+        config=config,
+        aws_conn_id=conn,
+        **FAST,
+        **kw,
+    )
+    return op.execute(context())
+
+
+@pytest.fixture(scope="module")
+def group(pz_stack, aws_conn_id):
+    """A dataset group with imported interactions and a popularity solution (shared by this module)."""
+    conn, name = aws_conn_id, "tk-train"
+    dsg = _ensure(conn, "dataset_group", name)
+    schema = _ensure(conn, "schema", f"{name}-interactions", config={"schema": INTERACTIONS_SCHEMA})
+    dataset = _ensure(
+        conn, "dataset", f"{name}-interactions", dsg, {"datasetType": "INTERACTIONS", "schemaArn": schema}
+    )
+    location = put_s3(pz_stack, "toolkit-data", "train/interactions.csv", interactions_csv())
+    _ensure(conn, "dataset_import_job", f"{name}-import", dataset, {"dataSource": {"dataLocation": location}})
+    solution = _ensure(conn, "solution", f"{name}-pop", dsg, {"recipeArn": POPULARITY})
+    return {"dataset_group": dsg, "dataset": dataset, "solution": solution, "location": location}
+
+
+def _train(conn, solution_arn, run_identity, **kw):
+    op = PersonalizeCreateSolutionVersionOperator(
+        task_id="train", solution_arn=solution_arn, run_identity=run_identity, aws_conn_id=conn, **FAST | kw
+    )
+    return op.execute(context())
+
+
+def test_retried_training_adopts_the_version_of_the_killed_try(pz_stack, aws_conn_id, group):
+    client = pz_stack.client("personalize")
+    before = client.list_solution_versions(solutionArn=group["solution"])["solutionVersions"]
+    # try 1 "killed" right after CreateSolutionVersion returned
+    started = _train(aws_conn_id, group["solution"], "dag/run-1/train", wait_for_completion=False)
+    # try 2, same run identity: adopts and waits
+    adopted = _train(aws_conn_id, group["solution"], "dag/run-1/train")
+    assert adopted == started
+    after = client.list_solution_versions(solutionArn=group["solution"])["solutionVersions"]
+    assert len(after) == len(before) + 1, "a retry must not pay for a second training"
+    version = client.describe_solution_version(solutionVersionArn=started)["solutionVersion"]
+    assert version["status"] == "ACTIVE" and version["trainingMode"] == "FULL"
+    tags = client.list_tags_for_resource(resourceArn=started)["tags"]
+    assert any(t["tagKey"] == "airflow:run" for t in tags)
+
+    metrics = PersonalizeGetSolutionMetricsOperator(
+        task_id="metrics", solution_version_arn=started, aws_conn_id=aws_conn_id
+    ).execute(context())
+    assert metrics and all(isinstance(v, float | int) for v in metrics.values())
+
+
+def test_campaign_ensure_update_and_batch_inference(pz_stack, aws_conn_id, group):
+    v1 = _train(aws_conn_id, group["solution"], "dag/run-c1/train")
+    camp_cfg = {"solutionVersionArn": v1, "minProvisionedTPS": 1}
+    campaign = _ensure(aws_conn_id, "campaign", "tk-train-campaign", group["solution"], camp_cfg)
+    assert _ensure(aws_conn_id, "campaign", "tk-train-campaign", group["solution"], camp_cfg) == campaign
+
+    v2 = _train(aws_conn_id, group["solution"], "dag/run-c2/train")
+    update = PersonalizeUpdateCampaignOperator(
+        task_id="update",
+        campaign_arn=campaign,
+        solution_version_arn=v2,
+        min_provisioned_tps=2,
+        aws_conn_id=aws_conn_id,
+        **FAST,
+    )
+    assert update.execute(context()) == campaign
+    described = pz_stack.client("personalize").describe_campaign(campaignArn=campaign)["campaign"]
+    assert described["solutionVersionArn"] == v2 and described["minProvisionedTPS"] == 2
+    assert update.execute(context()) == campaign  # already there: no second update
+
+    users = "".join(json.dumps({"userId": f"u{i}"}) + "\n" for i in range(5)).encode()
+    input_path = put_s3(pz_stack, "toolkit-data", "batch/in/users.json", users)
+    arns = [
+        PersonalizeBatchInferenceJobOperator(
+            task_id="batch",
+            job_name="tk-train-batch",
+            solution_version_arn=v2,
+            input_path=input_path,
+            output_path="s3://toolkit-data/batch/out/",
+            role_arn=ROLE,
+            num_results=5,
+            aws_conn_id=aws_conn_id,
+            **FAST,
+        ).execute(context())
+        for _ in range(2)
+    ]
+    assert arns[0] == arns[1]
+    listed = pz_stack.client("s3").list_objects_v2(Bucket="toolkit-data", Prefix="batch/out/")
+    assert listed.get("KeyCount", 0) >= 1
+
+
+def test_stop_solution_version_creation(pz_stack, aws_conn_id, group):
+    arn = _train(aws_conn_id, group["solution"], "dag/run-stop/train", wait_for_completion=False)
+    op = PersonalizeStopSolutionVersionCreationOperator(
+        task_id="stop", solution_version_arn=arn, aws_conn_id=aws_conn_id, **FAST
+    )
+    assert op.execute(context()) in ("CREATE STOPPED", "ACTIVE")
+
+
+def test_failed_training_raises_with_failure_reason(pz_stack, aws_conn_id, group):
+    with pz_stack.faults_set(fail_next_training="Injected: training ran out of memory"):
+        with pytest.raises(PersonalizeResourceFailedError) as err:
+            _train(aws_conn_id, group["solution"], "dag/run-fail/train")
+    assert "Injected: training ran out of memory" in str(err.value)
+    assert err.value.status == "CREATE FAILED" and err.value.arn in str(err.value)
+
+
+def test_failed_import_raises_with_failure_reason(pz_stack, aws_conn_id, group):
+    with pz_stack.faults_set(fail_next_import="Injected: the S3 object could not be read"):
+        with pytest.raises(PersonalizeResourceFailedError) as err:
+            _ensure(
+                aws_conn_id,
+                "dataset_import_job",
+                "tk-train-import-fault",
+                group["dataset"],
+                {"dataSource": {"dataLocation": group["location"]}},
+            )
+    assert "Injected: the S3 object could not be read" in str(err.value)
+    assert err.value.kind == "dataset_import_job" and err.value.arn in str(err.value)
+
+    bad = put_s3(pz_stack, "toolkit-data", "train/bad.csv", b"USER,ITEM\nu1,i1\n")
+    with pytest.raises(PersonalizeResourceFailedError, match="does not match the schema fields"):
+        _ensure(
+            aws_conn_id,
+            "dataset_import_job",
+            "tk-train-import-bad",
+            group["dataset"],
+            {"dataSource": {"dataLocation": bad}},
+        )
+    # a retry of the failed task reports the same failure instead of importing again
+    with pytest.raises(PersonalizeResourceFailedError, match="does not match the schema fields"):
+        _ensure(
+            aws_conn_id,
+            "dataset_import_job",
+            "tk-train-import-bad",
+            group["dataset"],
+            {"dataSource": {"dataLocation": bad}},
+        )
+
+
+def test_hook_helpers(aws_conn_id, group):
+    hook = PersonalizeHook(aws_conn_id=aws_conn_id)
+    assert hook.find_by_name("solution", "tk-train-pop", group["dataset_group"]) == group["solution"]
+    assert hook.find_by_name("solution", "nope", group["dataset_group"]) is None
+    assert hook.status("dataset_group", group["dataset_group"]) == "ACTIVE"
+    assert hook.describe("dataset", group["dataset"])["datasetType"] == "INTERACTIONS"
