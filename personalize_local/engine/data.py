@@ -88,7 +88,7 @@ def encode(df: pd.DataFrame, items: pd.DataFrame | None = None) -> Encoded:
     n_warm = len(item_ids)
     if items is not None and "ITEM_ID" in items.columns and len(items):
         meta_ids = items["ITEM_ID"].astype(str).unique()
-        cold = meta_ids[~np.isin(meta_ids, item_ids)]
+        cold = meta_ids[~pd.Index(meta_ids).isin(item_ids)]
         item_ids = np.concatenate([item_ids, cold.astype(str)])
     ts = pd.to_numeric(df["TIMESTAMP"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
     return Encoded(

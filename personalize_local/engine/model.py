@@ -18,7 +18,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from personalize_local.engine.filters import BoundFilter, FilterContext, FilterExpr
-from personalize_local.engine.recipes import PERSONALIZED_RANKING, POPULARITY, SIMS, USER_PERSONALIZATION, als
+from personalize_local.engine.recipes import (
+    PERSONALIZED_RANKING,
+    POPULARITY,
+    SIMS,
+    USER_PERSONALIZATION,
+    als,
+    sequence,
+)
 
 RecentEvent = tuple  # (item_id, event_type, timestamp)
 _MASK_CACHE_MAX = 512
@@ -72,6 +79,7 @@ class Model:
         self._lock = threading.Lock()
         if self.kind in (USER_PERSONALIZATION, PERSONALIZED_RANKING):
             self._yty = a["item_factors"].astype(np.float64).T @ a["item_factors"].astype(np.float64)
+            self._seq = sequence.matrix(a) if "seq_neighbors" in a else None
         if self.kind == SIMS:
             self.tokens = sp.csr_matrix(
                 (np.ones(len(a["tok_indices"]), dtype=np.float32), a["tok_indices"], a["tok_indptr"]),
@@ -176,7 +184,23 @@ class Model:
             vec = als.fold_in(y, h, self.hyperparameters, self._yty)[0]
         else:
             vec = self.arrays["user_factors"][u]
-        return y @ vec, seen
+        base = y @ vec
+        if self._seq is None:
+            return base, seen
+        seq_items = self._recent_sequence(u, recent_events)
+        if not len(seq_items):
+            return base, seen
+        hl = float(self.hyperparameters["sequence_half_life"])
+        w = np.power(0.5, np.arange(len(seq_items))[::-1] / hl)
+        short = self._seq[seq_items].T @ w
+        return sequence.combine(base, short, self.hyperparameters["sequence_weight"])[0], seen
+
+    def _recent_sequence(self, u: int | None, recent: Sequence[RecentEvent]) -> np.ndarray:
+        """Catalog indices of the user's most recent items, oldest first (training tail + recent events)."""
+        a = self.arrays
+        stored = a["recent_items"][a["recent_indptr"][u] : a["recent_indptr"][u + 1]] if u is not None else []
+        rec = [self._item_index[str(e[0])] for e in recent or () if str(e[0]) in self._item_index]
+        return np.concatenate([np.asarray(stored, dtype=np.int64), np.asarray(rec, dtype=np.int64)])
 
     def _item_scores(self, item_id: str) -> np.ndarray:
         k = self._item_index.get(str(item_id))
@@ -230,10 +254,10 @@ class Model:
             finite = scores[np.isfinite(scores)]
             m = finite.max() if len(finite) else 0.0
             z = np.exp(finite - m).sum()
-            return np.round(np.exp(scores[idx] - m) / z, 7)
+            return np.round((np.exp(scores[idx] - m) / z).astype(np.float64), 7)
         top = scores[idx]
         m = max(float(np.max(scores[np.isfinite(scores)])), 1e-12)
-        return np.round(np.clip(top / m, 0, 1), 7)
+        return np.round(np.clip(top / m, 0, 1).astype(np.float64), 7)
 
     def rank(
         self,

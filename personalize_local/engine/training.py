@@ -22,7 +22,15 @@ from personalize_local.engine import metrics as M
 from personalize_local.engine.data import Encoded, TrainingData, check_sufficient, encode, select_events
 from personalize_local.engine.features import event_weights, item_tokens, propagate_to_cold, user_item_matrix
 from personalize_local.engine.model import top_k
-from personalize_local.engine.recipes import PERSONALIZED_RANKING, POPULARITY, SIMS, als, recipe_kind, sims
+from personalize_local.engine.recipes import (
+    PERSONALIZED_RANKING,
+    POPULARITY,
+    SIMS,
+    als,
+    recipe_kind,
+    sequence,
+    sims,
+)
 
 SIMS_EVAL_HALF_LIFE = 2.0  # SIMS scores a held-out user from the neighbours of their most recent items
 _UPDATE_ITERATIONS = 2
@@ -33,7 +41,7 @@ def _effective_hp(kind: str, hp: dict) -> dict:
         return sims.hyperparameters(hp)
     if kind == POPULARITY:
         return {}
-    return als.hyperparameters(hp)
+    return {**als.hyperparameters(hp), **sequence.hyperparameters(hp)}
 
 
 def _half_life(kind: str, eff: dict) -> float | None:
@@ -47,8 +55,11 @@ class _Fitted:
         self.kind, self.eff, self.arrays, self.popularity = kind, eff, arrays, popularity
         if kind == SIMS:
             self.sim = sims.similarity_matrix(arrays["neighbors"], arrays["neighbor_scores"])
+        elif kind != POPULARITY:
+            self.seq = sequence.matrix(arrays)
 
-    def scores(self, h: sp.csr_matrix) -> np.ndarray:
+    def scores(self, h: sp.csr_matrix, h_seq: sp.csr_matrix | None = None) -> np.ndarray:
+        """Scores (rows x catalog) for history rows `h`; `h_seq` = short-term recency weights (hybrid)."""
         n = h.shape[0]
         if self.kind == POPULARITY:
             return np.broadcast_to(self.popularity, (n, len(self.popularity))).copy()
@@ -56,7 +67,10 @@ class _Fitted:
             s = np.asarray((h @ self.sim).todense())
             return s + 1e-6 * self.popularity / max(self.popularity.max(), 1.0)
         y = self.arrays["item_factors"]
-        return als.fold_in(y, h, self.eff) @ y.T
+        base = als.fold_in(y, h, self.eff) @ y.T
+        if h_seq is None:
+            return base
+        return sequence.combine(base, np.asarray((h_seq @ self.seq).todense()), self.eff["sequence_weight"])
 
 
 def _fit(
@@ -65,8 +79,11 @@ def _fit(
     x: sp.csr_matrix,
     tokens: sp.csr_matrix,
     seed: int,
+    enc: Encoded,
+    mask: np.ndarray,
     init_items: np.ndarray | None = None,
 ) -> _Fitted:
+    """Fit the recipe on user x item weights `x` (events `mask` of `enc` for the sequence part)."""
     popularity = np.asarray((x > 0).sum(axis=0)).ravel().astype(np.float64) if kind != POPULARITY else None
     if kind == POPULARITY:
         return _Fitted(kind, eff, {}, np.asarray(x.sum(axis=0)).ravel().astype(np.float64))
@@ -75,6 +92,7 @@ def _fit(
     arrays = als.fit(x, eff, seed, init_items=init_items)
     warm = np.asarray((x > 0).sum(axis=0)).ravel() > 0
     arrays["item_factors"] = propagate_to_cold(arrays["item_factors"], tokens, warm).astype(np.float32)
+    arrays.update(sequence.fit(enc.u[mask], enc.i[mask], enc.ts[mask], enc.n_items, eff))
     return _Fitted(kind, eff, arrays, popularity)
 
 
@@ -88,13 +106,16 @@ def evaluate(kind: str, eff: dict, enc: Encoded, tokens: sp.csr_matrix, seed: in
     """Offline metrics on the documented split (see module docstring)."""
     split = M.split_events(enc.u, enc.i, enc.ts, enc.n_users, seed)
     hl = _half_life(kind, eff)
-    fitted = _fit(kind, eff, _weights(kind, eff, enc, split.train, hl), tokens, seed)
+    fitted = _fit(kind, eff, _weights(kind, eff, enc, split.train, hl), tokens, seed, enc, split.train)
     eval_hl = SIMS_EVAL_HALF_LIFE if kind == SIMS else hl
     h_all = _weights(kind, eff, enc, split.test_input, eval_hl)[split.test_users]
+    hs_all = None
+    if kind not in (SIMS, POPULARITY):
+        hs_all = _weights(kind, eff, enc, split.test_input, eff["sequence_half_life"])[split.test_users]
     recs = []
     for start in range(0, h_all.shape[0], chunk):
         h = h_all[start : start + chunk]
-        s = fitted.scores(h)
+        s = fitted.scores(h, None if hs_all is None else hs_all[start : start + chunk])
         for r in range(h.shape[0]):
             allowed = np.ones(s.shape[1], dtype=bool)
             allowed[h.indices[h.indptr[r] : h.indptr[r + 1]]] = False
@@ -129,6 +150,21 @@ def _history_arrays(raw: pd.DataFrame, enc: Encoded) -> dict:
         "ev_items": i[order].astype(np.int32),
         "ev_types": codes[order].astype(np.int16),
         "event_type_names": np.asarray(names, dtype=str) if len(names) else np.array([""], dtype=str),
+    }
+
+
+def _recent_items(enc: Encoded, keep: int) -> dict:
+    """The last `keep` items of each user in time order (short-term input of the hybrid at serving time)."""
+    order = np.lexsort((np.arange(len(enc.u)), enc.ts, enc.u))
+    uo = enc.u[order]
+    counts = np.bincount(uo, minlength=enc.n_users)
+    ends = np.cumsum(counts)
+    from_end = np.repeat(ends, counts) - 1 - np.arange(len(uo))
+    sel = order[from_end < keep]
+    kept = np.minimum(counts, keep)
+    return {
+        "recent_indptr": np.r_[0, np.cumsum(kept)].astype(np.int64),
+        "recent_items": enc.i[sel].astype(np.int32),
     }
 
 
@@ -178,13 +214,12 @@ def train(
         if previous_dir is None or not (Path(previous_dir) / "arrays.npz").exists():
             raise ValueError("trainingMode UPDATE needs a previous ACTIVE solution version of this solution.")
         init = _previous_item_factors(previous_dir, enc, tokens, eff["hidden_dimension"])
-        fitted = _fit(
-            kind, {**eff, "training_iterations": _UPDATE_ITERATIONS}, x, tokens, seed, init_items=init
-        )
+        upd = {**eff, "training_iterations": _UPDATE_ITERATIONS}
+        fitted = _fit(kind, upd, x, tokens, seed, enc, everything, init_items=init)
         metrics = json.loads((Path(previous_dir) / "model.json").read_text()).get("metrics", {})
     else:
         metrics = evaluate(kind, eff, enc, tokens, seed)
-        fitted = _fit(kind, eff, x, tokens, seed)
+        fitted = _fit(kind, eff, x, tokens, seed, enc, everything)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -197,6 +232,7 @@ def train(
         "hist_indices": x.indices,
         "hist_data": x.data,
         **_history_arrays(data.interactions, enc),
+        **_recent_items(enc, eff.get("sequence_window", 20)),
         **fitted.arrays,
     }
     if kind == SIMS:
