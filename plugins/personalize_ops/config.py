@@ -423,12 +423,15 @@ def _expand_env(node: Any, loc: str, errors: list[tuple[str, str]]) -> Any:
     return node
 
 
+_UNION_TAGS = {"str", "float", "int", "bool", "constrained-str"}
+
+
 def _loc(parts: tuple) -> str:
     out = ""
     for p in parts:
         if isinstance(p, int):
             out += f"[{p}]"
-        elif not str(p).startswith(("function-", "literal[", "list[", "str", "float", "int")):
+        elif not (str(p).startswith(("function-", "literal[", "list[", "dict[")) or p in _UNION_TAGS):
             out += f".{p}" if out else str(p)
     return out
 

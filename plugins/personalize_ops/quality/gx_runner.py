@@ -44,25 +44,36 @@ def _expectation(rule: Rule):
     return getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule": rule.name, "reason": rule.reason})
 
 
+_DEFINITIONS: dict[str, tuple[str, object]] = {}
+
+
+def _validation_definition(name: str, signature: str, rules: list[Rule]):
+    """The suite + validation definition for ``name``; rebuilt only when its rules changed (GX is slow
+    to register suites, and a DAG task or test session prepares the same datasets repeatedly)."""
+    import great_expectations as gx
+
+    cached = _DEFINITIONS.get(name)
+    if cached and cached[0] == signature:
+        return cached[1]
+    ctx, batch_def = _context()
+    for store in (ctx.validation_definitions, ctx.suites):
+        try:
+            store.delete(name)
+        except Exception:  # noqa: BLE001 - not there yet
+            pass
+    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=[_expectation(r) for r in rules]))
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
+    _DEFINITIONS[name] = (signature, vd)
+    return vd
+
+
 class SuiteRunner:
     """One GX suite + validation definition; ``validate`` returns (success, raw GX result dict)."""
 
     def __init__(self, name: str, rules: list[Rule]):
-        import great_expectations as gx
-
-        ctx, batch_def = _context()
         self.name, self.rules = name, rules
-        for store, getter in ((ctx.validation_definitions, name), (ctx.suites, name)):
-            try:
-                store.delete(getter)
-            except Exception:  # noqa: BLE001 - not there yet
-                pass
-        suite = ctx.suites.add(gx.ExpectationSuite(name=name))
-        for r in rules:
-            suite.add_expectation(_expectation(r))
-        self.vd = ctx.validation_definitions.add(
-            gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
-        )
+        signature = json.dumps([(r.expectation, r.kwargs, r.name) for r in rules])
+        self.vd = _validation_definition(name, signature, rules)
         self.chunks = 0
         self.tally: list[dict] = [
             {"rule": r.name, "column": r.column, "expectation": r.expectation, "reason": r.reason,

@@ -183,7 +183,7 @@ def totals_rules(kind: str, avro: dict, import_mode: str) -> list[Rule]:
         kw = (
             {"column": col}
             | ({"min_value": lo} if lo is not None else {})
-            | ({"max_value": hi} if hi else {})
+            | ({"max_value": hi} if hi is not None else {})
         )
         return Rule(name, "totals", col, "ExpectColumnValuesToBeBetween", kw, reason, quarantinable=False)
 

@@ -1,0 +1,202 @@
+"""Pipeline config: the shipped files load; every error class is reported with file, key path, reason."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from personalize_ops.config import ConfigError, load_config
+from personalize_ops.filter_expression import FilterExpressionError, parse_filter_expression
+
+from tests.personalize_ops.transform.dataprep_helpers import BASE, REPO
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")])}
+
+
+def write(tmp_path, cfg: dict, name="p.yaml"):
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return p
+
+
+def errors_for(tmp_path, mutate) -> list[str]:
+    cfg = copy.deepcopy(BASE)
+    mutate(cfg)
+    path = write(tmp_path, cfg)
+    with pytest.raises(ConfigError) as ei:
+        load_config(path)
+    lines = str(ei.value).splitlines()
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    return [line.removeprefix(f"{path}: ") for line in lines]
+
+
+def test_shipped_configs_load():
+    cfg = load_config(REPO / "include" / "pipeline.yaml")
+    assert set(cfg.datasets.present()) == {"interactions", "items", "users"}
+    recipes = {s.recipe for s in cfg.solutions}
+    assert {
+        "aws-user-personalization",
+        "aws-sims",
+        "aws-personalized-ranking",
+        "aws-popularity-count",
+    } <= recipes
+    camp = cfg.campaigns[0]
+    assert cfg.solution(camp.gate.beat_baseline).is_popularity and camp.min_provisioned_tps == 1
+    assert len(cfg.filters) == 2 and cfg.event_tracker and len(cfg.batch_jobs) == 1
+    assert cfg.schedules.retrain == "@weekly" and cfg.dataset_group.aws_conn_id == "aws_default"
+    assert cfg.datasets.interactions.source.path.startswith(str(REPO / "include"))
+    poc = load_config(REPO / "include" / "movielens-poc.yaml")
+    assert len(poc.datasets.interactions.event_rules.rules) == 2
+
+
+def test_defaults_and_recipe_arn(tmp_path):
+    cfg = load_config(write(tmp_path, BASE))
+    s = cfg.solutions[0]
+    assert s.recipe_arn == "arn:aws:personalize:::recipe/aws-user-personalization"
+    assert s.perform_auto_training is False and s.training_mode == "FULL"
+    assert cfg.schedules.batch_export == "@daily"
+    assert cfg.datasets.interactions.import_mode == "FULL"
+    schema = cfg.datasets.interactions.avro_schema("interactions")
+    assert [f["name"] for f in schema["fields"]] == ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"]
+
+
+def test_unknown_and_missing_keys(tmp_path):
+    def mutate(c):
+        c["dataset_group"]["colour"] = "red"
+        del c["dataset_group"]["bucket"]
+        c["solutions"][0]["hyper"] = {}
+
+    errs = errors_for(tmp_path, mutate)
+    assert "dataset_group.colour: unknown key" in errs
+    assert "dataset_group.bucket: missing required key" in errs
+    assert "solutions[0].hyper: unknown key" in errs
+
+
+def test_broken_references_all_at_once(tmp_path):
+    def mutate(c):
+        c["solutions"].append({"name": "b", "recipe": "aws-sims"})
+        c["campaigns"] = [{"name": "c", "solution": "foo", "gate": {"beat_baseline": "b"}}]
+        c["batch_jobs"] = [{"name": "j", "solution": "s", "filter": "nope", "destination": "s3://x/y"}]
+        c["filters"] = [{"name": "f", "expression": 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("x")'}]
+
+    errs = errors_for(tmp_path, mutate)
+    assert "campaigns[0].solution: unknown solution 'foo' (known: s, b)" in errs
+    assert "batch_jobs[0].filter: unknown filter 'nope' (known: f)" in errs
+    assert "campaigns[0].gate.beat_baseline: solution 'b' is not a popularity-count baseline" in errs
+
+
+@pytest.mark.parametrize("name", ["-starts-with-dash", "has space", "x" * 64, "dot.name"])
+def test_bad_resource_names(tmp_path, name):
+    errs = errors_for(tmp_path, lambda c: c["solutions"][0].update(name=name))
+    assert any(e.startswith("solutions[0].name: name") for e in errs), errs
+
+
+def test_name_at_limit_is_fine(tmp_path):
+    cfg = copy.deepcopy(BASE)
+    cfg["solutions"][0]["name"] = "a" * 63
+    assert load_config(write(tmp_path, cfg)).solutions[0].name == "a" * 63
+
+
+def test_malformed_filter_and_unknown_field(tmp_path):
+    def mutate(c):
+        c["filters"] = [
+            {"name": "f1", "expression": "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("},
+            {"name": "f2", "expression": "INCLUDE ItemID WHERE Items.GENRE IN ($G)"},
+        ]
+
+    errs = errors_for(tmp_path, mutate)
+    assert any(e.startswith("filters[0].expression: malformed filter expression: expected") for e in errs), (
+        errs
+    )
+    assert "filters[1].expression: uses Items.GENRE but there is no items dataset" in errs
+
+
+def test_invalid_values(tmp_path):
+    def mutate(c):
+        c["solutions"][0]["recipe"] = "aws-magic"
+        c["campaigns"] = [{"name": "c", "solution": "s", "gate": {"metric": "accuracy", "on_fail": "cry"}}]
+        c["schedules"] = {"retrain": "every tuesday"}
+        c["datasets"]["interactions"]["fields"][2]["timestamp"] = "unix"
+        c["datasets"]["interactions"]["fields"].pop(0)
+
+    errs = " | ".join(errors_for(tmp_path, mutate))
+    for needle in ("solutions[0].recipe: unknown recipe 'aws-magic'", "campaigns[0].gate.metric:",
+                   "campaigns[0].gate.on_fail:", "schedules.retrain: 'every tuesday' is neither",
+                   "datasets.interactions.fields[1].timestamp: timestamp 'unix'",
+                   "datasets.interactions.fields: interactions needs a USER_ID field"):  # fmt: skip
+        assert needle in errs
+
+
+def test_env_vars_and_relative_paths(tmp_path, monkeypatch):
+    cfg = copy.deepcopy(BASE)
+    cfg["datasets"]["interactions"]["source"]["path"] = "${PZ_T_DIR}/x.csv"
+    cfg["dataset_group"]["bucket"] = "${PZ_T_BUCKET:-fallback}"
+    path = write(tmp_path, cfg)
+    errs = str(pytest.raises(ConfigError, load_config, path).value)
+    assert "datasets.interactions.source.path: environment variable PZ_T_DIR is not set" in errs
+    monkeypatch.setenv("PZ_T_DIR", "data")
+    loaded = load_config(path)
+    assert loaded.datasets.interactions.source.path == str(tmp_path / "data" / "x.csv")
+    assert loaded.dataset_group.bucket == "fallback"
+
+
+def test_yaml_and_file_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    assert "not valid YAML" in str(pytest.raises(ConfigError, load_config, bad).value)
+    assert "cannot read" in str(pytest.raises(ConfigError, load_config, tmp_path / "missing.yaml").value)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click", "watch")',
+        "INCLUDE ItemID WHERE Items.PRICE > 10 AND Items.GENRE IN ($GENRE)",
+        'EXCLUDE ItemID WHERE Items.GENRE NOT IN ("x") | INCLUDE ItemID WHERE Items.YEAR >= 2000',
+        "INCLUDE ItemID WHERE Items.GENRE IN ($G) IF CurrentUser.AGE > 18",
+    ],
+)
+def test_filter_expressions_valid(expr):
+    parse_filter_expression(expr)
+
+
+@pytest.mark.parametrize(
+    "expr,where",
+    [
+        ("", "empty"),
+        ("INCLUDE ItemID Items.GENRE IN ($G)", "expected WHERE"),
+        ('EXCLUDE ItemID WHERE Interactions.ITEM_ID IN ("1")', "only use EVENT_TYPE"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a" "b")', "',' or ')'"),
+        ("INCLUDE ItemID WHERE Items.GENRE IN ($G) extra", "'|' or end"),
+        ("INCLUDE ItemID WHERE Foo.GENRE IN ($G)", "expected CurrentItem"),
+    ],
+)
+def test_filter_expressions_invalid(expr, where):
+    with pytest.raises(FilterExpressionError, match=None) as ei:
+        parse_filter_expression(expr)
+    assert where in str(ei.value)
+
+
+def test_cli_validate_config(tmp_path):
+    env_py = [sys.executable, "-m", "personalize_ops", "validate-config"]
+    ok = subprocess.run(
+        [*env_py, str(REPO / "include" / "pipeline.yaml")], capture_output=True, text=True, env=ENV
+    )
+    assert ok.returncode == 0 and "OK - dataset group personalize-demo" in ok.stdout
+    cfg = copy.deepcopy(BASE)
+    cfg["campaigns"] = [{"name": "c", "solution": "foo"}]
+    cfg["extra"] = 1
+    bad = subprocess.run([*env_py, str(write(tmp_path, cfg))], capture_output=True, text=True, env=ENV)
+    assert bad.returncode == 1
+    assert "2 error(s)" in bad.stderr and "campaigns[0].solution: unknown solution 'foo'" in bad.stderr
+
+
+def test_config_imports_fast():
+    heavy = "('pandas', 'pyarrow', 'great_expectations')"
+    code = f"import sys, personalize_ops.config; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENV)
+    assert out.stdout.strip() == "[]"
