@@ -143,8 +143,8 @@ def test_items_metadata_field_count_and_nullability(tmp_path):
                             header=["ITEM_ID"], csv="items.csv")  # fmt: skip
     assert rules == {"metadata_field_count"}
     year = [{"name": "ITEM_ID"}, {"name": "YEAR", "type": "int"}]
-    rules, err = failed_rules(tmp_path, rows, lambda c: _items(c, year), kind="items", header=["ITEM_ID", "YEAR"],
-                              csv="items.csv")  # fmt: skip
+    kw = {"kind": "items", "header": ["ITEM_ID", "YEAR"], "csv": "items.csv"}
+    rules, err = failed_rules(tmp_path, rows, lambda c: _items(c, year), **kw)
     assert rules == {"null_not_allowed"} and "YEAR" in str(err) and "'ITEM_ID': 'i3'" in str(err)
     year[1]["nullable"] = True
     ok = run(
@@ -169,8 +169,8 @@ def test_creation_timestamp_must_be_seconds(tmp_path):
 
 def test_users_at_most_five_metadata_fields(tmp_path):
     def users(n):
-        return lambda c: c["datasets"].update(users={"source": {"path": "users.csv"},
-                                                     "fields": [{"name": "USER_ID"}] + [{"name": f"A{i}"} for i in range(n)]})  # fmt: skip
+        fields = [{"name": "USER_ID"}] + [{"name": f"A{i}"} for i in range(n)]
+        return lambda c: c["datasets"].update(users={"source": {"path": "users.csv"}, "fields": fields})
 
     kw = {"kind": "users", "csv": "users.csv"}
     five = [["u1", *"abcde"]]
