@@ -69,7 +69,11 @@ def test_page_renders_charts_in_chromium(chromium, server, tmp_path):
     anonymous = run_chromium(chromium, tmp_path, "anon", "--dump-dom", f"{server}/personalize/")
     assert "Not authenticated" in anonymous and "<svg" not in anonymous
 
-    dom = run_chromium(chromium, tmp_path, "dom", "--dump-dom", f"{server}/login")
+    shot = tmp_path / "personalize_page.png"
+    size = "--window-size=1280,1500"
+    # one browser run: DOM after the cookie login redirect, and a screenshot of the same page
+    args = ["--dump-dom", f"--screenshot={shot}", size, f"{server}/login"]
+    dom = run_chromium(chromium, tmp_path, "page", *args)
     assert f"dataset group {DG}" in dom
     svg = re.search(r'<svg class="metric-chart" data-metric="([^"]+)".*?</svg>', dom, re.S)
     assert svg and svg.group(1) == NDCG
@@ -77,9 +81,6 @@ def test_page_renders_charts_in_chromium(chromium, server, tmp_path):
     values = re.findall(r'class="point( promoted)?"[^>]*data-value="([0-9.]+)"', svg.group(0))
     assert len(values) == 6 and sorted(v for p, v in values if p) == ["0.2687", "0.2750"]
 
-    shot = tmp_path / "personalize_page.png"
-    size = "--window-size=1280,1500"
-    run_chromium(chromium, tmp_path, "shot", f"--screenshot={shot}", size, f"{server}/login")
     assert shot.exists() and shot.stat().st_size > 10_000
     print(f"\nscreenshot: {shot}\nchart values (ndcg@10, * = promoted): "
           + ", ".join(f"{v}{'*' if p else ''}" for p, v in values))  # fmt: skip
