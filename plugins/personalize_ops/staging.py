@@ -1,0 +1,66 @@
+"""Content-addressed S3 staging of prepared Personalize files.
+
+A prepared file is stored once under ``<prefix>/staging/<dataset>/<sha256>.csv``: the same bytes map to the
+same key, so re-running a task re-uses the object and an unchanged dataset is recognisable by its S3 location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+_CHUNK = 8 * 1024 * 1024
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in bounded chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def staging_key(prefix: str, dataset: str, sha256: str, suffix: str = ".csv") -> str:
+    """The content-addressed key of one prepared file."""
+    base = prefix.strip("/")
+    return f"{base}/staging/{dataset}/{sha256}{suffix}" if base else f"staging/{dataset}/{sha256}{suffix}"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """Where a prepared file lives in S3 and whether this call uploaded it."""
+
+    dataset: str
+    uri: str
+    sha256: str
+    uploaded: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _exists(s3, bucket: str, key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+
+
+def stage_file(
+    s3, bucket: str, prefix: str, dataset: str, path: str | Path, sha256: str | None = None
+) -> StagedFile:
+    """Upload ``path`` under its content address unless that object already exists."""
+    digest = sha256 or sha256_of(path)
+    key = staging_key(prefix, dataset, digest)
+    uploaded = False
+    if not _exists(s3, bucket, key):
+        s3.upload_file(str(path), bucket, key)
+        uploaded = True
+    return StagedFile(dataset=dataset, uri=f"s3://{bucket}/{key}", sha256=digest, uploaded=uploaded)
