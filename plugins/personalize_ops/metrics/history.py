@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,6 +158,45 @@ def make_version_record(
             "metrics": metrics,
         }
     )
+
+
+def version_record_from_api(
+    *,
+    dataset_group: str,
+    solution: str,
+    solution_version: Mapping[str, Any],
+    solution_metrics: Mapping[str, Any],
+    run_id: str,
+    data_hash: str | None = None,
+) -> dict[str, Any]:
+    """Record from ``describe_solution_version(...)["solutionVersion"]`` + ``get_solution_metrics(...)``.
+
+    Both responses must be for the same version; ``created_at`` is the version's ``creationDateTime``.
+    """
+    arn = solution_version.get("solutionVersionArn")
+    if solution_metrics.get("solutionVersionArn") not in (None, arn):
+        raise HistoryRecordError(
+            f"metrics are for {solution_metrics['solutionVersionArn']}, the description for {arn}; "
+            "pass the responses of the same solution version"
+        )
+    return make_version_record(
+        dataset_group=dataset_group,
+        solution=solution,
+        recipe=solution_version.get("recipeArn") or "",
+        solution_version_arn=arn or "",
+        run_id=run_id,
+        data_hash=data_hash,
+        created_at=solution_version.get("creationDateTime"),
+        metrics=solution_metrics.get("metrics", {}),
+    )
+
+
+def history_rows(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, float]]]:
+    """``(solution/version_id, metrics)`` pairs of history records, for ``render_metrics_table``."""
+    return [
+        (f"{r['solution']}/{r['solution_version_arn'].rsplit('/', 1)[-1]}", r["metrics"])
+        for r in records
+    ]
 
 
 def _get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:

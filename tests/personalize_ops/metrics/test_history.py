@@ -104,3 +104,26 @@ def test_gate_decisions_round_trip(s3, bucket):
     assert load_gate_decisions(s3, bucket, "pz", "dg", campaign="other") == []
     with pytest.raises(HistoryConflictError):
         record_gate_decision(s3, bucket, "pz", "dg", {**d2, "promoted": True})
+
+
+def test_record_from_personalize_responses_and_table_rows(s3, bucket):
+    from personalize_ops.metrics import history_rows, render_metrics_table, version_record_from_api
+
+    arn = ARN.format("sol-up", "abc123")
+    described = {
+        "solutionVersionArn": arn,
+        "recipeArn": "arn:aws:personalize:::recipe/aws-user-personalization",
+        "creationDateTime": datetime(2026, 11, 5, 12, 30, tzinfo=UTC),
+        "status": "ACTIVE",
+    }
+    metrics = {"solutionVersionArn": arn, "metrics": {"coverage": 0.0791, "precision_at_5": 0.075}}
+    rec = version_record_from_api(dataset_group="dg", solution="sol-up", solution_version=described,
+                                  solution_metrics=metrics, run_id="r1", data_hash="h")  # fmt: skip
+    assert rec["created_at"] == "2026-11-05T12:30:00+00:00" and rec["metrics"]["coverage"] == 0.0791
+    record_version(s3, bucket, "pz", rec)
+    table = render_metrics_table(history_rows(load_history(s3, bucket, "pz", "dg")))
+    assert "sol-up/abc123" in table and "0.0791" in table
+    with pytest.raises(HistoryRecordError, match="same solution version"):
+        other = {**metrics, "solutionVersionArn": "other"}
+        version_record_from_api(dataset_group="dg", solution="sol-up", solution_version=described,
+                                solution_metrics=other, run_id="r1")  # fmt: skip
