@@ -30,6 +30,7 @@ from personalize_local.errors import (
     TooManyTags,
     UnknownOperation,
 )
+from personalize_local.events import EventLog
 from personalize_local.faults import Faults
 from personalize_local.kinds import ARN_PREFIX, DELETING, IN_FLIGHT, KINDS, Kind, kind_of_arn
 from personalize_local.recipes import RECIPES
@@ -96,6 +97,7 @@ class Backend:
         self.faults = faults or Faults()
         self.model = ServiceModel("personalize")
         self.store = Store(self.data_dir / "state.sqlite")
+        self.events = EventLog(self.data_dir / "events.sqlite")
         if runners is None:
             from personalize_local.jobs import default_runners
 
@@ -142,6 +144,7 @@ class Backend:
             self._ticker.join(timeout=2)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.store.close()
+        self.events.close()
 
     # -- entry point --------------------------------------------------------------------------------------
     def call(self, operation: str, params: dict) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 from personalize_local.errors import JobFailed
@@ -35,6 +36,20 @@ def load_frames(ctx, group_arn: str) -> dict:
     return frames
 
 
+def with_events(interactions: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Bulk interactions plus the events recorded by the group's event tracker (as AWS adds them)."""
+    if events.empty:
+        return interactions
+    events = events[[c for c in events.columns if c in interactions.columns]]
+    return pd.concat(
+        [
+            interactions,
+            events.astype({c: interactions[c].dtype for c in events.columns if c != "EVENT_VALUE"}),
+        ],
+        ignore_index=True,
+    )
+
+
 def run_training(ctx) -> dict:
     """Job runner for SolutionVersion: engine.train on the group's imported data."""
     engine = _engine()
@@ -45,7 +60,8 @@ def run_training(ctx) -> dict:
             f"Dataset group {version['datasetGroupArn']} has no imported interactions data; "
             "import interactions before creating a solution version."
         )
-    data = engine.TrainingData(frames["INTERACTIONS"], items=frames.get("ITEMS"), users=frames.get("USERS"))
+    interactions = with_events(frames["INTERACTIONS"], ctx.backend.events.frame(version["datasetGroupArn"]))
+    data = engine.TrainingData(interactions, items=frames.get("ITEMS"), users=frames.get("USERS"))
     params = {
         "eventType": version.get("eventType"),
         "solutionConfig": version.get("solutionConfig") or {},
