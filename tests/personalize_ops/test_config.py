@@ -124,10 +124,14 @@ def test_invalid_values(tmp_path):
         c["datasets"]["interactions"]["fields"].pop(0)
 
     errs = " | ".join(errors_for(tmp_path, mutate))
-    for needle in ("solutions[0].recipe: unknown recipe 'aws-magic'", "campaigns[0].gate.metric:",
-                   "campaigns[0].gate.on_fail:", "schedules.retrain: 'every tuesday' is neither",
-                   "datasets.interactions.fields[1].timestamp: timestamp 'unix'",
-                   "datasets.interactions.fields: interactions needs a USER_ID field"):  # fmt: skip
+    for needle in (
+        "solutions[0].recipe: unknown recipe 'aws-magic'",
+        "campaigns[0].gate.metric:",
+        "campaigns[0].gate.on_fail:",
+        "schedules.retrain: 'every tuesday' is neither",
+        "datasets.interactions.fields[1].timestamp: timestamp 'unix'",
+        "datasets.interactions.fields: interactions needs a USER_ID field",
+    ):
         assert needle in errs
 
 

@@ -23,8 +23,14 @@ def test_seeded_deterministic_and_raw(tmp_path):
     generate(tmp_path / "c", 12_000, seed=8, chunk_rows=5_000)
     assert digest(tmp_path / "a") == digest(tmp_path / "b") != digest(tmp_path / "c")
     df = pd.read_csv(a["interactions"])
-    assert len(df) == 12_000 and list(df.columns) == ["event_id", "session_id", "customer", "product", "ts_ms",
-                                                       "action"]  # fmt: skip
+    assert len(df) == 12_000 and list(df.columns) == [
+        "event_id",
+        "session_id",
+        "customer",
+        "product",
+        "ts_ms",
+        "action",
+    ]
     assert df["ts_ms"].min() > 1e12  # epoch milliseconds: the mapping must convert
     assert set(df["action"]) == {"view", "click", "add_to_cart", "purchase"}
     assert df.duplicated().sum() > 0  # double-fired events exist
@@ -61,7 +67,22 @@ def test_skew_and_signal(tmp_path):
 
 def test_cli_generate_sample(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")])}
-    out = subprocess.run([sys.executable, "-m", "personalize_ops", "generate-sample", "--interactions", "10000",
-                          "--out", str(tmp_path), "--seed", "5"], capture_output=True, text=True, env=env)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "personalize_ops",
+            "generate-sample",
+            "--interactions",
+            "10000",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 0 and "wrote 10,000 interactions" in out.stdout
     assert (tmp_path / "interactions.csv").exists() and (tmp_path / "users.jsonl").exists()

@@ -117,9 +117,13 @@ def test_minimum_users_with_two_interactions(tmp_path):
 
 
 def test_header_order_must_match_schema(tmp_path):
-    schema = {"type": "record", "name": "Interactions", "namespace": "com.amazonaws.personalize.schema",
-              "fields": [{"name": n, "type": "long" if n == "TIMESTAMP" else "string"} for n in HEADER],
-              "version": "1.0"}  # fmt: skip
+    schema = {
+        "type": "record",
+        "name": "Interactions",
+        "namespace": "com.amazonaws.personalize.schema",
+        "fields": [{"name": n, "type": "long" if n == "TIMESTAMP" else "string"} for n in HEADER],
+        "version": "1.0",
+    }
     (tmp_path / "same.avsc").write_text(json.dumps(schema))
     schema["fields"] = [schema["fields"][i] for i in (1, 0, 2, 3)]
     (tmp_path / "swapped.avsc").write_text(json.dumps(schema))
@@ -139,8 +143,14 @@ def _items(c, fields, path="items.csv"):
 def test_items_metadata_field_count_and_nullability(tmp_path):
     only_id = [{"name": "ITEM_ID"}]
     rows = [[f"i{i}", None if i == 3 else 2000 + i] for i in range(10)]
-    rules, _ = failed_rules(tmp_path, [[r[0]] for r in rows], lambda c: _items(c, only_id), kind="items",
-                            header=["ITEM_ID"], csv="items.csv")  # fmt: skip
+    rules, _ = failed_rules(
+        tmp_path,
+        [[r[0]] for r in rows],
+        lambda c: _items(c, only_id),
+        kind="items",
+        header=["ITEM_ID"],
+        csv="items.csv",
+    )
     assert rules == {"metadata_field_count"}
     year = [{"name": "ITEM_ID"}, {"name": "YEAR", "type": "int"}]
     kw = {"kind": "items", "header": ["ITEM_ID", "YEAR"], "csv": "items.csv"}
@@ -176,8 +186,9 @@ def test_users_at_most_five_metadata_fields(tmp_path):
     five = [["u1", *"abcde"]]
     assert run(tmp_path, five, users(5), header=["USER_ID", *[f"A{i}" for i in range(5)]], **kw).rows_out == 1
     six = [["u1", *"abcdef"]]
-    assert failed_rules(tmp_path, six, users(6), header=["USER_ID", *[f"A{i}" for i in range(6)]],
-                        **kw)[0] == {"metadata_field_count"}  # fmt: skip
+    assert failed_rules(tmp_path, six, users(6), header=["USER_ID", *[f"A{i}" for i in range(6)]], **kw)[
+        0
+    ] == {"metadata_field_count"}
 
 
 def test_file_size_limits_by_import_mode():

@@ -16,12 +16,16 @@ BASE = {
     "datasets": {
         "interactions": {
             "source": {"path": "interactions.csv"},
-            "fields": [{"name": "USER_ID"}, {"name": "ITEM_ID"},
-                       {"name": "TIMESTAMP", "type": "long", "timestamp": "epoch_s"}, {"name": "EVENT_TYPE"}],
+            "fields": [
+                {"name": "USER_ID"},
+                {"name": "ITEM_ID"},
+                {"name": "TIMESTAMP", "type": "long", "timestamp": "epoch_s"},
+                {"name": "EVENT_TYPE"},
+            ],
         }
     },
     "solutions": [{"name": "s", "recipe": "aws-user-personalization"}],
-}  # fmt: skip
+}
 
 
 def interactions_rows(n: int = 1000, users: int = 50, t0: int = 1_600_000_000) -> list[list]:

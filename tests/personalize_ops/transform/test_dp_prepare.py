@@ -51,9 +51,12 @@ def test_poc_item_meta_year_nulls(tmp_path):
         def upd(c):
             c["datasets"]["items"] = {
                 "source": {"path": str(SHARED / "item-meta.csv")},
-                "fields": [{"name": "ITEM_ID"}, {"name": "GENRE", "categorical": True},
-                           {"name": "YEAR", "type": "int", "nullable": nullable}],
-            }  # fmt: skip
+                "fields": [
+                    {"name": "ITEM_ID"},
+                    {"name": "GENRE", "categorical": True},
+                    {"name": "YEAR", "type": "int", "nullable": nullable},
+                ],
+            }
 
         return upd
 
@@ -74,20 +77,31 @@ def test_event_rules_one_row_two_events_and_dedupe(tmp_path):
     def upd(c):
         ds = c["datasets"]["interactions"]
         ds["source"] = {"path": "r.csv"}
-        ds["fields"] = [{"name": "USER_ID", "source": "u"}, {"name": "ITEM_ID", "source": "i"},
-                        {"name": "TIMESTAMP", "source": "t", "type": "long", "timestamp": "epoch_s"},
-                        {"name": "EVENT_TYPE"}, {"name": "EVENT_VALUE", "type": "float", "nullable": True}]  # fmt: skip
-        ds["event_rules"] = {"column": "r", "rules": [
-            {"op": ">", "value": 1, "event_type": "click", "event_value": "source"},
-            {"op": ">", "value": 3, "event_type": "watch"}]}  # fmt: skip
+        ds["fields"] = [
+            {"name": "USER_ID", "source": "u"},
+            {"name": "ITEM_ID", "source": "i"},
+            {"name": "TIMESTAMP", "source": "t", "type": "long", "timestamp": "epoch_s"},
+            {"name": "EVENT_TYPE"},
+            {"name": "EVENT_VALUE", "type": "float", "nullable": True},
+        ]
+        ds["event_rules"] = {
+            "column": "r",
+            "rules": [
+                {"op": ">", "value": 1, "event_type": "click", "event_value": "source"},
+                {"op": ">", "value": 3, "event_type": "watch"},
+            ],
+        }
 
     res = prepare_dataset(make_config(tmp_path, upd), "interactions", tmp_path / "out")
     # ratings 1..5 cycle: 1 -> none, 2,3 -> click, 4,5 -> click + watch
     assert res.rows_in == 2003 and res.dropped["no_event_rule"] == 400 + 1
     out = rows_of(res.csv_path)
     assert out[0] == ("USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE")
-    assert out[1:4] == [("u1", "i1", "1600000001", "click", "2"), ("u2", "i2", "1600000002", "click", "3"),
-                        ("u3", "i3", "1600000003", "click", "4")]  # fmt: skip
+    assert out[1:4] == [
+        ("u1", "i1", "1600000001", "click", "2"),
+        ("u2", "i2", "1600000002", "click", "3"),
+        ("u3", "i3", "1600000003", "click", "4"),
+    ]
     assert out[4] == ("u3", "i3", "1600000003", "watch", "")
     assert res.dropped["duplicate"] == 2  # source rows 0..2 repeated: 0 has no event, 1 and 2 one click each
     assert res.rows_out == 1600 + 800 and len(out) - 1 == res.rows_out
@@ -111,8 +125,12 @@ def _sample_cfg(tmp_path, fmt: str):
     """Same 1000 interactions as csv / tsv / parquet / jsonl / folder of parts / headerless csv."""
     rows = interactions_rows(1200)
     names = ["who", "what", "when_ms", "kind"]
-    data = {"who": [r[0] for r in rows], "what": [r[1] for r in rows], "when_ms": [r[2] * 1000 for r in rows],
-            "kind": [r[3] for r in rows]}  # fmt: skip
+    data = {
+        "who": [r[0] for r in rows],
+        "what": [r[1] for r in rows],
+        "when_ms": [r[2] * 1000 for r in rows],
+        "kind": [r[3] for r in rows],
+    }
     src: dict = {"format": fmt}
     if fmt == "parquet":
         pq.write_table(pa.table(data), tmp_path / "x.parquet", row_group_size=300)
@@ -141,9 +159,11 @@ def _sample_cfg(tmp_path, fmt: str):
     def upd(c):
         c["datasets"]["interactions"]["source"] = src
         c["datasets"]["interactions"]["fields"] = [
-            {"name": "USER_ID", "source": "who"}, {"name": "ITEM_ID", "source": "what"},
+            {"name": "USER_ID", "source": "who"},
+            {"name": "ITEM_ID", "source": "what"},
             {"name": "TIMESTAMP", "source": "when_ms", "type": "long", "timestamp": "epoch_ms"},
-            {"name": "EVENT_TYPE", "source": "kind"}]  # fmt: skip
+            {"name": "EVENT_TYPE", "source": "kind"},
+        ]
 
     return make_config(tmp_path, upd)
 
@@ -175,17 +195,26 @@ def test_split_extract_quoting_and_custom_transform(tmp_path):
         c["datasets"]["items"] = {
             "source": {"path": "m.csv"},
             "transform": "tests.personalize_ops.transform.dataprep_transforms:upper_titles",
-            "fields": [{"name": "ITEM_ID", "source": "id"},
-                       {"name": "GENRES", "source": "genres", "split": ";", "categorical": True},
-                       {"name": "YEAR", "source": "title", "type": "int", "nullable": True,
-                        "extract": r"\((\d{4})\)\s*$"},
-                       {"name": "TITLE", "source": "title"}],
-        }  # fmt: skip
+            "fields": [
+                {"name": "ITEM_ID", "source": "id"},
+                {"name": "GENRES", "source": "genres", "split": ";", "categorical": True},
+                {
+                    "name": "YEAR",
+                    "source": "title",
+                    "type": "int",
+                    "nullable": True,
+                    "extract": r"\((\d{4})\)\s*$",
+                },
+                {"name": "TITLE", "source": "title"},
+            ],
+        }
 
     res = prepare_dataset(make_config(tmp_path, upd), "items", tmp_path / "out")
-    assert rows_of(res.csv_path) == [("ITEM_ID", "GENRES", "YEAR", "TITLE"),
-                                     ("1", "Action|Crime", "1995", "HEAT, THE (1995)"),
-                                     ("2", "Drama", "", "NO YEAR")]  # fmt: skip
+    assert rows_of(res.csv_path) == [
+        ("ITEM_ID", "GENRES", "YEAR", "TITLE"),
+        ("1", "Action|Crime", "1995", "HEAT, THE (1995)"),
+        ("2", "Drama", "", "NO YEAR"),
+    ]
     assert open(res.csv_path).readline() == "ITEM_ID,GENRES,YEAR,TITLE\n"  # header never quoted
     schema = json.loads(open(res.schema_path).read())
     assert schema["fields"][2] == {"name": "YEAR", "type": ["null", "int"]}
