@@ -438,10 +438,11 @@ class Backend:
 
     def _remove(self, kind: Kind, arn: str) -> None:
         """Forget `arn` and what lives only under it (versions, jobs)."""
-        for other in list(self.store.all()):
-            if other["_ancestors"].get(kind.arn_member) == arn:
-                self.store.remove(other[KINDS[other["_kind"]].arn_member])
-        self.store.remove(arn)
+        doomed = [d for d in self.store.all() if d["_ancestors"].get(kind.arn_member) == arn]
+        for doc in [*doomed, self.store.peek(arn)]:
+            if doc is not None:
+                semantics.after_remove(self, doc)
+                self.store.remove(doc[KINDS[doc["_kind"]].arn_member])
 
     # -- asynchronous status transitions ---------------------------------------------------------------------
     def _tick_loop(self) -> None:

@@ -49,6 +49,10 @@ class EventLog:
             ).fetchall()
         return pd.DataFrame(rows, columns=["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE"])
 
+    def forget(self, group: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM events WHERE grp = ?", (group,))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

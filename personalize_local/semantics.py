@@ -7,6 +7,7 @@ and the parent document; it may fill defaults into `doc` and returns extra creat
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 
 from personalize_local.errors import (
@@ -35,6 +36,19 @@ DATASET_TYPES = {
 def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | None) -> dict | None:
     hook = _HOOKS.get(kind.name)
     return hook(backend, doc, params, parent) if hook else None
+
+
+def after_remove(backend, doc: dict) -> None:
+    """Drop the files a removed resource owned (imported rows, a trained model), so a resource created
+    later under the same ARN starts empty, as on AWS."""
+    from personalize_local.importer import dataset_file
+
+    if doc["_kind"] == "Dataset":
+        dataset_file(backend.data_dir, doc["datasetArn"]).unlink(missing_ok=True)
+    elif doc["_kind"] == "SolutionVersion" and doc.get("_model_dir"):
+        shutil.rmtree(doc["_model_dir"], ignore_errors=True)
+    elif doc["_kind"] == "DatasetGroup":
+        backend.events.forget(doc["datasetGroupArn"])
 
 
 def apply_update(kind: Kind, doc: dict, summary: dict) -> dict:

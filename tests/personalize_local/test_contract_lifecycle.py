@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
+from personalize_local.importer import dataset_file
 from tests.personalize_local.helpers import (
     INTERACTIONS_SCHEMA,
     interactions_csv,
@@ -128,8 +130,10 @@ def test_dataset_and_import_job_operations(sc):
         pz.delete_dataset_group(datasetGroupArn=group)
     assert err.value.response["Error"]["Code"] == "ResourceInUseException"
     assert "Dataset" in err.value.response["Error"]["Message"]
+    assert dataset_file(sc.stack.data_dir, dataset).exists()
     pz.delete_dataset(datasetArn=dataset)
     wait_gone(lambda: pz.describe_dataset(datasetArn=dataset))
+    assert not dataset_file(sc.stack.data_dir, dataset).exists()  # a re-created dataset starts empty
     pz.delete_schema(schemaArn=schema)
     pz.delete_dataset_group(datasetGroupArn=group)
     wait_gone(lambda: pz.describe_dataset_group(datasetGroupArn=group))
@@ -288,3 +292,33 @@ def test_admin_describe_is_the_console_link(sc, local_stack, trained):
         json.dumps(local_stack.describe(trained["solution"]))
     )
     assert local_stack.describe(trained["version"])["solutionVersion"]["status"] == "ACTIVE"
+
+
+def test_concurrent_clients_are_safe(local_stack):
+    """8 clients at once (like Airflow workers): unique creates all succeed, a name race has one winner."""
+    race = uid("race")
+    outcomes: list[str] = []
+    created: list[str] = []
+
+    def worker(n: int) -> None:
+        pz = local_stack.client("personalize")
+        for k in range(4):
+            created.append(pz.create_dataset_group(name=f"{race}-{n}-{k}")["datasetGroupArn"])
+        try:
+            pz.create_dataset_group(name=race)
+            outcomes.append("created")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ResourceAlreadyExistsException"] * 7 + ["created"]
+    listed = {
+        g["datasetGroupArn"]
+        for p in local_stack.client("personalize").get_paginator("list_dataset_groups").paginate()
+        for g in p["datasetGroups"]
+    }
+    assert len(created) == 32 and set(created) <= listed

@@ -46,4 +46,3 @@ def test_stack_up_binds_loopback_only_and_down_leaves_no_process(tmp_path):
     ]
     assert leftovers == []
     assert not (tmp_path / "endpoints.json").exists() and not list(tmp_path.glob("*.pid"))
-    assert "nothing was running" in cli("stack", "down", "--dir", str(tmp_path)).stdout
