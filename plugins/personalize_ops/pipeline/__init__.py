@@ -1,0 +1,1 @@
+"""Task logic of the project's DAGs (retrain, batch export, teardown); the DAG files only wire it up."""

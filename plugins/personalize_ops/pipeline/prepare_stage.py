@@ -1,0 +1,40 @@
+"""Prepare one dataset (quality + transform) and stage the result in S3 under its content address.
+
+Both happen in one task so that it works on any executor (no local files handed between workers), and so that
+nothing reaches S3 unless every data-quality rule passed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from personalize_ops.pipeline.settings import work_dir
+
+log = logging.getLogger(__name__)
+
+
+def summary_line(p: dict) -> str:
+    dropped = ", ".join(f"{k}={v}" for k, v in sorted(p["dropped"].items())) or "none"
+    return (
+        f"{p['name']}: {p['rows_in']} rows in, {p['rows_out']} out, dropped {dropped}; "
+        f"users={p['users']} items={p['items']} time={p['time_min']}..{p['time_max']}; "
+        f"reports: {p['report_paths']}"
+    )
+
+
+def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = False) -> dict:
+    """Run the prepare stage for ``dataset``; upload unless ``dry_run``. Returns a JSON-safe summary."""
+    from personalize_ops.staging import stage_file
+    from personalize_ops.transform.prepare import prepare_dataset
+
+    prepared = prepare_dataset(cfg, dataset, work_dir("prepare", run_id)).to_dict()
+    log.info(summary_line(prepared))
+    prepared["staged"] = None
+    if dry_run:
+        log.info("dry_run: %s prepared but not uploaded", dataset)
+        return prepared
+    group = cfg.dataset_group
+    staged = stage_file(s3, group.bucket, group.prefix, dataset, prepared["csv_path"], prepared["sha256"])
+    log.info("%s %s", "Uploaded" if staged.uploaded else "Already staged (unchanged data)", staged.uri)
+    prepared["staged"] = staged.to_dict()
+    return prepared
