@@ -134,6 +134,18 @@ def ceiling(endpoint: str, bodies: dict, clients: int, seconds: float) -> tuple[
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
+def server_side(log, offset: int) -> list[float]:
+    """Handler durations (seconds) of the benchmark requests, from the service's per-request log lines."""
+    with open(log, "rb") as fh:
+        fh.seek(offset)
+        lines = fh.read().decode(errors="replace").splitlines()
+    return [
+        float(line.rsplit(" ", 1)[1][:-2]) / 1000
+        for line in lines
+        if any(f" {op} " in line for op in OPS) and line.endswith("ms")
+    ]
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
@@ -150,7 +162,10 @@ def main() -> None:
         for op in OPS:  # warm up
             Client(stack.endpoint).call(op, bodies[op])
         load_before = os.getloadavg()[0]
+        log = stack.dir / "personalize.log"
+        offset = log.stat().st_size
         results, late = steady(stack.endpoint, bodies, args.rate, args.clients, args.seconds)
+        server = server_side(log, offset)
         rps, closed = ceiling(stack.endpoint, bodies, args.clients, min(args.seconds, 5))
         load_after = os.getloadavg()[0]
     total = sum(len(v) for v in results.values())
@@ -176,6 +191,11 @@ def main() -> None:
         f"| {'both':<22} | {len(both):>8} | {median:>9.2f} | {pct(both, 0.99):>7.2f} | "
         f"{max(both) * 1000:>7.2f} |"
     )
+    if server:
+        print(
+            f"| {'(inside the service)':<22} | {len(server):>8} | {statistics.median(server) * 1000:>9.2f} | "
+            f"{pct(server, 0.99):>7.2f} | {max(server) * 1000:>7.2f} |"
+        )
     print(
         f"\nthroughput ceiling (closed loop, {args.clients} clients): {rps:.0f} requests/s, "
         f"median {statistics.median(closed) * 1000:.2f} ms, p99 {pct(closed, 0.99):.2f} ms"
