@@ -180,3 +180,11 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
         capture_output=True,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_named_volumes_are_declared():
+    for name, svc in SERVICES.items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith((".", "/", "$")):
+                assert source in COMPOSE["volumes"], f"{name}: volume {source} is not declared"
