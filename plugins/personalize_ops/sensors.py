@@ -53,7 +53,7 @@ class PersonalizeResourceSensor(AwsBaseSensor[PersonalizeHook]):
         persist_link(context, self, self.hook, self.arn)
         if not self.deferrable or self.poke(context):
             return super().execute(context) if not self.deferrable else self.arn
-        delay = max(1, int(self.poke_interval))
+        delay = max(0.1, float(self.poke_interval))
         self.defer(
             trigger=PersonalizeResourceTrigger(
                 kind=self.kind,

@@ -14,8 +14,8 @@ class PersonalizeResourceTrigger(AwsBaseWaiterTrigger):
     """Wait in the triggerer until a resource reaches ``target``: active, deleted, updated or stopped.
 
     Uses the generated waiter ``<Kind><Target>`` (e.g. ``DatasetImportJobActive``) from
-    ``waiters/personalize.json``. Emits ``{"status": "success", "arn": arn}`` or
-    ``{"status": "error", "message": ..., "arn": arn}``; operators turn an error into
+    ``waiters/personalize.json``. Emits ``{"status": "success", "resource": {"kind", "arn", "target"}}`` or
+    ``{"status": "error", "message": ..., "resource": {...}}``; operators turn an error into
     :class:`~personalize_ops.errors.PersonalizeResourceFailedError` after describing the resource.
     """
 
@@ -40,8 +40,8 @@ class PersonalizeResourceTrigger(AwsBaseWaiterTrigger):
             failure_message=f"Personalize {k.key} {arn} failed",
             status_message=f"Personalize {k.key} {arn} status",
             status_queries=[q for q in (k.status_query, k.failure_reason_query, k.update_status_query) if q],
-            return_key="arn",
-            return_value=arn,
+            return_key="resource",
+            return_value={"kind": k.key, "arn": arn, "target": target},
             waiter_delay=waiter_delay,
             waiter_max_attempts=waiter_max_attempts,
             aws_conn_id=aws_conn_id,

@@ -17,7 +17,7 @@ from personalize_ops.operators import (
 from personalize_ops.sensors import PersonalizeResourceSensor
 
 CONF = "{{ dag_run.conf['%s'] }}"
-DEFER = {"aws_conn_id": "pz_local", "deferrable": True, "waiter_delay": 1, "waiter_max_attempts": 120}
+DEFER = {"aws_conn_id": "pz_local", "deferrable": True, "waiter_delay": 0.25, "waiter_max_attempts": 120}
 START = pendulum.datetime(2024, 1, 1, tz="UTC")
 
 
@@ -25,12 +25,15 @@ def _c(key: str) -> str:
     return CONF % key
 
 
-with DAG(
-    "toolkit_deferrable_lifecycle", schedule=None, start_date=START, catchup=False, tags=["test"]
-) as lifecycle:
-    dsg = PersonalizeEnsureResourceOperator(
-        task_id="dataset_group", kind="dataset_group", name=_c("name"), **DEFER
-    )
+def _report_failure(context) -> None:
+    """Write the task's exception (type: message) where the test asked, so it can check the message."""
+    exc = context.get("exception")
+    with open(context["dag_run"].conf["report"], "w") as f:
+        f.write(f"{type(exc).__name__}: {exc}")
+
+
+with DAG("toolkit_deferrable_lifecycle", schedule=None, start_date=START, catchup=False, tags=["test"]) as lifecycle:
+    dsg = PersonalizeEnsureResourceOperator(task_id="dataset_group", kind="dataset_group", name=_c("name"), **DEFER)
     schema = PersonalizeEnsureResourceOperator(
         task_id="schema", kind="schema", name=_c("name"), config={"schema": _c("schema")}, **DEFER
     )
@@ -54,7 +57,7 @@ with DAG(
         task_id="import_done",
         kind="dataset_import_job",
         arn=job.output,
-        poke_interval=1,
+        poke_interval=0.25,
         timeout=120,
         aws_conn_id="pz_local",
         deferrable=True,
@@ -75,12 +78,8 @@ with DAG(
         task >> PersonalizeDeleteResourceOperator(task_id=f"delete_{key}", kind=key, arn=task.output, **DEFER)
 
 
-with DAG(
-    "toolkit_deferrable_training", schedule=None, start_date=START, catchup=False, tags=["test"]
-) as training:
-    version = PersonalizeCreateSolutionVersionOperator(
-        task_id="train", solution_arn=_c("solution_arn"), **DEFER
-    )
+with DAG("toolkit_deferrable_training", schedule=None, start_date=START, catchup=False, tags=["test"]) as training:
+    version = PersonalizeCreateSolutionVersionOperator(task_id="train", solution_arn=_c("solution_arn"), **DEFER)
     metrics = PersonalizeGetSolutionMetricsOperator(
         task_id="metrics", solution_version_arn=version.output, aws_conn_id="pz_local"
     )
@@ -108,18 +107,15 @@ with DAG(
     second = PersonalizeCreateSolutionVersionOperator(
         task_id="train_again", solution_arn=_c("solution_arn"), **{**DEFER, "wait_for_completion": False}
     )
-    stop = PersonalizeStopSolutionVersionCreationOperator(
-        task_id="stop", solution_version_arn=second.output, **DEFER
-    )
+    stop = PersonalizeStopSolutionVersionCreationOperator(task_id="stop", solution_version_arn=second.output, **DEFER)
     version >> metrics
     update >> second
 
 
-with DAG(
-    "toolkit_deferrable_failure", schedule=None, start_date=START, catchup=False, tags=["test"]
-) as failure:
+with DAG("toolkit_deferrable_failure", schedule=None, start_date=START, catchup=False, tags=["test"]) as failure:
     PersonalizeEnsureResourceOperator(
         task_id="bad_import",
+        on_failure_callback=_report_failure,
         kind="dataset_import_job",
         name=_c("name"),
         parent_arn=_c("dataset_arn"),

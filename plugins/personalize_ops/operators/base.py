@@ -67,22 +67,20 @@ class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
                     botocore_config=self.botocore_config,
                 ),
                 method_name="execute_complete",
-                kwargs={"kind": k.key, "target": target},
                 timeout=timedelta(seconds=self.waiter_delay * self.waiter_max_attempts + 60),
             )
         self.hook.wait(k, arn, target, delay=self.waiter_delay, max_attempts=self.waiter_max_attempts)
         return arn
 
-    def execute_complete(
-        self, context, event: dict[str, Any] | None = None, kind: str = "", target: str = ""
-    ):
+    def execute_complete(self, context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: return the ARN, or raise the typed error with AWS's failureReason."""
         event = event or {"status": "error", "message": "trigger returned no event"}
-        arn = event.get("arn", "")
+        resource = event.get("resource") or {}
+        kind, arn, target = resource.get("kind", ""), resource.get("arn", ""), resource.get("target", "")
         if event.get("status") == "success":
             return self.result_after_wait(arn)
-        state = self.hook.state(kind, arn, target) if arn else "failure"
-        if state == "failure" and target != "deleted":
+        state = self.hook.state(kind, arn, target) if arn and kind else "failure"
+        if state == "failure" and target != "deleted" and kind:
             raise self.hook.failure_error(kind, arn)
         if "max attempts" in str(event.get("message")):
             raise PersonalizeTimeoutError(f"Personalize {kind} {arn}: {event.get('message')}")

@@ -64,3 +64,23 @@ class RecordingTI:
 
 def context(**ti_kwargs) -> dict:
     return {"ti": RecordingTI(**ti_kwargs)}
+
+
+FAST = {"waiter_delay": 0.3, "waiter_max_attempts": 600, "deferrable": False}
+POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
+
+
+def ensure_once(conn, kind, name, parent_arn=None, config=None, **kw):
+    """Run PersonalizeEnsureResourceOperator(kind, name, ...) once with blocking, fast polling."""
+    from personalize_ops.operators import PersonalizeEnsureResourceOperator
+
+    op = PersonalizeEnsureResourceOperator(
+        task_id=kind,
+        kind=kind,
+        name=name,
+        parent_arn=parent_arn,
+        config=config,
+        aws_conn_id=conn,
+        **FAST | kw,
+    )
+    return op.execute(context())

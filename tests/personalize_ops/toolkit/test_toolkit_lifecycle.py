@@ -99,9 +99,7 @@ def test_ensure_twice_creates_one_and_delete_in_teardown_order(pz_stack, aws_con
     with throttling(pz_stack) if throttle else nullcontext():
         arns = build_group(ensure, pz_stack, uid)
         assert_one_of_each(client, arns)
-        assert (
-            client.describe_solution(solutionArn=arns["solution"])["solution"]["performAutoTraining"] is False
-        )
+        assert client.describe_solution(solutionArn=arns["solution"])["solution"]["performAutoTraining"] is False
         for key in TEARDOWN_ORDER:
             if key in arns:
                 op = PersonalizeDeleteResourceOperator(

@@ -8,49 +8,16 @@ failureReason.
 import json
 
 import pytest
-from helpers import INTERACTIONS_SCHEMA, ROLE, context, interactions_csv, put_s3
+from helpers import FAST, ROLE, context, ensure_once, put_s3
 from personalize_ops.errors import PersonalizeResourceFailedError
 from personalize_ops.hook import PersonalizeHook
 from personalize_ops.operators import (
     PersonalizeBatchInferenceJobOperator,
     PersonalizeCreateSolutionVersionOperator,
-    PersonalizeEnsureResourceOperator,
     PersonalizeGetSolutionMetricsOperator,
     PersonalizeStopSolutionVersionCreationOperator,
     PersonalizeUpdateCampaignOperator,
 )
-
-FAST = {"waiter_delay": 0.3, "waiter_max_attempts": 600, "deferrable": False}
-POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
-
-
-def _ensure(conn, kind, name, parent_arn=None, config=None, **kw):
-    op = PersonalizeEnsureResourceOperator(
-        task_id=kind,
-        kind=kind,
-        name=name,
-        parent_arn=parent_arn,
-        config=config,
-        aws_conn_id=conn,
-        **FAST,
-        **kw,
-    )
-    return op.execute(context())
-
-
-@pytest.fixture(scope="module")
-def group(pz_stack, aws_conn_id):
-    """A dataset group with imported interactions and a popularity solution (shared by this module)."""
-    conn, name = aws_conn_id, "tk-train"
-    dsg = _ensure(conn, "dataset_group", name)
-    schema = _ensure(conn, "schema", f"{name}-interactions", config={"schema": INTERACTIONS_SCHEMA})
-    dataset = _ensure(
-        conn, "dataset", f"{name}-interactions", dsg, {"datasetType": "INTERACTIONS", "schemaArn": schema}
-    )
-    location = put_s3(pz_stack, "toolkit-data", "train/interactions.csv", interactions_csv())
-    _ensure(conn, "dataset_import_job", f"{name}-import", dataset, {"dataSource": {"dataLocation": location}})
-    solution = _ensure(conn, "solution", f"{name}-pop", dsg, {"recipeArn": POPULARITY})
-    return {"dataset_group": dsg, "dataset": dataset, "solution": solution, "location": location}
 
 
 def _train(conn, solution_arn, run_identity, **kw):
@@ -84,8 +51,8 @@ def test_retried_training_adopts_the_version_of_the_killed_try(pz_stack, aws_con
 def test_campaign_ensure_update_and_batch_inference(pz_stack, aws_conn_id, group):
     v1 = _train(aws_conn_id, group["solution"], "dag/run-c1/train")
     camp_cfg = {"solutionVersionArn": v1, "minProvisionedTPS": 1}
-    campaign = _ensure(aws_conn_id, "campaign", "tk-train-campaign", group["solution"], camp_cfg)
-    assert _ensure(aws_conn_id, "campaign", "tk-train-campaign", group["solution"], camp_cfg) == campaign
+    campaign = ensure_once(aws_conn_id, "campaign", "tk-train-campaign", group["solution"], camp_cfg)
+    assert ensure_once(aws_conn_id, "campaign", "tk-train-campaign", group["solution"], camp_cfg) == campaign
 
     v2 = _train(aws_conn_id, group["solution"], "dag/run-c2/train")
     update = PersonalizeUpdateCampaignOperator(
@@ -141,7 +108,7 @@ def test_failed_training_raises_with_failure_reason(pz_stack, aws_conn_id, group
 def test_failed_import_raises_with_failure_reason(pz_stack, aws_conn_id, group):
     with pz_stack.faults_set(fail_next_import="Injected: the S3 object could not be read"):
         with pytest.raises(PersonalizeResourceFailedError) as err:
-            _ensure(
+            ensure_once(
                 aws_conn_id,
                 "dataset_import_job",
                 "tk-train-import-fault",
@@ -153,7 +120,7 @@ def test_failed_import_raises_with_failure_reason(pz_stack, aws_conn_id, group):
 
     bad = put_s3(pz_stack, "toolkit-data", "train/bad.csv", b"USER,ITEM\nu1,i1\n")
     with pytest.raises(PersonalizeResourceFailedError, match="does not match the schema fields"):
-        _ensure(
+        ensure_once(
             aws_conn_id,
             "dataset_import_job",
             "tk-train-import-bad",
@@ -162,7 +129,7 @@ def test_failed_import_raises_with_failure_reason(pz_stack, aws_conn_id, group):
         )
     # a retry of the failed task reports the same failure instead of importing again
     with pytest.raises(PersonalizeResourceFailedError, match="does not match the schema fields"):
-        _ensure(
+        ensure_once(
             aws_conn_id,
             "dataset_import_job",
             "tk-train-import-bad",

@@ -29,6 +29,7 @@ def test_trigger_serialize_deserialize_round_trip(target):
     assert again.serialize() == (path, kwargs)
     assert again.waiter_name == ("DatasetGroupActive" if target == "active" else "DatasetGroupDeleted")
     assert again.waiter_args == {"datasetGroupArn": ARN}
+    assert again.return_value == {"kind": "dataset_group", "arn": ARN, "target": target}
     assert (again.waiter_delay, again.attempts, again.aws_conn_id) == (3, 7, "pz")
 
 
