@@ -1,4 +1,7 @@
-"""UI fixtures: moto S3 with a seeded metric history, a pipeline config, Airflow's auth manager and tokens."""
+"""UI fixtures: moto S3 with a seeded metric history, a pipeline config, Airflow's auth manager and tokens.
+
+Package scope: the environment variables set here are restored when tests/ui is done.
+"""
 
 import json
 import os
@@ -71,7 +74,7 @@ def seed(s3) -> list[dict]:
     return decisions
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_env(tmp_path_factory):
     """Env for the plugin: config file, AWS connection (S3: moto; Personalize: closed port), JWT secret."""
     cfg = tmp_path_factory.mktemp("ui") / "pipeline.yaml"
@@ -110,7 +113,7 @@ def ui_env(tmp_path_factory):
                     os.environ[k] = v
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def auth_manager(ui_env, airflow_db):
     """Airflow's auth manager, initialised as the API server does (token checks read the metadata DB)."""
     from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
@@ -119,21 +122,21 @@ def auth_manager(ui_env, airflow_db):
     return init_auth_manager()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_token(auth_manager):
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
     return auth_manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def roleless_token(auth_manager):
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
     return auth_manager.generate_jwt(SimpleAuthManagerUser(username="nobody", role=None))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def airflow_like_app(ui_env):
     """A root app mounting the plugin's FastAPI app at its url_prefix, as Airflow's init_plugins does."""
     from fastapi import FastAPI
