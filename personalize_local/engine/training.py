@@ -102,7 +102,7 @@ def _weights(kind: str, eff: dict, enc: Encoded, mask: np.ndarray, half_life: fl
     return user_item_matrix(u, i, w, enc.n_users, enc.n_items)
 
 
-def evaluate(kind: str, eff: dict, enc: Encoded, tokens: sp.csr_matrix, seed: int, chunk: int = 1024) -> dict:
+def evaluate(kind: str, eff: dict, enc: Encoded, tokens: sp.csr_matrix, seed: int) -> dict:
     """Offline metrics on the documented split (see module docstring)."""
     split = M.split_events(enc.u, enc.i, enc.ts, enc.n_users, seed)
     hl = _half_life(kind, eff)
@@ -113,6 +113,7 @@ def evaluate(kind: str, eff: dict, enc: Encoded, tokens: sp.csr_matrix, seed: in
     if kind not in (SIMS, POPULARITY):
         hs_all = _weights(kind, eff, enc, split.test_input, eff["sequence_half_life"])[split.test_users]
     recs = []
+    chunk = int(max(32, min(1024, 20_000_000 // max(enc.n_items, 1))))  # bounded dense score blocks
     for start in range(0, h_all.shape[0], chunk):
         h = h_all[start : start + chunk]
         s = fitted.scores(h, None if hs_all is None else hs_all[start : start + chunk])
@@ -135,10 +136,14 @@ def _previous_item_factors(previous_dir: Path, enc: Encoded, tokens: sp.csr_matr
     return propagate_to_cold(y, tokens, known).astype(np.float32)
 
 
-def _history_arrays(raw: pd.DataFrame, enc: Encoded) -> dict:
-    """Every interaction (all event types) of known users on catalog items, grouped by user, for filters."""
-    u = pd.Index(enc.user_ids).get_indexer(raw["USER_ID"].astype(str))
-    i = pd.Index(enc.item_ids).get_indexer(raw["ITEM_ID"].astype(str))
+def _history_arrays(raw: pd.DataFrame, enc: Encoded, same_rows: bool) -> dict:
+    """Every interaction (all event types) of known users on catalog items, grouped by user, for filters.
+    `same_rows`: `raw` is exactly the encoded frame (no event selection), so enc's codes are reused."""
+    if same_rows:
+        u, i = enc.u.astype(np.int64), enc.i.astype(np.int64)
+    else:
+        u = pd.Index(enc.user_ids).get_indexer(raw["USER_ID"].astype(str))
+        i = pd.Index(enc.item_ids).get_indexer(raw["ITEM_ID"].astype(str))
     types = raw["EVENT_TYPE"].astype(str).to_numpy() if "EVENT_TYPE" in raw.columns else np.full(len(raw), "")
     ok = (u >= 0) & (i >= 0)
     u, i, types = u[ok], i[ok], types[ok]
@@ -231,7 +236,7 @@ def train(
         "hist_indptr": x.indptr,
         "hist_indices": x.indices,
         "hist_data": x.data,
-        **_history_arrays(data.interactions, enc),
+        **_history_arrays(data.interactions, enc, len(selected) == len(data.interactions)),
         **_recent_items(enc, eff.get("sequence_window", 20)),
         **fitted.arrays,
     }

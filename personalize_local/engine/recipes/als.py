@@ -3,7 +3,7 @@
 
 Hyperparameters (algorithmHyperParameters, strings): hidden_dimension (factors, default 64),
 regularization (default 0.1), training_iterations (default 15), alpha (confidence scale, default 8),
-recency_mask ("true": newer events weigh more, default true), bptt (recency half-life in events, default 32).
+recency_mask ("true": newer events weigh more, default true), bptt (recency half-life in events, default 16).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def hyperparameters(hp: dict) -> dict:
         "training_iterations": get_int(hp, ("training_iterations", "iterations"), 15),
         "alpha": get_float(hp, ("alpha",), 8.0),
         "recency_mask": get_bool(hp, ("recency_mask",), True),
-        "bptt": get_int(hp, ("bptt",), 32),
+        "bptt": get_int(hp, ("bptt",), 16),
     }
 
 

@@ -20,7 +20,7 @@ PAIR_BUDGET = 60_000_000  # cap on co-occurrence pairs (window shrinks on very l
 
 def hyperparameters(hp: dict) -> dict:
     return {
-        "sequence_weight": get_float(hp, ("sequence_weight",), 4.0),
+        "sequence_weight": get_float(hp, ("sequence_weight",), 2.0),
         "sequence_window": get_int(hp, ("sequence_window",), 20),
         "sequence_decay": get_float(hp, ("sequence_decay",), 0.9),
         "sequence_half_life": get_float(hp, ("sequence_half_life",), 3.0),

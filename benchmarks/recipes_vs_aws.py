@@ -1,0 +1,75 @@
+"""Offline metrics of every local recipe on the MovieLens POC data, side by side with Amazon Personalize's.
+
+Usage: .venv/bin/python -m benchmarks.recipes_vs_aws [--data DIR] [--seed 42]
+Trains each recipe with default settings on interactions.csv + item-meta.csv (the documented 90/10 user
+split inside train()) and prints our metric next to the one AWS reported (aws_recorded_metrics.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from personalize_local.engine import TrainingData, train
+from personalize_local.engine.metrics import METRIC_NAMES
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "movielens-poc"
+RECIPES = ["aws-user-personalization", "aws-sims", "aws-personalized-ranking", "aws-popularity-count"]
+SHORT = {
+    "coverage": "coverage",
+    "mean_reciprocal_rank_at_25": "MRR@25",
+    "normalized_discounted_cumulative_gain_at_5": "NDCG@5",
+    "normalized_discounted_cumulative_gain_at_10": "NDCG@10",
+    "normalized_discounted_cumulative_gain_at_25": "NDCG@25",
+    "precision_at_5": "P@5",
+    "precision_at_10": "P@10",
+    "precision_at_25": "P@25",
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    inter = pd.read_csv(args.data / "interactions.csv", dtype={"USER_ID": str, "ITEM_ID": str})
+    items = pd.read_csv(args.data / "item-meta.csv", dtype={"ITEM_ID": str})
+    aws = json.loads((args.data / "aws_recorded_metrics.json").read_text())["solutions"]
+    data = TrainingData(inter, items)
+    ours, seconds = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in RECIPES:
+            t = time.perf_counter()
+            arn = f"arn:aws:personalize:::recipe/{name}"
+            ours[name] = train(arn, data, {}, Path(tmp) / name, seed=args.seed)
+            seconds[name] = time.perf_counter() - t
+    print(f"MovieLens POC: {len(inter)} interactions, {inter.USER_ID.nunique()} users, seed {args.seed}")
+    cols = []  # (label, metrics, training seconds or None)
+    for name in RECIPES:
+        short = name.replace("aws-", "")
+        cols.append((short + " local", ours[name], seconds[name]))
+        if name in aws:
+            cols.append((short + " AWS", aws[name], None))
+    width = max(len(c[0]) for c in cols) + 1
+    print("metric".ljust(9) + "".join(c[0].rjust(width) for c in cols))
+    for m in METRIC_NAMES:
+        print(SHORT[m].ljust(9) + "".join(f"{c[1][m]:.4f}".rjust(width) for c in cols))
+    print(
+        "train s".ljust(9) + "".join((f"{c[2]:.1f}" if c[2] is not None else "-").rjust(width) for c in cols)
+    )
+    up, pop = ours["aws-user-personalization"], ours["aws-popularity-count"]
+    for m in ("normalized_discounted_cumulative_gain_at_10", "mean_reciprocal_rank_at_25"):
+        ratio = up[m] / max(pop[m], 1e-12)
+        print(
+            f"user-personalization / popularity-count {SHORT[m]}: {ratio:.2f}x "
+            f"({'OK' if ratio >= 2 else 'BELOW'} the 2x target)"
+        )
+
+
+if __name__ == "__main__":
+    main()
