@@ -3,7 +3,9 @@
 ``s3://{bucket}/{prefix}/metrics/history/{dataset_group}/{solution}/{solution_version_id}.json`` holds one
 solution version's metrics; ``.../metrics/gate/{dataset_group}/{campaign}/{run_id}.json`` one gate decision.
 Writes are idempotent: writing the same record again is a no-op, writing a *different* record to an existing
-key raises :class:`HistoryConflictError` instead of silently overwriting history.
+key raises :class:`HistoryConflictError` instead of silently overwriting history. "The same" ignores the
+bookkeeping fields a retry or a later run naturally changes (:data:`VERSION_BOOKKEEPING`,
+:data:`GATE_BOOKKEEPING`); the first write's values are kept.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ GATE_FIELDS = (
     "run_id",
     "decided_at",
 )
+
+
+# A version's record is about the version: a task retry (new created_at default) or a later run that
+# re-logs the same version (new run_id / data_hash) must not fail; the run that first logged it is kept.
+VERSION_BOOKKEEPING = ("created_at", "run_id", "data_hash")
+# A gate decision is per run: a retry of the gate task re-decides at a new time.
+GATE_BOOKKEEPING = ("decided_at",)
 
 
 class HistoryRecordError(ValueError):
@@ -210,11 +219,15 @@ def _get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
         raise HistoryRecordError(f"s3://{bucket}/{key}: not valid JSON ({err}); fix or delete it") from err
 
 
-def _put_once(s3: Any, bucket: str, key: str, record: dict[str, Any]) -> bool:
-    """Write ``record`` unless the key holds it already. True when written, False when already there."""
+def _put_once(s3: Any, bucket: str, key: str, record: dict[str, Any], bookkeeping: tuple[str, ...]) -> bool:
+    """Write ``record`` unless the key holds it already (bookkeeping fields aside). True when written."""
     existing = _get_json(s3, bucket, key)
     if existing is not None:
-        if existing == record:
+
+        def substance(r: Mapping[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in r.items() if k not in bookkeeping}
+
+        if substance(existing) == substance(record):
             return False
         raise HistoryConflictError(
             f"s3://{bucket}/{key} already holds a different record; not overwriting. "
@@ -231,10 +244,14 @@ def _put_once(s3: Any, bucket: str, key: str, record: dict[str, Any]) -> bool:
 
 
 def record_version(s3: Any, bucket: str, prefix: str, record: Mapping[str, Any]) -> str:
-    """Store one solution version's metrics; returns the S3 key. Idempotent for an identical record."""
+    """Store one solution version's metrics; returns the S3 key.
+
+    Idempotent: the same version again (even from a retry or a later run) is a no-op keeping the first
+    record; the same version with different metrics or recipe raises :class:`HistoryConflictError`.
+    """
     rec = validate_version_record(record)
     key = history_key(prefix, rec["dataset_group"], rec["solution"], rec["solution_version_arn"])
-    _put_once(s3, bucket, key, rec)
+    _put_once(s3, bucket, key, rec, VERSION_BOOKKEEPING)
     return key
 
 
@@ -244,7 +261,7 @@ def record_gate_decision(
     """Store one gate decision (see ``GateDecision.to_record``); returns the S3 key. Idempotent."""
     rec = validate_gate_record(record)
     key = gate_key(prefix, dataset_group, rec["campaign"], rec["run_id"])
-    _put_once(s3, bucket, key, rec)
+    _put_once(s3, bucket, key, rec, GATE_BOOKKEEPING)
     return key
 
 

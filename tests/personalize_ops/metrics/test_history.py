@@ -49,6 +49,9 @@ def test_record_is_idempotent_and_refuses_a_different_record(s3, bucket):
     assert record_version(s3, bucket, "pz", rec()) == first
     with pytest.raises(HistoryConflictError, match="already holds a different record"):
         record_version(s3, bucket, "pz", rec(ndcg=0.99))
+    # a retry (new created_at) or a later run re-logging the version keeps the first record
+    assert record_version(s3, bucket, "pz", rec(when="2026-12-01T00:00:00Z", run_id="later")) == first
+    assert load_history(s3, bucket, "pz", "dg")[0]["run_id"] == "manual__v1"
     stored = load_history(s3, bucket, "pz", "dg")[0]["metrics"]
     assert stored["normalized_discounted_cumulative_gain_at_10"] == 0.25
 
@@ -98,6 +101,7 @@ def test_gate_decisions_round_trip(s3, bucket):
     record_gate_decision(s3, bucket, "pz", "dg", d1)
     assert k2 == "pz/metrics/gate/dg/camp/r2.json"
     assert record_gate_decision(s3, bucket, "pz", "dg", d2) == k2
+    assert record_gate_decision(s3, bucket, "pz", "dg", {**d2, "decided_at": "2026-11-03T00:00:00Z"}) == k2
     loaded = load_gate_decisions(s3, bucket, "pz", "dg")
     assert [(d["run_id"], d["promoted"]) for d in loaded] == [("r1", True), ("r2", False)]
     assert loaded[1]["baseline_value"] == 0.1 and loaded[1]["margin"] == 0.1
