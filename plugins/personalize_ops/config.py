@@ -50,6 +50,15 @@ REQUIRED_FIELDS = {
     "items": ("ITEM_ID",),
     "users": ("USER_ID",),
 }
+ROW_RULES = {
+    "id_null",
+    "timestamp_unparseable",
+    "timestamp_out_of_window",
+    "null_not_allowed",
+    "id_too_long",
+    "timestamp_milliseconds",
+    "categorical_too_long",
+}  # fmt: skip  (quality/rules.py row rules)
 AVRO_TYPES = ("string", "int", "long", "float", "double", "boolean")
 
 
@@ -135,9 +144,7 @@ class FieldSpec(Strict):
     @classmethod
     def _ts(cls, v: str | None) -> str | None:
         if v is not None and v not in ("epoch_s", "epoch_ms", "iso8601") and "%" not in v:
-            raise ValueError(
-                f"timestamp {v!r}: use epoch_s, epoch_ms, iso8601 or a strftime format like %Y-%m-%d"
-            )
+            raise ValueError(f"timestamp {v!r}: use epoch_s, epoch_ms, iso8601 or a strftime format like %Y-%m-%d")
         return v
 
     @field_validator("extract")
@@ -193,8 +200,21 @@ class Quality(Strict):
 
     on_fail: Literal["fail", "quarantine"] = "fail"
     rules: dict[str, Literal["fail", "quarantine"]] = Field(default_factory=dict)
+    gx_mode: Literal["stats", "rows"] = Field(
+        "stats",
+        description="stats: GX validates per-chunk rule statistics (vectorized), and re-validates any failing "
+        "chunk row by row; rows: GX validates every chunk row by row (slower, ~1 us/row)",
+    )
     timestamp_min: int = Field(946684800, description="plausible window start, epoch seconds (2000-01-01)")
     timestamp_max: int | None = Field(None, description="window end; default: now + 1 day")
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - ROW_RULES)
+        if unknown:
+            raise ValueError(f"unknown rule(s) {', '.join(unknown)} (known: {', '.join(sorted(ROW_RULES))})")
+        return v
 
     def action(self, rule: str) -> str:
         return self.rules.get(rule, self.on_fail)
@@ -274,16 +294,12 @@ class Solution(Strict):
     @classmethod
     def _recipe(cls, v: str) -> str:
         if v not in RECIPES and not RECIPE_ARN_RE.match(v):
-            raise ValueError(
-                f"unknown recipe {v!r}: use a full recipe ARN or one of {', '.join(sorted(RECIPES))}"
-            )
+            raise ValueError(f"unknown recipe {v!r}: use a full recipe ARN or one of {', '.join(sorted(RECIPES))}")
         return v
 
     @property
     def recipe_arn(self) -> str:
-        return (
-            self.recipe if self.recipe.startswith("arn:") else f"arn:aws:personalize:::recipe/{self.recipe}"
-        )
+        return self.recipe if self.recipe.startswith("arn:") else f"arn:aws:personalize:::recipe/{self.recipe}"
 
     @property
     def is_popularity(self) -> bool:
@@ -362,9 +378,7 @@ class Schedules(Strict):
             return v
         parts = v.split()
         if len(parts) != 5 or not all(CRON_FIELD.match(p) for p in parts):
-            raise ValueError(
-                f"{v!r} is neither a preset ({', '.join(sorted(CRON_PRESETS))}) nor a 5-field cron"
-            )
+            raise ValueError(f"{v!r} is neither a preset ({', '.join(sorted(CRON_PRESETS))}) nor a 5-field cron")
         return v
 
 
@@ -413,9 +427,7 @@ def _expand_env(node: Any, loc: str, errors: list[tuple[str, str]]) -> Any:
         def sub(m: re.Match) -> str:
             val = os.environ.get(m.group(1), m.group(2))
             if val is None:
-                errors.append(
-                    (loc, f"environment variable {m.group(1)} is not set (or use ${{VAR:-default}})")
-                )
+                errors.append((loc, f"environment variable {m.group(1)} is not set (or use ${{VAR:-default}})"))
                 return m.group(0)
             return val
 
@@ -471,14 +483,10 @@ def _reference_errors(raw: dict) -> list[tuple[str, str]]:
             flt = item.get("filter")
             if flt is not None and flt not in filters:
                 errs.append((f"{kind}[{i}].filter", f"unknown filter {flt!r} (known: {known_f})"))
-            base = (
-                (item.get("gate") or {}).get("beat_baseline") if isinstance(item.get("gate"), dict) else None
-            )
+            base = (item.get("gate") or {}).get("beat_baseline") if isinstance(item.get("gate"), dict) else None
             if base is not None:
                 if base not in solutions:
-                    errs.append(
-                        (f"{kind}[{i}].gate.beat_baseline", f"unknown solution {base!r} (known: {known_s})")
-                    )
+                    errs.append((f"{kind}[{i}].gate.beat_baseline", f"unknown solution {base!r} (known: {known_s})"))
                 elif not str(solutions[base].get("recipe", "")).endswith("aws-popularity-count"):
                     errs.append(
                         (
@@ -502,18 +510,12 @@ def _reference_errors(raw: dict) -> list[tuple[str, str]]:
         except FilterExpressionError:
             continue  # reported by the model
         for ds_name, fld in parsed.fields:
-            kind = {"Items": "items", "CurrentItem": "items", "Users": "users", "CurrentUser": "users"}.get(
-                ds_name
-            )
+            kind = {"Items": "items", "CurrentItem": "items", "Users": "users", "CurrentUser": "users"}.get(ds_name)
             ds = datasets.get(kind) if kind else None
             if kind and not isinstance(ds, dict):
-                errs.append(
-                    (f"filters[{i}].expression", f"uses {ds_name}.{fld} but there is no {kind} dataset")
-                )
+                errs.append((f"filters[{i}].expression", f"uses {ds_name}.{fld} but there is no {kind} dataset"))
             elif kind and fld not in {x.get("name") for x in ds.get("fields") or [] if isinstance(x, dict)}:
-                errs.append(
-                    (f"filters[{i}].expression", f"{ds_name}.{fld}: {kind} dataset has no field {fld}")
-                )
+                errs.append((f"filters[{i}].expression", f"{ds_name}.{fld}: {kind} dataset has no field {fld}"))
     return errs
 
 

@@ -246,3 +246,12 @@ def totals_row(kind: str, avro: dict, rows: int, users_2plus: int, output_bytes:
 
 def default_window(lo: int, hi: int | None) -> tuple[int, int]:
     return lo, hi if hi is not None else int(time.time()) + 86400
+
+
+def stats_rules(columns: list[str]) -> list[Rule]:
+    """gx_mode=stats: every per-chunk violation count (and the header mismatch flag) must be 0."""
+    return [
+        Rule(c.split(":")[0], "stats", c, "ExpectColumnValuesToBeBetween",
+             {"column": c, "min_value": 0, "max_value": 0}, f"rows breaking {c} per chunk", quarantinable=False)
+        for c in columns
+    ]  # fmt: skip

@@ -153,9 +153,7 @@ def apply_event_rules(t: pa.Table, er: EventRules) -> tuple[pa.Table, int]:
     out = out.append_column("__event_type", pa.array(types, pa.string()))
     if any(r.event_value is not None for r in er.rules):
         src = to_type(t[er.column], pa.float64()).to_numpy(zero_copy_only=False)[idx_a]
-        fixed = np.array([np.nan if r.event_value in (None, "source") else r.event_value for r in er.rules])[
-            rule_a
-        ]
+        fixed = np.array([np.nan if r.event_value in (None, "source") else r.event_value for r in er.rules])[rule_a]
         use_src = np.array([r.event_value == "source" for r in er.rules])[rule_a]
         vals = np.where(use_src, src, fixed)
         out = out.append_column("__event_value", pa.array(vals, pa.float64(), mask=np.isnan(vals)))

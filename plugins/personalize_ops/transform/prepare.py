@@ -21,12 +21,15 @@ import pyarrow.compute as pc
 
 from personalize_ops.config import Dataset, PipelineConfig
 from personalize_ops.quality.errors import DataQualityError
+from personalize_ops.quality.gx_runner import SuiteRunner
 from personalize_ops.quality.rules import (
     UNPARSEABLE,
     Rule,
     default_window,
     header_rule,
     row_rules,
+    schema_fields,
+    stats_rules,
     totals_row,
     totals_rules,
 )
@@ -72,16 +75,15 @@ class _Stats:
         self.users, self.items, self.repeat_users = HashSet(), HashSet(), HashSet()
         self.tmin = self.tmax = None
 
-    def update(self, t: pa.Table) -> None:
-        if "USER_ID" in t.column_names:
-            uh = column_hash(t["USER_ID"])
-            uniq, counts = np.unique(uh, return_counts=True)
+    def update(self, t: pa.Table, hashes: dict[str, np.ndarray]) -> None:
+        if "USER_ID" in hashes:
+            uniq, counts = np.unique(hashes["USER_ID"], return_counts=True)
             if self.kind == "interactions":
                 again = self.users.contains(uniq) | (counts > 1)
                 self.repeat_users.add(uniq[again])
             self.users.add(uniq)
-        if "ITEM_ID" in t.column_names:
-            self.items.add(column_hash(t["ITEM_ID"]))
+        if "ITEM_ID" in hashes:
+            self.items.add(hashes["ITEM_ID"])
         ts = "TIMESTAMP" if "TIMESTAMP" in t.column_names else "CREATION_TIMESTAMP"
         if ts in t.column_names and t.num_rows:
             mm = pc.min_max(t[ts]).as_py()
@@ -100,9 +102,7 @@ def _failure_message(kind: str, suite: str, failures: list[dict], where: str, pa
     for f in failures:
         count = f"{f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
         obs = f" (observed {f['observed_value']})" if "observed_value" in f else ""
-        lines.append(
-            f"  - {f['rule']} [{f['expectation']}] {f['column']}: {f['reason']}; {count}{obs}".rstrip("; ")
-        )
+        lines.append(f"  - {f['rule']} [{f['expectation']}] {f['column']}: {f['reason']}; {count}{obs}".rstrip("; "))
         for ex in f.get("rows", [])[:3]:
             lines.append(f"      e.g. {ex}")
         if f.get("examples") and not f.get("rows"):
@@ -115,8 +115,6 @@ class _Validator:
     """Runs the three suites and raises DataQualityError with counts, example rows and report paths."""
 
     def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule]):
-        from personalize_ops.quality.gx_runner import SuiteRunner
-
         self.kind, self.out, self.fields = kind, out, [f.name for f in ds.fields]
         src = [r for r in rules if r.suite == "source"]
         per = [header_rule(avro), *[r for r in rules if r.suite == "personalize"]]
@@ -124,6 +122,9 @@ class _Validator:
         self.personalize = SuiteRunner(f"{kind}.personalize", per)
         self.totals = SuiteRunner(f"{kind}.personalize.totals", totals_rules(kind, avro, ds.import_mode))
         self.paths = {"results": str(out / f"{kind}.gx_results.json")}
+        self.schema_order = [f[0] for f in schema_fields(avro)]
+        self.stats_rows: list[dict] = []
+        self.stats = None
 
     def chunk(self, t: pa.Table, where: str) -> None:
         df = t.drop_columns([ROW]).to_pandas()
@@ -134,9 +135,31 @@ class _Validator:
             runner = self.source if not self.source.success else self.personalize
             self.fail(runner, df if runner is self.source else df[self.fields], where, t)
 
+    def chunk_stats(self, t: pa.Table, where: str, rules: list[Rule], fail_rules: set[str]) -> None:
+        """gx_mode=stats: count violations per rule with vectorized masks; a chunk with violations of a
+        'fail' rule is validated row by row by GX (for the report) and fails; otherwise its counts
+        become one row of the chunk-statistics batch GX validates in ``finish``."""
+        row = {"chunk_rows": t.num_rows, "header_order_mismatch": int(self.fields != self.schema_order)}
+        for r in rules:
+            if r.mask is not None:
+                key = f"{r.name}:{r.column}"
+                row[key] = row.get(key, 0) + (pc.sum(r.mask(t)).as_py() or 0)
+        bad = row["header_order_mismatch"] or any(
+            row[f"{r.name}:{r.column}"] for r in rules if r.mask is not None and r.name in fail_rules
+        )
+        if bad:
+            self.chunk(t, where)
+        self.stats_rows.append(row)
+
     def finish(self, totals: dict) -> None:
         import pandas as pd
 
+        if self.stats_rows:
+            cols = [c for c in self.stats_rows[0] if c != "chunk_rows"]
+            self.stats = SuiteRunner(f"{self.kind}.chunk_stats", stats_rules(cols))
+            ok, _ = self.stats.validate(pd.DataFrame(self.stats_rows))
+            if not ok:
+                self.fail(self.stats, pd.DataFrame(self.stats_rows), "per-chunk rule statistics", None)
         df = pd.DataFrame([totals])
         ok, _ = self.totals.validate(df)
         self.write()
@@ -146,7 +169,7 @@ class _Validator:
     def write(self) -> None:
         from personalize_ops.quality.gx_runner import write_json
 
-        runners = (self.source, self.personalize, self.totals)
+        runners = [r for r in (self.source, self.personalize, self.stats, self.totals) if r is not None]
         write_json(
             Path(self.paths["results"]),
             {
@@ -180,9 +203,7 @@ class _Validator:
         )
 
 
-def _quarantine(
-    t: pa.Table, rules: list[Rule], ds: Dataset
-) -> tuple[pa.Table, pa.Table | None, dict[str, int]]:
+def _quarantine(t: pa.Table, rules: list[Rule], ds: Dataset) -> tuple[pa.Table, pa.Table | None, dict[str, int]]:
     """Split off rows breaking rules whose action is 'quarantine'; returns (kept, quarantined, counts)."""
     reasons = np.full(t.num_rows, None, dtype=object)
     for r in rules:
@@ -232,10 +253,9 @@ def prepare_dataset(
     schema_path = out / f"{kind}.schema.json"
     schema_path.write_text(json.dumps(avro, indent=2))
     ts_fields = [f.name for f in ds.fields if f.timestamp]
-    rules = row_rules(
-        kind, avro, ts_fields, default_window(ds.quality.timestamp_min, ds.quality.timestamp_max)
-    )
+    rules = row_rules(kind, avro, ts_fields, default_window(ds.quality.timestamp_min, ds.quality.timestamp_max))
     validator = _Validator(kind, ds, avro, out, rules)
+    fail_rules = {r.name for r in rules if ds.quality.action(r.name) == "fail" or not r.quarantinable}
     sink, qsink = CsvSink(out / f"{kind}.csv", [f.name for f in ds.fields]), None
     dedupe, stats = HashSet(), _Stats(kind)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
@@ -263,13 +283,17 @@ def prepare_dataset(
                 qsink.write(q)
                 for reason, n in qcounts.items():
                     dropped[f"quarantine:{reason}"] = dropped.get(f"quarantine:{reason}", 0) + n
-            keep = row_hash(t.select(sink.columns))
-            keep = dedupe.add(keep)
+            hashes = {c: column_hash(t[c]) for c in ("USER_ID", "ITEM_ID") if c in sink.columns}
+            keep = dedupe.add(row_hash(t.select(sink.columns), hashes))
             if not keep.all():
                 dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
                 t = t.filter(pa.array(keep))
-            validator.chunk(t, where)
-            stats.update(t)
+                hashes = {c: h[keep] for c, h in hashes.items()}
+            if ds.quality.gx_mode == "rows":
+                validator.chunk(t, where)
+            else:
+                validator.chunk_stats(t, where, rules, fail_rules)
+            stats.update(t, hashes)
             sink.write(t)
         validator.finish(totals_row(kind, avro, sink.rows, len(stats.repeat_users), sink.bytes))
     except BaseException:

@@ -44,9 +44,7 @@ def source_files(source: Source) -> list[str]:
     if info.type == pafs.FileType.File:
         return [path]
     infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
-    files = sorted(
-        i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(_SUFFIX[source.format])
-    )
+    files = sorted(i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(_SUFFIX[source.format]))
     if not files:
         raise FileNotFoundError(f"source folder {source.path} holds no {source.format} files")
     return files

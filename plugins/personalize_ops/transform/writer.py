@@ -10,11 +10,21 @@ import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-_SPECIAL = r'[,"\r\n]'
+_SPECIAL = np.frombuffer(b',"\r\n', np.uint8)
+
+
+def _has_special(col: pa.ChunkedArray) -> bool:
+    """Does any value contain a comma, quote or newline? Scans Arrow's data buffers with numpy
+    (conservative: a buffer may hold bytes of values outside the slice, which only adds quoting)."""
+    for chunk in col.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and np.isin(np.frombuffer(data, np.uint8), _SPECIAL).any():
+            return True
+    return False
 
 
 class CsvSink:
@@ -34,11 +44,7 @@ class CsvSink:
         if not t.num_rows:
             return
         t = t.select(self.columns)
-        needs_quotes = any(
-            pc.any(pc.match_substring_regex(c, _SPECIAL)).as_py()
-            for c in t.columns
-            if pa.types.is_string(c.type)
-        )
+        needs_quotes = any(_has_special(c) for c in t.columns if pa.types.is_string(c.type))
         sink = pa.BufferOutputStream()
         pcsv.write_csv(
             t,
