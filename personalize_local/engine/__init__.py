@@ -20,6 +20,17 @@ Public API (stable; the service backend calls only these names):
 - `run_batch_lines(model, lines, num_results=25, item_filter_factory=None) -> Iterator[str]`: batch
   inference in Personalize's JSON Lines output format; bad lines yield an error line, never raise.
 - `SUPPORTED_RECIPES`: recipe ARN -> recipe kind.
+
+Recipes (details in recipes/*.py):
+- user-personalization(-v2), personalized-ranking(-v2): hybrid of implicit ALS on recency-weighted
+  confidences (long-term taste; exact ALS fold-in for recent events and unknown users) and sequential item
+  neighbours of the user's last items (short-term intent, standing in for AWS's HRNN). Items without
+  interactions get factors from item-metadata tokens (cold start). History is excluded from results.
+- similar-items / sims: item co-occurrence with popularity_discount_factor and min_cointeraction_count;
+  cold items fall back to metadata-token overlap, then popularity.
+- popularity-count: event counts; same list for everyone (history not excluded at serving time).
+Offline metrics: metrics.py documents the split; the served model is refitted on all data afterwards.
+UPDATE mode: 2 warm-started ALS iterations from the previous model; it reports the previous metrics.
 """
 
 from personalize_local.engine.batch import run_batch_lines

@@ -31,6 +31,19 @@ RecentEvent = tuple  # (item_id, event_type, timestamp)
 _MASK_CACHE_MAX = 512
 
 
+def _in_time_order(recent: Sequence[RecentEvent] | None) -> list:
+    """Recent events sorted by timestamp (stable; events without a usable timestamp keep their place)."""
+    events = list(recent or [])
+
+    def key(e):
+        try:
+            return float(e[2].timestamp() if hasattr(e[2], "timestamp") else e[2])
+        except (IndexError, TypeError, ValueError):
+            return float("-inf")
+
+    return sorted(events, key=key) if len(events) > 1 else events
+
+
 def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best allowed scores, best first (argpartition, then sort of k)."""
     cand = np.flatnonzero(allowed)
@@ -93,7 +106,7 @@ class Model:
         self._lock = threading.Lock()
         if self.kind in (USER_PERSONALIZATION, PERSONALIZED_RANKING):
             self._yty = a["item_factors"].astype(np.float64).T @ a["item_factors"].astype(np.float64)
-            self._seq = "seq_neighbors" in a or None
+            self._has_seq = "seq_neighbors" in a
         if self.kind == SIMS:
             self.tokens = sp.csr_matrix(
                 (np.ones(len(a["tok_indices"]), dtype=np.float32), a["tok_indices"], a["tok_indptr"]),
@@ -205,7 +218,7 @@ class Model:
         else:
             vec = self.arrays["user_factors"][u]
         base = y @ vec
-        if self._seq is None:
+        if not self._has_seq:
             return base, seen
         seq_items = self._recent_sequence(u, recent_events)
         if not len(seq_items):
@@ -252,7 +265,7 @@ class Model:
         """Top `num_results` (item_id, score). SIMS needs item_id; other recipes use user_id (unknown or
         None user -> popularity, or fold-in of recent_events). User-personalization and ranking exclude
         items the user interacted with (exclude_interacted overrides). Raises ValueError on a wrong input."""
-        recent_events = list(recent_events or [])
+        recent_events = _in_time_order(recent_events)
         if self.kind == SIMS:
             if item_id is None:
                 raise ValueError("itemId is required for a similar-items (SIMS) recipe.")
@@ -291,7 +304,7 @@ class Model:
     ) -> list[tuple[str, float]]:
         """Order `item_ids` for the user (best first). Filtered-out items are dropped; items the model
         does not know keep their input order at the end with score 0. Scores are a softmax over the list."""
-        recent_events = list(recent_events or [])
+        recent_events = _in_time_order(recent_events)
         if self.kind == SIMS:
             scores = self._pop_score.copy()
         else:

@@ -3,7 +3,8 @@
 AWS's user-personalization is a recurrent (HRNN) model: what a user does next depends strongly on what they
 did last. We approximate that with item-to-next-item co-occurrence: for every pair of events by the same user
 at most `sequence_window` events apart (time order), count a -> b with weight decay ** (distance - 1)
-(backward pairs count half), normalise by popularity, keep the top neighbours per item. At scoring time the
+(backward pairs count `sequence_backward_weight`, default half), normalise by popularity,
+keep the top neighbours per item. At scoring time the
 user's recent items (weights 0.5 ** (events since / sequence_half_life)) vote for their neighbours.
 The hybrid score is z-scored ALS + sequence_weight * 3 * (sequence score / its max).
 """
@@ -25,6 +26,7 @@ def hyperparameters(hp: dict) -> dict:
         "sequence_decay": get_float(hp, ("sequence_decay",), 0.9),
         "sequence_half_life": get_float(hp, ("sequence_half_life",), 3.0),
         "sequence_neighbors": get_int(hp, ("sequence_neighbors",), 100),
+        "sequence_backward_weight": get_float(hp, ("sequence_backward_weight",), 0.5),
     }
 
 
@@ -39,7 +41,7 @@ def fit(u: np.ndarray, i: np.ndarray, ts: np.ndarray, n_items: int, eff: dict) -
         a, b = io[:-dist][same], io[dist:][same]
         w = np.full(len(a), eff["sequence_decay"] ** (dist - 1), dtype=np.float32)
         m = sp.csr_matrix((w, (a, b)), shape=(n_items, n_items), dtype=np.float32)
-        total = total + m + 0.5 * m.T
+        total = total + m + eff["sequence_backward_weight"] * m.T
     total.setdiag(0)
     total.eliminate_zeros()
     users_per_item = np.bincount(i, minlength=n_items).astype(np.float64)
