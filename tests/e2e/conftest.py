@@ -53,6 +53,13 @@ class Pipeline:
         os.environ["PERSONALIZE_PIPELINE_CONFIG"] = str(path)
         return path
 
+    def a_user(self) -> str:
+        """A user ID that occurs in the sample interactions."""
+        import csv
+
+        with open(self.sample_dir / "interactions.csv") as fh:
+            return next(csv.DictReader(fh))["customer"]
+
     def run(self, dag_id: str, conf: dict | None = None):
         """``dag.test()`` of a project DAG, parsed fresh so it sees the active config; returns the DagRun."""
         from airflow.dag_processing.dagbag import DagBag
