@@ -64,7 +64,8 @@ avro = {"fields": [{"name": "USER_ID", "type": "string"}, {"name": "ITEM_ID", "t
                    {"name": "TIMESTAMP", "type": "long"}, {"name": "EVENT_TYPE", "type": "string"}]}
 rules = [r for r in row_rules("interactions", avro, [], (1577836800, 2000000000))]
 ok1, _ = SuiteRunner("bench.source", [r for r in rules if r.suite == "source"]).validate(df)
-ok2, _ = SuiteRunner("bench.personalize", [header_rule(avro)] + [r for r in rules if r.suite == "personalize"]).validate(df)
+per = [header_rule(avro)] + [r for r in rules if r.suite == "personalize"]
+ok2, _ = SuiteRunner("bench.personalize", per).validate(df)
 counts = df.groupby("USER_ID").size()
 tot = totals_row("interactions", avro, len(df), int((counts >= 2).sum()), 0)
 ok3, _ = SuiteRunner("bench.totals", totals_rules("interactions", avro, "FULL")).validate(pd.DataFrame([tot]))
@@ -155,12 +156,13 @@ def main(argv: list[str] | None = None) -> int:
             secs = statistics.median(r["seconds"] for r in runs)
             rss = statistics.median(r["peak_rss_mb"] for r in runs)
             floor = secs if floor is None else floor
+            detail = {k: v for k, v in runs[0].items() if k not in ("seconds", "startup", "peak_rss_mb")}
+            startup = statistics.median(r["startup"] for r in runs)
             row = {"size": size, "variant": name, "seconds": secs, "rows_per_s": size / secs, "peak_rss_mb": rss,
-                   "x_floor": secs / floor, "startup_s": statistics.median(r["startup"] for r in runs),
-                   "detail": {k: v for k, v in runs[0].items() if k not in ("seconds", "startup", "peak_rss_mb")}}  # fmt: skip
+                   "x_floor": secs / floor, "startup_s": startup, "detail": detail}  # fmt: skip
             table.append(row)
             print(f"  {name:28s} {secs:8.1f}s {size / secs:>12,.0f} rows/s  peak RSS {rss:7.0f} MB  "
-                  f"x floor {secs / floor:4.2f}  (start-up {row['startup_s']:.1f}s) {row['detail']}", flush=True)  # fmt: skip
+                  f"x floor {secs / floor:4.2f}  (start-up {startup:.1f}s) {detail}", flush=True)  # fmt: skip
         for f in out.rglob("*.csv"):
             f.unlink()
         if size > args.pandas_max:
