@@ -1,14 +1,12 @@
 """Ensure / delete operators against personalize_local + moto over HTTP, blocking waiters.
 
 Covers the resource kinds that need no training: dataset group, schema, dataset, dataset import job,
-solution, filter, event tracker. Each ensure runs twice and must create exactly one resource; the same test
-runs again with 30% of requests throttled.
+solution, filter, event tracker. Each ensure runs twice and must create exactly one resource; a smaller run
+has 30% of requests throttled.
 """
 
-from contextlib import nullcontext
-
 import pytest
-from helpers import INTERACTIONS_SCHEMA, context, interactions_csv, put_s3, throttling
+from helpers import INTERACTIONS_SCHEMA, context, ensure_once, interactions_csv, put_s3, throttling
 from personalize_ops.errors import PersonalizeDriftError
 from personalize_ops.operators import (
     PersonalizeDeleteResourceOperator,
@@ -18,6 +16,7 @@ from personalize_ops.operators import (
 from personalize_ops.resources import KINDS, TEARDOWN_ORDER
 
 FAST = {"waiter_delay": 0.3, "waiter_max_attempts": 400, "deferrable": False}
+NO_SEEN = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")'
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def build_group(ensure, stack, uid):
         "filter",
         f"tk-{uid}-no-seen",
         dsg,
-        {"filterExpression": 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")'},
+        {"filterExpression": NO_SEEN},
     )
     arns["event_tracker"] = ensure("event_tracker", f"tk-{uid}-tracker", dsg)
     return arns
@@ -93,23 +92,41 @@ def _snake(op: str) -> str:
     return xform_name(op)
 
 
-@pytest.mark.parametrize("throttle", [False, True], ids=["clean", "throttled_30pct"])
-def test_ensure_twice_creates_one_and_delete_in_teardown_order(pz_stack, aws_conn_id, ensure, uid, throttle):
+def _delete_all(conn, arns, twice=True):
+    """PersonalizeDeleteResourceOperator on every resource, in the table's teardown order (twice each)."""
+    for key in TEARDOWN_ORDER:
+        if key in arns:
+            op = PersonalizeDeleteResourceOperator(
+                task_id=f"delete_{key}", kind=key, arn=arns[key], aws_conn_id=conn, **FAST
+            )
+            assert op.execute(context()) == arns[key]
+            if twice:
+                assert op.execute(context()) == arns[key]  # deleting what is gone is fine
+
+
+def test_ensure_twice_creates_one_and_delete_in_teardown_order(pz_stack, aws_conn_id, ensure, uid):
     client = pz_stack.client("personalize")
-    with throttling(pz_stack) if throttle else nullcontext():
-        arns = build_group(ensure, pz_stack, uid)
-        assert_one_of_each(client, arns)
-        assert client.describe_solution(solutionArn=arns["solution"])["solution"]["performAutoTraining"] is False
-        for key in TEARDOWN_ORDER:
-            if key in arns:
-                op = PersonalizeDeleteResourceOperator(
-                    task_id=f"delete_{key}", kind=key, arn=arns[key], aws_conn_id=aws_conn_id, **FAST
-                )
-                assert op.execute(context()) == arns[key]
-                # deleting again is fine
-                assert op.execute(context()) == arns[key]
+    arns = build_group(ensure, pz_stack, uid)
+    assert_one_of_each(client, arns)
+    assert client.describe_solution(solutionArn=arns["solution"])["solution"]["performAutoTraining"] is False
+    _delete_all(aws_conn_id, arns)
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.describe_dataset_group(datasetGroupArn=arns["dataset_group"])
+
+
+def test_operators_pass_with_30pct_of_requests_throttled(pz_stack, aws_conn_id, uid):
+    """The hook's botocore retry config (standard mode, 10 attempts) absorbs ThrottlingException."""
+    client, conn = pz_stack.client("personalize"), aws_conn_id
+    with throttling(pz_stack, fraction=0.3):
+        dsg = ensure_once(conn, "dataset_group", f"tk-thr-{uid}")
+        arns = {
+            "dataset_group": dsg,
+            "schema": ensure_once(conn, "schema", f"tk-thr-{uid}", config={"schema": INTERACTIONS_SCHEMA}),
+            "filter": ensure_once(conn, "filter", f"tk-thr-{uid}", dsg, {"filterExpression": NO_SEEN}),
+        }
+        _delete_all(conn, arns, twice=False)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_filter(filterArn=arns["filter"])
 
 
 def test_drift_is_explained_and_replace_recreates(pz_stack, aws_conn_id, ensure, uid):
