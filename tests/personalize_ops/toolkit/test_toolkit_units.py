@@ -56,3 +56,12 @@ def test_local_link_points_at_the_admin_describe_page():
 
 def test_link_without_arn_is_empty():
     assert console_url("", "us-east-1") == ""
+
+
+def test_hook_retries_by_default_and_a_given_config_wins():
+    from personalize_ops.hook import DEFAULT_RETRIES, PersonalizeHook
+
+    assert PersonalizeHook(aws_conn_id=None, region_name="us-east-1").config.retries == DEFAULT_RETRIES
+    mine = {"mode": "adaptive", "max_attempts": 3}
+    hook = PersonalizeHook(aws_conn_id=None, region_name="us-east-1", config={"retries": mine})
+    assert hook.config.retries == mine
