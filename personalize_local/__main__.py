@@ -40,12 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return run_server(args)
-    from personalize_local.stack import LocalStack, stop_from_dir
+    from personalize_local.stack import LocalStack, running_from_dir, stop_from_dir
 
     if args.action == "up":
-        if (args.dir / "endpoints.json").exists():
-            print(f"a stack already runs from {args.dir}: {(args.dir / 'endpoints.json').read_text()}")
+        alive = running_from_dir(args.dir)
+        if alive:
+            print(f"a stack already runs from {args.dir} (pids {alive}); stop it with `stack down --dir`")
             return 1
+        stop_from_dir(args.dir)  # clears pid files left by a stack that died (e.g. a reboot)
         st = LocalStack(args.dir, min_delay=args.min_delay).start()
         print(json.dumps({"s3": st.s3_endpoint, "personalize": st.endpoint, "dir": str(st.dir)}))
         st.procs.clear()  # leave them running; `stack down --dir` stops them via the pid files

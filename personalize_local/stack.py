@@ -233,6 +233,22 @@ def _wait_gone(proc_or_pid, timeout: float) -> bool:
     return True
 
 
+def running_from_dir(directory: str | Path) -> dict[str, int]:
+    """{name: pid} of the stack processes recorded in `directory` that are still alive."""
+    import psutil
+
+    alive = {}
+    for name, marker in PROCESSES.items():
+        pid_file = Path(directory) / f"{name}.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            if marker in " ".join(psutil.Process(pid).cmdline()):
+                alive[name] = pid
+        except (OSError, ValueError, psutil.Error):
+            continue
+    return alive
+
+
 def stop_from_dir(directory: str | Path) -> list[str]:
     """Stop the stack whose pid files are in `directory`; returns what was stopped."""
     import psutil
