@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from personalize_local.importer import dataset_file
-from tests.personalize_local.helpers import uid, wait_status
+from tests.personalize_local.helpers import put, uid, wait_status
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,7 @@ def served(sc, trained):
     metrics = sc.pz.get_solution_metrics(solutionVersionArn=version["solutionVersionArn"])["metrics"]
     campaign = sc.campaign(version["solutionVersionArn"])
     tracker = sc.pz.create_event_tracker(name=uid("trk"), datasetGroupArn=trained["group"])
-    wait_status(
-        lambda: sc.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker"
-    )
+    wait_status(lambda: sc.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
     flt = sc.pz.create_filter(
         name=uid("genre"),
         datasetGroupArn=trained["group"],
@@ -38,6 +36,7 @@ def served(sc, trained):
         "tracking_id": tracker["trackingId"],
         "filter": flt,
         "metrics": metrics,
+        "up_version": version["solutionVersionArn"],
     }
     sc.pz.delete_campaign(campaignArn=campaign)
     sc.pz.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])
@@ -58,9 +57,7 @@ def test_get_recommendations_and_ranking(local_stack, served):
     )["personalizedRanking"]
     assert sorted(r["itemId"] for r in ranked) == ["i1", "i2", "i3", "unknown"]
     with pytest.raises(ClientError) as err:
-        rt.get_recommendations(
-            campaignArn=served["campaign"].replace("campaign/", "campaign/nope-"), userId="u1"
-        )
+        rt.get_recommendations(campaignArn=served["campaign"].replace("campaign/", "campaign/nope-"), userId="u1")
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
@@ -81,9 +78,7 @@ def test_put_events_changes_the_next_recommendation(local_stack, served):
     rt, ev = local_stack.client("personalize-runtime"), local_stack.client("personalize-events")
     before = [
         r["itemId"]
-        for r in rt.get_recommendations(campaignArn=served["campaign"], userId="newcomer", numResults=10)[
-            "itemList"
-        ]
+        for r in rt.get_recommendations(campaignArn=served["campaign"], userId="newcomer", numResults=10)["itemList"]
     ]
     now = time.time()
     ev.put_events(
@@ -91,21 +86,16 @@ def test_put_events_changes_the_next_recommendation(local_stack, served):
         userId="newcomer",
         sessionId="s1",
         eventList=[
-            {"eventType": "watch", "itemId": item, "sentAt": now}
-            for item in ("i5", "i12", "i19", "i26", "i33")
+            {"eventType": "watch", "itemId": item, "sentAt": now} for item in ("i5", "i12", "i19", "i26", "i33")
         ],
     )
     after = [
         r["itemId"]
-        for r in rt.get_recommendations(campaignArn=served["campaign"], userId="newcomer", numResults=10)[
-            "itemList"
-        ]
+        for r in rt.get_recommendations(campaignArn=served["campaign"], userId="newcomer", numResults=10)["itemList"]
     ]
     assert after != before
     with pytest.raises(ClientError) as err:
-        ev.put_events(
-            trackingId="no-such-tracker", sessionId="s", eventList=[{"eventType": "x", "sentAt": now}]
-        )
+        ev.put_events(trackingId="no-such-tracker", sessionId="s", eventList=[{"eventType": "x", "sentAt": now}])
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
@@ -124,14 +114,32 @@ def test_put_items_and_users_upsert(local_stack, sc, served):
         ],
     )
     frame = pq.read_table(dataset_file(local_stack.data_dir, items)).to_pandas().set_index("ITEM_ID")
-    assert (
-        frame.loc["i1", "GENRE"] == "Western"
-        and frame.loc["i1", "YEAR"] == 1961
-        and "brand-new" in frame.index
-    )
+    assert frame.loc["i1", "GENRE"] == "Western" and frame.loc["i1", "YEAR"] == 1961 and "brand-new" in frame.index
     with pytest.raises(ClientError) as err:
         ev.put_items(datasetArn=items, items=[{"itemId": "x", "properties": json.dumps({"colour": "red"})}])
     assert err.value.response["Error"]["Code"] == "InvalidInputException"
     with pytest.raises(ClientError) as err:
         ev.put_users(datasetArn=items, users=[{"userId": "u1", "properties": "{}"}])
     assert err.value.response["Error"]["Code"] == "InvalidInputException"
+
+
+def test_batch_inference_with_a_filter_and_per_line_values(sc, served):
+    bucket = served["bucket"]
+    body = b'{"userId": "u3", "filterValues": {"GENRES": "\\"Drama\\""}}\n{"userId": "u4"}\n'
+    put(sc.s3, bucket, "batch-f/in.json", body)
+    arn = sc.pz.create_batch_inference_job(
+        jobName=uid("bf"),
+        solutionVersionArn=served["up_version"],
+        filterArn=served["filter"],
+        numResults=4,
+        jobInput={"s3DataSource": {"path": f"s3://{bucket}/batch-f/in.json"}},
+        jobOutput={"s3DataDestination": {"path": f"s3://{bucket}/batch-f/out"}},
+        roleArn="arn:aws:iam::000000000000:role/p",
+    )["batchInferenceJobArn"]
+    job = wait_status(lambda: sc.pz.describe_batch_inference_job(batchInferenceJobArn=arn), "batchInferenceJob")
+    assert job["status"] == "ACTIVE", job
+    lines = sc.s3.get_object(Bucket=bucket, Key="batch-f/out/in.json.out")["Body"].read().decode().splitlines()
+    first, second = (json.loads(line) for line in lines)
+    drama = {f"i{i}" for i in range(40) if i % 4 == 2}
+    assert first["output"]["recommendedItems"] and set(first["output"]["recommendedItems"]) <= drama
+    assert second["input"] == {"userId": "u4"} and "output" in second  # no $GENRES value: engine's rule
