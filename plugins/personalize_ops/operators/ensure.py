@@ -103,7 +103,7 @@ def ensure_resource(
             log.warning("Replacing drifted %s %s (%s): %s", k.key, name, arn, sorted(diffs))
             hook.delete(k, arn)
             hook.wait(k, arn, "deleted", delay=2, max_attempts=900)
-        elif hook.state(k, arn) == "failure":
+        elif k.status_path and found.get(k.status_path) in k.failure:
             raise hook.failure_error(k, arn)
         else:
             log.info("Reusing %s %s: %s", k.key, name, arn)

@@ -144,3 +144,21 @@ def test_hook_helpers(aws_conn_id, group):
     assert hook.find_by_name("solution", "nope", group["dataset_group"]) is None
     assert hook.status("dataset_group", group["dataset_group"]) == "ACTIVE"
     assert hook.describe("dataset", group["dataset"])["datasetType"] == "INTERACTIONS"
+
+
+def test_sensor_in_poke_mode(aws_conn_id, group):
+    from personalize_ops.sensors import PersonalizeResourceSensor
+
+    sensor = PersonalizeResourceSensor(
+        task_id="sense",
+        kind="solution",
+        arn=group["solution"],
+        aws_conn_id=aws_conn_id,
+        deferrable=False,
+        poke_interval=0.2,
+        timeout=30,
+    )
+    assert sensor.poke(context()) is True
+    ctx = context()
+    sensor.execute(ctx)
+    assert ctx["ti"].xcom["personalize_resource"]["arn"] == group["solution"]
