@@ -1,0 +1,55 @@
+"""After `make demo`: metrics per solution, recommendations with and without a filter, where the exports are."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+from personalize_ops.config import load_config
+from personalize_ops.metrics import load_history, render_metrics_table
+from personalize_ops.pipeline.smoke import filter_values, read_csv_columns, sample_users
+
+
+def client(service: str, endpoint: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+def main() -> None:
+    cfg = load_config(os.environ["PERSONALIZE_PIPELINE_CONFIG"])
+    group = cfg.dataset_group
+    s3 = client("s3", os.environ["PZ_S3_ENDPOINT"])
+    pz = client("personalize", os.environ["PZ_PERSONALIZE_ENDPOINT"])
+    runtime = client("personalize-runtime", os.environ["PZ_PERSONALIZE_ENDPOINT"])
+
+    latest = {}
+    for rec in load_history(s3, group.bucket, group.prefix, group.name):
+        latest[f"{rec['solution']} ({rec['recipe']})"] = rec["metrics"]
+    print("Offline metrics of the newest version of each solution (metric history in S3):")
+    print(render_metrics_table(latest))
+
+    group_arn = next(g["datasetGroupArn"] for g in pz.list_dataset_groups()["datasetGroups"] if g["name"] == group.name)
+    staged = f"s3://{group.bucket}/{group.prefix}/staging/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=group.bucket, Prefix=staged[5 + len(group.bucket) + 1 :])
+            .get("Contents", [])]  # fmt: skip
+    interactions = next(f"s3://{group.bucket}/{k}" for k in keys if "/interactions/" in k)
+    items_key = next((f"s3://{group.bucket}/{k}" for k in keys if "/items/" in k), None)
+    items = read_csv_columns(s3, items_key, tuple(f.name for f in cfg.datasets.items.fields)) if items_key else None
+    filters = {f["name"]: f["filterArn"] for f in pz.list_filters(datasetGroupArn=group_arn)["Filters"]}
+    for solution in pz.list_solutions(datasetGroupArn=group_arn)["solutions"]:
+        for campaign in pz.list_campaigns(solutionArn=solution["solutionArn"])["campaigns"]:
+            print(f"\nCampaign {campaign['name']}:")
+            for user in sample_users(s3, interactions, 2):
+                recs = runtime.get_recommendations(campaignArn=campaign["campaignArn"], userId=user, numResults=5)
+                print(f"  {user}, no filter: {[r['itemId'] for r in recs['itemList']]}")
+                for f in cfg.filters:
+                    values = filter_values(f.expression, items)
+                    recs = runtime.get_recommendations(campaignArn=campaign["campaignArn"], userId=user, numResults=5,
+                                                       filterArn=filters[f.name], filterValues=values)  # fmt: skip
+                    shown = f" {values}" if values else ""
+                    print(f"  {user}, filter {f.name}{shown}: {[r['itemId'] for r in recs['itemList']]}")
+    for job in cfg.batch_jobs:
+        print(f"\nBatch export {job.name}: {job.destination}")
+
+
+if __name__ == "__main__":
+    main()
