@@ -78,9 +78,10 @@ ARROW_FLOOR = """
 import json, sys, time
 t0 = time.time()
 import pyarrow.csv as pcsv
+from personalize_ops.transform.reader import BLOCK_BYTES  # same chunk size as prepare
 startup = time.time() - t0
 t = time.time()
-reader = pcsv.open_csv(sys.argv[1], read_options=pcsv.ReadOptions(block_size=32 << 20))
+reader = pcsv.open_csv(sys.argv[1], read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES))
 n = 0
 with pcsv.CSVWriter(sys.argv[2], reader.schema) as w:
     for b in reader:

@@ -35,7 +35,7 @@ from personalize_ops.quality.rules import (
 )
 from personalize_ops.transform.dedupe import HashSet, column_hash, row_hash
 from personalize_ops.transform.mapping import ROW, map_batch
-from personalize_ops.transform.reader import BLOCK_BYTES, iter_source
+from personalize_ops.transform.reader import BLOCK_BYTES, iter_source, prefetch
 from personalize_ops.transform.writer import CsvSink
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ def prepare_dataset(
     dedupe, stats = HashSet(), _Stats(kind)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
     try:
-        for batch in iter_source(ds.source, block_bytes):
+        for batch in prefetch(iter_source(ds.source, block_bytes)):
             if chunk == 0:
                 _check_columns(batch, ds, kind)
             m = map_batch(batch, ds, rows_in)

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from personalize_ops.config import Source
 
-BLOCK_BYTES = 32 << 20  # CSV/JSON block read at once; bounds memory per chunk
+BLOCK_BYTES = 8 << 20  # CSV/JSON block; Arrow reads ~20 blocks ahead, so this bounds memory (~200 MB)
 PARQUET_ROWS = 1 << 20
 _SUFFIX = {
     "csv": (".csv", ".csv.gz"),
@@ -112,3 +112,35 @@ def _csv(fs: pafs.FileSystem, path: str, source: Source, block_bytes: int) -> It
         for b in reader:
             if b.num_rows:
                 yield b
+
+
+def prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Read ahead in a thread (Arrow's CSV/Parquet readers release the GIL), so parsing the next chunk
+    overlaps with processing this one; at most ``depth`` chunks wait in memory."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for b in batches:
+                if stop.is_set():
+                    return
+                q.put(b)
+            q.put(done)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+            q.put(e)
+
+    threading.Thread(target=pump, daemon=True, name="prepare-prefetch").start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while not q.empty():
+            q.get_nowait()

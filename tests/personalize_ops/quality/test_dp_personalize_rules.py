@@ -229,3 +229,17 @@ def test_quarantine_keeps_going_and_counts(tmp_path):
         rows[i * 100][1] = "y" * 300
     rules, _ = failed_rules(tmp_path, rows, q)  # what remains is below the minimum
     assert rules == {"min_interactions"}
+
+
+def test_gx_rows_mode_validates_every_row(tmp_path):
+    def rows_mode(c):
+        c["datasets"]["interactions"]["quality"] = {"gx_mode": "rows"}
+
+    res = run(tmp_path, interactions_rows(), rows_mode)
+    summary = json.loads(open(res.report_paths["results"]).read())
+    per = next(s for s in summary["suites"] if s["suite"] == "interactions.personalize")
+    assert per["chunks"] == 1 and per["expectations"][1]["element_count"] == 1000
+    rows = interactions_rows()
+    rows[7][1] = None
+    rules, err = failed_rules(tmp_path, rows, rows_mode)
+    assert rules == {"id_null"} and "'source_row': 7" in str(err)
