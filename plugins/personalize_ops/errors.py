@@ -21,9 +21,7 @@ class PersonalizeResourceFailedError(PersonalizeError):
 
     def __init__(self, kind: str, arn: str, status: str | None, failure_reason: str | None):
         self.kind, self.arn, self.status, self.failure_reason = kind, arn, status, failure_reason
-        super().__init__(
-            f"Personalize {kind} {arn} is {status}: {failure_reason or 'no failureReason given by AWS'}"
-        )
+        super().__init__(f"Personalize {kind} {arn} is {status}: {failure_reason or 'no failureReason given by AWS'}")
 
 
 class PersonalizeDriftError(PersonalizeError):
@@ -38,7 +36,8 @@ class PersonalizeDriftError(PersonalizeError):
         lines = "\n".join(f"  {m}: wanted {w!r}, found {f!r}" for m, (w, f) in differences.items())
         super().__init__(
             f"Personalize {kind} {name!r} ({arn}) exists with a different configuration:\n{lines}\n"
-            f"Change the config back, choose a new name, or set on_drift='replace' to delete and recreate it."
+            f"Change the config back, choose a new name, or set on_drift='replace' to delete and recreate it"
+            f" (jobs and solution versions cannot be deleted: use a new name)."
         )
 
 

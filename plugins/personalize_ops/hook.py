@@ -200,9 +200,8 @@ class PersonalizeHook(_RetryingHook):
         Raises :class:`PersonalizeResourceFailedError` (ARN, status, failureReason) on a failure state and
         :class:`PersonalizeTimeoutError` after ``max_attempts`` polls.
         """
-        from airflow.providers.amazon.aws.exceptions import WaiterTerminalFailure
+        from airflow.providers.amazon.aws.exceptions import WaiterMaxAttemptsError, WaiterTerminalFailure
         from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
-        from airflow.sdk.exceptions import AirflowException
 
         k = kind(k)
         waiter = self.get_waiter(k.waiter_name(target))
@@ -219,13 +218,12 @@ class PersonalizeHook(_RetryingHook):
             )
         except WaiterTerminalFailure:
             raise self.failure_error(k, arn) from None
-        except AirflowException as e:
-            if "max attempts" in str(e):
-                raise PersonalizeTimeoutError(
-                    f"Personalize {k.key} {arn} did not become {target} after {max_attempts} polls "
-                    f"{delay}s apart (status {self.status(k, arn)!r}); raise waiter_max_attempts or check it."
-                ) from e
-            raise
+        except WaiterMaxAttemptsError as e:
+            found = self.describe_or_none(k, arn) or {}
+            raise PersonalizeTimeoutError(
+                f"Personalize {k.key} {arn} did not become {target} after {max_attempts} polls {delay}s apart "
+                f"(status {found.get(k.status_path or '', 'gone')!r}); raise waiter_max_attempts or look at it."
+            ) from e
 
 
 def canonical(value: Any) -> Any:
@@ -259,8 +257,4 @@ def config_differences(k: ResourceKind, wanted: dict, found: dict) -> dict[str, 
                 return False
         return w == f
 
-    return {
-        m: (wanted[m], found.get(m))
-        for m in k.config_members
-        if m in wanted and not same(wanted[m], found.get(m))
-    }
+    return {m: (wanted[m], found.get(m)) for m in k.config_members if m in wanted and not same(wanted[m], found.get(m))}

@@ -97,7 +97,7 @@ def ensure_resource(
     if arn:
         found = hook.describe(k, arn)
         diffs = config_differences(k, config, found)
-        if diffs and on_drift != "replace":
+        if diffs and (on_drift != "replace" or not k.deletable):
             raise PersonalizeDriftError(k.key, name, arn, diffs)
         if diffs:
             log.warning("Replacing drifted %s %s (%s): %s", k.key, name, arn, sorted(diffs))

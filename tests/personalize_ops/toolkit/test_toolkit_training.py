@@ -162,3 +162,17 @@ def test_sensor_in_poke_mode(aws_conn_id, group):
     ctx = context()
     sensor.execute(ctx)
     assert ctx["ti"].xcom["personalize_resource"]["arn"] == group["solution"]
+
+
+def test_running_out_of_polls_is_a_timeout_error(pz_stack, aws_conn_id, group):
+    from personalize_ops.errors import PersonalizeTimeoutError
+
+    with pz_stack.faults_set(job_delay=2), pytest.raises(PersonalizeTimeoutError, match="after 1 polls"):
+        ensure_once(
+            aws_conn_id,
+            "dataset_import_job",
+            "tk-train-import-slow",
+            group["dataset"],
+            {"dataSource": {"dataLocation": group["location"]}},
+            waiter_max_attempts=1,
+        )
