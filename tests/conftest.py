@@ -33,4 +33,4 @@ for _k, _v in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_SESSION_TOKEN", None)
 
-pytest_plugins = ["tests.fixtures.airflow", "tests.fixtures.stack"]
+pytest_plugins = ["tests.fixtures.airflow", "tests.fixtures.pipeline", "tests.fixtures.stack"]

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.fixtures.pipeline import connection_json, derived_config
+
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "pz-e2e"
-SAMPLE_EVENTS = 20_000
-
-
-def connection_json(stack) -> str:
-    extra = {"region_name": "us-east-1", "endpoint_url": stack.endpoint,
-             "service_config": {"s3": {"endpoint_url": stack.s3_endpoint}}}  # fmt: skip
-    return json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra})
-
-
-@pytest.fixture(scope="session")
-def sample_dir(tmp_path_factory) -> Path:
-    from personalize_ops.sample_data import generate
-
-    out = tmp_path_factory.mktemp("sample-data")
-    generate(out, SAMPLE_EVENTS, seed=7)
-    return out
 
 
 class Pipeline:
@@ -34,20 +19,12 @@ class Pipeline:
 
     def __init__(self, stack, sample_dir: Path, work: Path):
         self.stack, self.sample_dir, self.work = stack, sample_dir, work
-        self.base = yaml.safe_load((ROOT / "include" / "pipeline.yaml").read_text())
         self.s3 = stack.client("s3")
         self.personalize = stack.client("personalize")
 
     def config(self, mutate=None, name: str = "pipeline.yaml") -> Path:
         """A config derived from include/pipeline.yaml (``mutate(dict)`` edits it); made the active one."""
-        cfg = json.loads(json.dumps(self.base))
-        cfg["dataset_group"]["bucket"] = BUCKET
-        for ds in cfg["datasets"].values():
-            ds["source"]["path"] = str(self.sample_dir / Path(ds["source"]["path"]).name)
-        for job in cfg.get("batch_jobs", []):
-            job["destination"] = str(self.work / "exports" / job["name"])
-        if mutate:
-            mutate(cfg)
+        cfg = derived_config(self.sample_dir, self.work, BUCKET, mutate)
         path = self.work / name
         path.write_text(yaml.safe_dump(cfg, sort_keys=False))
         os.environ["PERSONALIZE_PIPELINE_CONFIG"] = str(path)

@@ -26,7 +26,17 @@ def dags():
 
 def _run(dags, dag_id, conf):
     dr = dags[dag_id].test(run_conf=conf)
+    _run.last = dr
     return {ti.task_id: ti.state for ti in dr.get_task_instances()}
+
+
+def _xcoms(dr, task_id):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(dag_id=dr.dag_id, run_id=dr.run_id, task_id=task_id).all()
+        return {r.key: XComModel.deserialize_value(r) for r in rows}
 
 
 def test_lifecycle_operators_and_sensor_deferred(airflow_db, pz_stack, aws_conn_id, uid, dags):
@@ -34,6 +44,11 @@ def test_lifecycle_operators_and_sensor_deferred(airflow_db, pz_stack, aws_conn_
     conf = {"name": f"tkd-{uid}", "schema": INTERACTIONS_SCHEMA, "location": location}
     states = _run(dags, "toolkit_deferrable_lifecycle", conf)
     assert set(states.values()) == {"success"}, states
+    # the task runner stored the console link: the local admin page, since the connection has an endpoint_url
+    xcoms = _xcoms(_run.last, "dataset_group")
+    arn = xcoms["return_value"]
+    assert xcoms["_link_PersonalizeConsoleLink"].startswith(f"{pz_stack.endpoint}/_admin/describe?arn=")
+    assert pz_stack.describe(arn)["datasetGroup"]["datasetGroupArn"] == arn
 
 
 def test_training_operators_deferred(airflow_db, pz_stack, aws_conn_id, uid, dags, group):
