@@ -72,6 +72,56 @@ def test_second_run_with_unchanged_data_reimports_nothing(pipeline, first_run):
     assert len(after["solution_versions"]) == len(before["solution_versions"]) + 4
 
 
+def _noisy_copy(sample_dir, out):
+    """The sample data with the item column shuffled: same popularity, no user preference signal left."""
+    import shutil
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    out.mkdir(exist_ok=True)
+    table = pcsv.read_csv(sample_dir / "interactions.csv")
+    perm = np.random.default_rng(3).permutation(table.num_rows)
+    products = table.column("product").take(pa.array(perm))
+    table = table.set_column(table.schema.get_field_index("product"), "product", products)
+    pcsv.write_csv(table, out / "interactions.csv")
+    for name in ("items.csv", "users.jsonl"):
+        shutil.copy(sample_dir / name, out / name)
+    return out
+
+
+def test_worse_challenger_leaves_campaign_on_champion(pipeline, first_run, tmp_path):
+    from tests.e2e.state import xcom
+
+    pz = pipeline.personalize
+    group_arn = dataset_group_arn(pz, GROUP)
+    campaign_arn = inventory(pz, group_arn)["campaigns"][0]
+    served = pz.describe_campaign(campaignArn=campaign_arn)["campaign"]["solutionVersionArn"]
+    noisy = _noisy_copy(pipeline.sample_dir, tmp_path / "noisy")
+
+    def crippled(cfg):
+        for ds in cfg["datasets"].values():
+            ds["source"]["path"] = str(noisy / ds["source"]["path"].rsplit("/", 1)[-1])
+        cfg["campaigns"][0]["gate"]["on_fail"] = "warn"
+
+    pipeline.config(crippled, name="crippled.yaml")
+    try:
+        run = pipeline.run("personalize_retrain", {"solutions": ["demo-user-personalization", "demo-popularity"]})
+    finally:
+        pipeline.config()
+    assert run.state == "success", task_states(run)
+    decision = xcom(run, "gate_demo_user_personalization")
+    assert decision["promote"] is False
+    assert decision["champion_arn"] == served
+    assert decision["challenger_value"] < decision["champion_value"]
+    assert f"{decision['challenger_value']:.4f}" in decision["reason"]
+    assert f"{decision['champion_value']:.4f}" in decision["reason"]
+    assert pz.describe_campaign(campaignArn=campaign_arn)["campaign"]["solutionVersionArn"] == served
+    states = task_states(run)
+    assert states["solution_demo_sims.selected"] == "skipped"
+
+
 def test_bad_data_fails_in_quality_and_touches_nothing(pipeline, first_run):
     """Millisecond timestamps declared as seconds: the prepare task fails; S3 and Personalize are untouched."""
     pz = pipeline.personalize
