@@ -200,3 +200,15 @@ def test_update_mode_warm_starts_and_adds_new_items(small_data, trained, tmp_pat
 def test_load_model_is_cached(trained):
     d = trained["aws-sims"][0]
     assert load_model(d) is load_model(str(d))
+
+
+def test_sims_hyperparameters_and_metadata_fallback(small_data, tmp_path):
+    hp = {"min_cointeraction_count": "100000", "popularity_discount_factor": "0.9"}
+    train(ARN + "aws-sims", small_data, {"solutionConfig": {"algorithmHyperParameters": hp}}, tmp_path)
+    model = load_model(tmp_path)
+    assert model.hyperparameters["min_cointeraction_count"] == 100000
+    assert (model.arrays["neighbors"] < 0).all()  # no pair co-occurs that often
+    items = small_data.items.set_index("ITEM_ID")
+    recs = [i for i, _ in model.recommend(item_id="7", num_results=5)]
+    wanted = set(items.loc["7", "GENRE"].split("|"))
+    assert all(wanted & set(items.loc[i, "GENRE"].split("|")) for i in recs)  # metadata-similar items
