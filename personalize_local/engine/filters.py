@@ -338,9 +338,10 @@ class _Evaluator:
         if ds == "Items":
             key = (node.field.name, node.op, tuple(_fmt(v) for v in values))
             cache = self.ctx.cache
-            if key not in cache:
-                cache[key] = self.items_field_mask(node.field.name, node.op, values)
-            return cache[key]
+            mask = cache.get(key)  # a concurrent clear() must not lose the mask we just computed
+            if mask is None:
+                mask = cache[key] = self.items_field_mask(node.field.name, node.op, values)
+            return mask
         # CurrentUser inside WHERE: a scalar condition broadcast over the catalog.
         return np.full(self.n, self.scalar(node))
 

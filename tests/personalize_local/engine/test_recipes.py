@@ -212,3 +212,13 @@ def test_sims_hyperparameters_and_metadata_fallback(small_data, tmp_path):
     recs = [i for i, _ in model.recommend(item_id="7", num_results=5)]
     wanted = set(items.loc["7", "GENRE"].split("|"))
     assert all(wanted & set(items.loc[i, "GENRE"].split("|")) for i in recs)  # metadata-similar items
+
+
+def test_sims_filter_on_current_item(trained, small_data):
+    model = load_model(trained["aws-sims"][0])
+    items = small_data.items.set_index("ITEM_ID")
+    same = parse_filter("INCLUDE ItemID WHERE Items.GENRE IN (CurrentItem.GENRE)")
+    for query in ("32", "5"):
+        wanted = set(items.loc[query, "GENRE"].split("|"))
+        recs = [i for i, _ in model.recommend(item_id=query, num_results=10, item_filter=same)]
+        assert recs and all(wanted & set(items.loc[i, "GENRE"].split("|")) for i in recs)
