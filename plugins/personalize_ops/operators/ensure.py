@@ -48,7 +48,8 @@ class PersonalizeEnsureResourceOperator(PersonalizeBaseOperator):
         self.kind = kind or self.default_kind
         if self.kind is None:
             raise ValueError("PersonalizeEnsureResourceOperator needs kind=, one of " + ", ".join(KINDS))
-        _kind(self.kind)  # fail at parse time on an unknown kind
+        if _kind(self.kind).key == "solution_version":  # (unknown kinds fail here too, at parse time)
+            raise ValueError("solution versions have no name to ensure: use PersonalizeCreateSolutionVersionOperator")
         if on_drift not in ("fail", "replace"):
             raise ValueError(f"on_drift must be 'fail' or 'replace', not {on_drift!r}")
         self.name = name

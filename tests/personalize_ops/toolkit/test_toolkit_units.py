@@ -65,3 +65,12 @@ def test_hook_retries_by_default_and_a_given_config_wins():
     mine = {"mode": "adaptive", "max_attempts": 3}
     hook = PersonalizeHook(aws_conn_id=None, region_name="us-east-1", config={"retries": mine})
     assert hook.config.retries == mine
+
+
+def test_ensure_operator_rejects_unknown_kinds_and_solution_versions_at_parse_time():
+    from personalize_ops.operators import PersonalizeEnsureResourceOperator
+
+    with pytest.raises(ValueError, match="known kinds: dataset_group"):
+        PersonalizeEnsureResourceOperator(task_id="x", kind="datasetgroup", name="n")
+    with pytest.raises(ValueError, match="PersonalizeCreateSolutionVersionOperator"):
+        PersonalizeEnsureResourceOperator(task_id="x", kind="solution_version", name="n")
