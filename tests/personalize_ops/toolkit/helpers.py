@@ -45,9 +45,9 @@ def put_s3(stack, bucket: str, key: str, body: bytes) -> str:
 
 
 @contextmanager
-def throttling(stack, fraction: float = 0.3, seed: int = 11):
-    """personalize_local answers ThrottlingException to ``fraction`` of requests inside the block."""
-    with stack.faults_set(throttle_fraction=fraction, seed=seed):
+def throttling(stack, fraction: float = 0.3, error500: float = 0.0, seed: int = 11):
+    """personalize_local answers ThrottlingException to ``fraction`` of requests (and HTTP 500 to ``error500``)."""
+    with stack.faults_set(throttle_fraction=fraction, error500_fraction=error500, seed=seed):
         yield
 
 

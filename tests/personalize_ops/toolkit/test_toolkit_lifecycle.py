@@ -115,9 +115,9 @@ def test_ensure_twice_creates_one_and_delete_in_teardown_order(pz_stack, aws_con
 
 
 def test_operators_pass_with_30pct_of_requests_throttled(pz_stack, aws_conn_id, uid):
-    """The hook's botocore retry config (standard mode, 10 attempts) absorbs ThrottlingException."""
+    """The hook's botocore retry config (standard mode, 10 attempts) absorbs ThrottlingException and 5xx."""
     client, conn = pz_stack.client("personalize"), aws_conn_id
-    with throttling(pz_stack, fraction=0.3):
+    with throttling(pz_stack, fraction=0.3, error500=0.05):
         dsg = ensure_once(conn, "dataset_group", f"tk-thr-{uid}")
         arns = {
             "dataset_group": dsg,
