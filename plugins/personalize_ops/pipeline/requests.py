@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-DATASET_TYPES = {"interactions": "Interactions", "items": "Items", "users": "Users"}
+# Personalize answers Describe with the type upper-cased; sending it that way keeps drift checks exact.
+DATASET_TYPES = {"interactions": "INTERACTIONS", "items": "ITEMS", "users": "USERS"}
 
 
 def schema_json(cfg, dataset: str) -> str:
