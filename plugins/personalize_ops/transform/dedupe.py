@@ -28,7 +28,7 @@ def _mix(z: np.ndarray) -> np.ndarray:
 _MULT = _mix(np.arange(1, 4097, dtype=np.uint64)) | np.uint64(1)  # odd multiplier per byte position
 
 
-def _string_hash(arr: pa.Array) -> np.ndarray:
+def _string_hash(arr: pa.Array, dictionary: bool = False) -> np.ndarray:
     """Vectorized hash of every string: sum(byte * odd_multiplier[position]) mod 2^64, mixed with the
     length (no per-value Python, no dictionary). Different strings collide with probability ~2^-64."""
     arr = pc.cast(arr, pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
@@ -44,6 +44,9 @@ def _string_hash(arr: pa.Array) -> np.ndarray:
             for k in range(m.shape[1]):
                 sums += m[:, k].astype(np.uint64) * _MULT[k]
             return _mix(sums ^ (lens.astype(np.uint64) << np.uint64(48)))
+        if len(arr) > 4096 and not dictionary:  # variable width: hash each distinct value once
+            d = pc.dictionary_encode(arr)
+            return _string_hash(d.dictionary, dictionary=True)[d.indices.fill_null(0).to_numpy()]
         pos = np.arange(end - start, dtype=np.int64) - np.repeat(offs[:-1] - start, lens)
         weighted = data.astype(np.uint64) * _MULT[pos % len(_MULT)]
         sums = np.zeros(len(arr), np.uint64)
@@ -78,35 +81,76 @@ def row_hash(t: pa.Table, column_hashes: dict[str, np.ndarray] | None = None) ->
     return h
 
 
-class HashSet:
-    """Set of uint64 in sorted runs; ``add`` returns which inputs are new (first occurrence only)."""
+def sorted_unique(values: np.ndarray, counts: bool = False):
+    """np.unique via one sort (numpy's hash-based unique is slower for uint64 here)."""
+    s = np.sort(values)
+    first = np.ones(len(s), bool)
+    first[1:] = s[1:] != s[:-1]
+    if not counts:
+        return s[first]
+    starts = np.flatnonzero(first)
+    return s[first], np.diff(np.append(starts, len(s)))
 
-    def __init__(self) -> None:
+
+class HashSet:
+    """Set of uint64 in sorted runs; ``add`` returns which inputs are new (first occurrence only).
+
+    ``bloom_log2`` adds a presence table of 2**bloom_log2 bytes (2**28 = 256 MB) indexed by the top
+    hash bits: most new values miss it, so only hits pay for the exact (cache-unfriendly) binary search
+    through the runs. At 50M distinct rows ~17% of lookups hit the table.
+    """
+
+    def __init__(self, bloom_log2: int | None = None) -> None:
         self.runs: list[np.ndarray] = []
+        self.log2 = bloom_log2
+        self.bits = np.zeros(1 << bloom_log2, np.bool_) if bloom_log2 else None
 
     def __len__(self) -> int:
         return sum(len(r) for r in self.runs)
 
     @property
     def nbytes(self) -> int:
-        return sum(r.nbytes for r in self.runs)
+        return sum(r.nbytes for r in self.runs) + (self.bits.nbytes if self.bits is not None else 0)
 
-    def contains(self, uniq: np.ndarray) -> np.ndarray:
-        seen = np.zeros(len(uniq), bool)
+    def contains(self, values: np.ndarray) -> np.ndarray:
+        seen = np.zeros(len(values), bool)
         for r in self.runs:
-            pos = np.minimum(np.searchsorted(r, uniq), len(r) - 1)
-            seen |= r[pos] == uniq
+            pos = np.minimum(np.searchsorted(r, values), len(r) - 1)
+            seen |= r[pos] == values
         return seen
 
-    def add(self, h: np.ndarray) -> np.ndarray:
-        uniq, first = np.unique(h, return_index=True)
-        seen = self.contains(uniq)
-        new = uniq[~seen]
-        mask = np.zeros(len(h), bool)
-        mask[first[~seen]] = True
-        if len(new):
-            self.runs.append(new)
+    def update(self, values: np.ndarray) -> None:
+        """Add values when no per-row answer is needed (sorted queries make the search cache-friendly)."""
+        uniq = sorted_unique(values)
+        self._push(uniq[~self.contains(uniq)])
+
+    def _push(self, new_sorted: np.ndarray) -> None:
+        if len(new_sorted):
+            self.runs.append(new_sorted)
             while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
                 b, a = self.runs.pop(), self.runs.pop()
                 self.runs.append(np.sort(np.concatenate([a, b]), kind="stable"))
-        return mask
+
+    def add(self, h: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(h), bool)
+        s = np.sort(h)
+        dup_values = sorted_unique(s[1:][s[1:] == s[:-1]])
+        if len(dup_values):  # repeated inside this batch: keep the first occurrence only
+            rows = np.flatnonzero(np.isin(h, dup_values))
+            _, first = np.unique(h[rows], return_index=True)
+            keep[rows] = False
+            keep[rows[first]] = True
+        if self.bits is not None:
+            slot = (h >> np.uint64(64 - self.log2)).astype(np.int64)
+            maybe = self.bits[slot]
+        else:
+            maybe = np.ones(len(h), bool)
+        cand = np.flatnonzero(maybe & keep)
+        if len(cand) and self.runs:
+            keep[cand[self.contains(h[cand])]] = False
+        new = h[keep]
+        if len(new):
+            if self.bits is not None:
+                self.bits[slot[keep]] = True
+            self._push(np.sort(new))
+        return keep

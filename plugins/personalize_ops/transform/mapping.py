@@ -32,6 +32,7 @@ class Mapped:
     table: pa.Table
     unparseable: dict[str, pa.Array] = field(default_factory=dict)  # field -> bool mask over table rows
     dropped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list] = field(default_factory=dict)  # field -> a few raw values that did not parse
 
 
 @cache
@@ -184,6 +185,7 @@ def map_batch(batch: pa.RecordBatch, ds: Dataset, first_row: int) -> Mapped:
         names.append(f.name)
         if bad is not None:
             res.unparseable[f.name] = bad
+            res.examples[f.name] = t[f.column].filter(bad).slice(0, 3).to_pylist()
     cols.append(t[ROW].combine_chunks())
     names.append(ROW)
     res.table = pa.Table.from_arrays(cols, names=names)

@@ -33,9 +33,9 @@ from personalize_ops.quality.rules import (
     totals_row,
     totals_rules,
 )
-from personalize_ops.transform.dedupe import HashSet, column_hash, row_hash
+from personalize_ops.transform.dedupe import HashSet, column_hash, row_hash, sorted_unique
 from personalize_ops.transform.mapping import ROW, map_batch
-from personalize_ops.transform.reader import BLOCK_BYTES, iter_source, prefetch
+from personalize_ops.transform.reader import BLOCK_BYTES, iter_source, prefetch, source_bytes
 from personalize_ops.transform.writer import CsvSink
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,13 @@ class _Stats:
 
     def update(self, t: pa.Table, hashes: dict[str, np.ndarray]) -> None:
         if "USER_ID" in hashes:
-            uniq, counts = np.unique(hashes["USER_ID"], return_counts=True)
+            uniq, counts = sorted_unique(hashes["USER_ID"], counts=True)
             if self.kind == "interactions":
                 again = self.users.contains(uniq) | (counts > 1)
-                self.repeat_users.add(uniq[again])
-            self.users.add(uniq)
+                self.repeat_users.update(uniq[again])
+            self.users.update(uniq)
         if "ITEM_ID" in hashes:
-            self.items.add(hashes["ITEM_ID"])
+            self.items.update(hashes["ITEM_ID"])
         ts = "TIMESTAMP" if "TIMESTAMP" in t.column_names else "CREATION_TIMESTAMP"
         if ts in t.column_names and t.num_rows:
             mm = pc.min_max(t[ts]).as_py()
@@ -103,6 +103,8 @@ def _failure_message(kind: str, suite: str, failures: list[dict], where: str, pa
         count = f"{f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
         obs = f" (observed {f['observed_value']})" if "observed_value" in f else ""
         lines.append(f"  - {f['rule']} [{f['expectation']}] {f['column']}: {f['reason']}; {count}{obs}".rstrip("; "))
+        if f.get("note"):
+            lines.append(f"      ({f['note']})")
         for ex in f.get("rows", [])[:3]:
             lines.append(f"      e.g. {ex}")
         if f.get("examples") and not f.get("rows"):
@@ -124,6 +126,7 @@ class _Validator:
         self.paths = {"results": str(out / f"{kind}.gx_results.json")}
         self.schema_order = [f[0] for f in schema_fields(avro)]
         self.stats_rows: list[dict] = []
+        self.notes: dict[str, list] = {}  # field -> raw values that could not be parsed (became null)
         self.stats = None
 
     def chunk(self, t: pa.Table, where: str) -> None:
@@ -186,6 +189,10 @@ class _Validator:
                 rule = by_rule.get((f["rule"], f["column"]))
                 if rule and rule.mask is not None:
                     f["rows"] = _examples(t, rule.mask(t), self.fields)
+        for f in failures:
+            if f["rule"] == "null_not_allowed" and self.notes.get(f["column"]):
+                vals = self.notes[f["column"]]
+                f["note"] = f"including values present in the source but not parseable as the declared type: {vals[:3]}"
         docs = self.out / f"{self.kind}.data_docs"
         try:
             self.paths["data_docs"] = str(runner.build_docs(df, docs))
@@ -257,7 +264,8 @@ def prepare_dataset(
     validator = _Validator(kind, ds, avro, out, rules)
     fail_rules = {r.name for r in rules if ds.quality.action(r.name) == "fail" or not r.quarantinable}
     sink, qsink = CsvSink(out / f"{kind}.csv", [f.name for f in ds.fields]), None
-    dedupe, stats = HashSet(), _Stats(kind)
+    est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source) // 16  # generous upper bound
+    dedupe, stats = HashSet(bloom_log2=min(28, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
     try:
         for batch in prefetch(iter_source(ds.source, block_bytes)):
@@ -276,6 +284,7 @@ def prepare_dataset(
             for name, mask in m.unparseable.items():
                 if name not in ts_fields:
                     nulled[name] = nulled.get(name, 0) + mask.true_count
+                    validator.notes.setdefault(name, []).extend(m.examples.get(name, []))
             t, q, qcounts = _quarantine(t, rules, ds)
             if q is not None:
                 if qsink is None:
