@@ -29,6 +29,8 @@ def _rename(cfg: dict) -> None:
         j["solution"] = PREFIX + j["solution"]
         if j.get("filter"):
             j["filter"] = PREFIX + j["filter"]
+    # Runs come from the REST API only (a cron schedule could start one as soon as the DAG is unpaused).
+    cfg["schedules"] = {"retrain": None, "batch_export": None}
     if cfg.get("event_tracker"):
         cfg["event_tracker"]["name"] = PREFIX + cfg["event_tracker"]["name"]
 
