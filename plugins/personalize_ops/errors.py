@@ -6,15 +6,17 @@ which resource, what state it is in and what to do.
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class PersonalizeError(AirflowException):
     """Base class of every error raised by ``personalize_ops`` against the Personalize API."""
 
 
-class PersonalizeResourceFailedError(PersonalizeError):
+class PersonalizeResourceFailedError(PersonalizeError, AirflowFailException):
     """A resource reached a failure state (``CREATE FAILED``, ``CREATE STOPPED``, ...).
+
+    Not retried by Airflow (it is an ``AirflowFailException``): the same input fails the same way.
 
     The message carries the kind, ARN, status and AWS's ``failureReason``; the same values are attributes.
     """
@@ -24,8 +26,8 @@ class PersonalizeResourceFailedError(PersonalizeError):
         super().__init__(f"Personalize {kind} {arn} is {status}: {failure_reason or 'no failureReason given by AWS'}")
 
 
-class PersonalizeDriftError(PersonalizeError):
-    """A resource with the requested name exists with a different configuration.
+class PersonalizeDriftError(PersonalizeError, AirflowFailException):
+    """A resource with the requested name exists with a different configuration (not retried).
 
     ``differences`` maps each differing member to ``(wanted, found)``. Fix the config, rename the resource,
     or pass ``on_drift="replace"`` to delete and recreate it.
