@@ -128,8 +128,9 @@ class HashSet:
         if len(new_sorted):
             self.runs.append(new_sorted)
             while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-                b, a = self.runs.pop(), self.runs.pop()
-                self.runs.append(np.sort(np.concatenate([a, b]), kind="stable"))
+                merged = np.concatenate([self.runs.pop(-2), self.runs.pop()])
+                merged.sort(kind="stable")  # in place (timsort merges the two runs); no third copy
+                self.runs.append(merged)
 
     def add(self, h: np.ndarray) -> np.ndarray:
         keep = np.ones(len(h), bool)
