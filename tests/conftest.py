@@ -34,3 +34,13 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_SESSION_TOKEN", None)
 
 pytest_plugins = ["tests.fixtures.airflow", "tests.fixtures.pipeline", "tests.fixtures.stack"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """With xdist (`-n`), keep each file on one worker and the order-dependent e2e files together."""
+    import pytest
+
+    for item in items:
+        rel = Path(str(item.fspath)).relative_to(ROOT / "tests")
+        group = "e2e" if rel.parts[0] == "e2e" else str(rel)
+        item.add_marker(pytest.mark.xdist_group(group))
