@@ -119,7 +119,7 @@ def test_worse_challenger_leaves_campaign_on_champion(pipeline, first_run, tmp_p
     assert f"{decision['champion_value']:.4f}" in decision["reason"]
     assert pz.describe_campaign(campaignArn=campaign_arn)["campaign"]["solutionVersionArn"] == served
     states = task_states(run)
-    assert states["solution_demo_sims.selected"] == "skipped"
+    assert states["solution_demo_sims.ensure_solution"] == "skipped"  # not in the requested subset
 
 
 def test_bad_data_fails_in_quality_and_touches_nothing(pipeline, first_run):
