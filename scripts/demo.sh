@@ -54,5 +54,7 @@ done
 
 step "results"
 $BIN/python scripts/demo_report.py
+step "user guide example: query the campaign, send an event, query again"
+$BIN/python scripts/user_guide_example.py
 echo
 echo "Stop the local stack: make stack-down    Tear down the demo resources: make demo-teardown"
