@@ -178,6 +178,11 @@ class Backend:
                 "GetSolutionMetrics": self.get_solution_metrics,
             }
         )
+        # Kinds this service cannot create can still be listed: the answer is truthfully empty, so clients that
+        # enumerate a dataset group (e.g. a teardown) work unchanged.
+        for op, key in (("ListRecommenders", "recommenders"), ("ListMetricAttributions", "metricAttributions"),
+                        ("ListBatchSegmentJobs", "batchSegmentJobs")):  # fmt: skip
+            ops[op] = partial(_empty_list, key)
         return ops
 
     # -- generic resource operations ------------------------------------------------------------------------
@@ -572,3 +577,7 @@ def paginate(items: list, params: dict, operation: str) -> tuple[list, str | Non
     end = start + size
     nxt = base64.urlsafe_b64encode(f"{operation}:{end}".encode()).decode() if end < len(items) else None
     return items[start:end], nxt
+
+
+def _empty_list(key: str, params: dict) -> dict:
+    return {key: []}
