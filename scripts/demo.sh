@@ -38,6 +38,10 @@ step "sample data (seeded) in $PZ_SAMPLE_DIR"
   $BIN/python -m personalize_ops generate-sample --interactions "${PZ_DEMO_EVENTS:-50000}" --out "$PZ_SAMPLE_DIR" --seed 42
 $BIN/python -m personalize_ops validate-config "$PERSONALIZE_PIPELINE_CONFIG"
 
+step "S3 bucket s3://$PZ_BUCKET (moto)"
+$BIN/python -c "import boto3, os; s3 = boto3.client('s3', endpoint_url=os.environ['PZ_S3_ENDPOINT']); \
+  s3.create_bucket(Bucket=os.environ['PZ_BUCKET'])"
+
 step "Airflow metadata DB ($AIRFLOW_HOME)"
 $BIN/airflow db migrate > "$DEMO/db-migrate.log" 2>&1
 

@@ -53,10 +53,29 @@ def _exists(s3, bucket: str, key: str) -> bool:
         raise
 
 
+class StagingError(RuntimeError):
+    """The staging bucket cannot be used (missing, or no access)."""
+
+
+def _check_bucket(s3, bucket: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code")
+        what = "does not exist" if code in ("404", "NoSuchBucket", "NotFound") else f"is not accessible ({code})"
+        raise StagingError(
+            f"S3 bucket {bucket!r} (dataset_group.bucket in the pipeline config) {what}: create it, or point the "
+            f"config at a bucket the connection can write to"
+        ) from err
+
+
 def stage_file(
     s3, bucket: str, prefix: str, dataset: str, path: str | Path, sha256: str | None = None
 ) -> StagedFile:
     """Upload ``path`` under its content address unless that object already exists."""
+    _check_bucket(s3, bucket)
     digest = sha256 or sha256_of(path)
     key = staging_key(prefix, dataset, digest)
     uploaded = False
