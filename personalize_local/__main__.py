@@ -63,6 +63,9 @@ def run_server(args) -> int:
     from personalize_local.server import PersonalizeServer
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    # Request threads hand the GIL back and forth around short numpy/BLAS calls; with the default 5 ms
+    # switch interval a thread that released it waits up to 5 ms to get it back (convoy effect).
+    sys.setswitchinterval(0.001)
     backend = Backend(
         args.data_dir,
         min_delay=args.min_delay,

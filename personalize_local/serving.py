@@ -35,6 +35,7 @@ class Serving:
     def __init__(self, backend):
         self.backend = backend
         self._write_lock = threading.Lock()
+        self._models: dict[str, object] = {}
 
     # -- runtime ----------------------------------------------------------------------------------------
     def get_recommendations(self, params: dict) -> dict:
@@ -87,7 +88,12 @@ class Serving:
             group = campaign["_ancestors"]["datasetGroupArn"]
         if not model_dir:
             raise ResourceNotFound(f"Solution version {campaign['solutionVersionArn']} has no trained model.")
-        return load_model(model_dir), group, trained_at
+        model = self._models.get(model_dir)
+        if model is None:  # model directories are immutable: load (and stat) each one once
+            if len(self._models) >= 16:  # versions come and go; drop the cache rather than grow
+                self._models = {}
+            model = self._models[model_dir] = load_model(model_dir)
+        return model, group, trained_at
 
     def _filter(self, params: dict, group: str):
         if not params.get("filterArn"):
