@@ -56,7 +56,7 @@ ITEMS_SCHEMA = {
     "version": "1.0",
 }
 FILTERS = {
-    "genre": ('INCLUDE ItemID WHERE Items.GENRE IN ($GENRES)', {"GENRES": '"Comedy","Drama"'}),
+    "genre": ("INCLUDE ItemID WHERE Items.GENRE IN ($GENRES)", {"GENRES": '"Comedy","Drama"'}),
     "unwatched": ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")', {}),
 }
 HEADERS = {
@@ -131,9 +131,7 @@ def setup(stack, folder: Path) -> dict:
     _wait(lambda: pz.describe_campaign(campaignArn=campaign), "campaign")
     filters = {}
     for name, (expression, _values) in FILTERS.items():
-        arn = pz.create_filter(name=f"bench-{name}", datasetGroupArn=group, filterExpression=expression)[
-            "filterArn"
-        ]
+        arn = pz.create_filter(name=f"bench-{name}", datasetGroupArn=group, filterExpression=expression)["filterArn"]
         _wait(lambda arn=arn: pz.describe_filter(filterArn=arn), "filter")
         filters[name] = arn
     users = sorted({line.split(b",", 1)[0].decode() for line in inter.splitlines()[1:] if line})

@@ -92,8 +92,7 @@ class Handler(BaseHTTPRequestHandler):
                 status, payload = 200, handler(params)
             else:
                 raise UnknownOperation(
-                    f"No operation at {self.command} {url.path} (control plane requests need "
-                    "an X-Amz-Target header)."
+                    f"No operation at {self.command} {url.path} (control plane requests need an X-Amz-Target header)."
                 )
         except ServiceError as exc:
             status, payload = exc.status, exc.body()

@@ -105,8 +105,7 @@ class Serving:
             raise InvalidInput(f"Filter {params['filterArn']} is {status}, not ACTIVE.")
         if flt_group != group:
             raise InvalidInput(
-                f"Filter {params['filterArn']} belongs to {flt_group}, not to the campaign's "
-                f"dataset group {group}."
+                f"Filter {params['filterArn']} belongs to {flt_group}, not to the campaign's dataset group {group}."
             )
         try:
             return _parsed_filter(expression).bind(params.get("filterValues") or {})
@@ -117,9 +116,7 @@ class Serving:
     def put_events(self, params: dict) -> dict:
         tracking_id = params["trackingId"]
         with self.backend.store.lock:
-            trackers = [
-                t for t in self.backend.store.all("EventTracker") if t.get("trackingId") == tracking_id
-            ]
+            trackers = [t for t in self.backend.store.all("EventTracker") if t.get("trackingId") == tracking_id]
             if not trackers:
                 raise ResourceNotFound(f"No event tracker has trackingId {tracking_id}.")
             group = trackers[0]["datasetGroupArn"]
@@ -147,9 +144,7 @@ class Serving:
                 raise ResourceInUse(f"Dataset {dataset_arn} is {dataset.get('status')}, not ACTIVE.")
             fields = parse_schema(self.backend.require(dataset["schemaArn"], "Schema")["schema"])
         types = {
-            f["name"]: next(
-                t for t in (f["type"] if isinstance(f["type"], list) else [f["type"]]) if t != "null"
-            )
+            f["name"]: next(t for t in (f["type"] if isinstance(f["type"], list) else [f["type"]]) if t != "null")
             for f in fields
         }
         columns: dict[str, list] = {name: [] for name in types}

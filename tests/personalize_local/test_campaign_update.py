@@ -32,9 +32,7 @@ def test_update_campaign_switches_versions_without_a_failed_request(local_stack,
             time.sleep(0.01)
         before = answers[-1]
         sc.pz.update_campaign(campaignArn=campaign, solutionVersionArn=up["solutionVersionArn"])
-        update = wait_status(
-            lambda: sc.pz.describe_campaign(campaignArn=campaign)["campaign"], "latestCampaignUpdate"
-        )
+        update = wait_status(lambda: sc.pz.describe_campaign(campaignArn=campaign)["campaign"], "latestCampaignUpdate")
         assert update["status"] == "ACTIVE", update
         seen = len(answers)
         while len(answers) < seen + 20 and not errors:
