@@ -42,6 +42,7 @@ def _schedule():
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
         "aws_conn_id": CONN,
+        **settings.wait_args(),
     },
 )
 def personalize_batch_export():

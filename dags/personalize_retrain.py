@@ -60,6 +60,7 @@ Config: `{settings.config_path()}`.
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
         "aws_conn_id": CONN,
+        **settings.wait_args(),
     },
     params={
         "force_import": Param(False, type="boolean", description="Import even when the data is unchanged."),

@@ -28,3 +28,9 @@ def load():
     from personalize_ops.config import load_config
 
     return load_config(config_path())
+
+
+def wait_args() -> dict:
+    """Operator polling: ``PERSONALIZE_POLL_SECONDS`` (default 30; 1-2 against the local stack), ~6 h budget."""
+    delay = max(1, int(os.environ.get("PERSONALIZE_POLL_SECONDS", "30")))
+    return {"waiter_delay": delay, "waiter_max_attempts": max(1, 6 * 3600 // delay)}
