@@ -208,8 +208,12 @@ class Model:
     def _user_scores(self, user_id, recent_events) -> tuple[np.ndarray, np.ndarray]:
         """(scores over catalog, indices of items the user interacted with)."""
         u = self._user_index.get(str(user_id)) if user_id is not None else None
-        h = self._history_row(u, recent_events)
-        seen = h.indices.astype(np.int64)
+        if u is not None and not recent_events:  # the hot path: no sparse row needed, just the history
+            h = None
+            seen = self.history.indices[self.history.indptr[u] : self.history.indptr[u + 1]].astype(np.int64)
+        else:
+            h = self._history_row(u, recent_events)
+            seen = h.indices.astype(np.int64)
         if self.kind == POPULARITY or (u is None and h.nnz == 0):
             return self.popularity.copy(), seen
         y = self.arrays["item_factors"]
