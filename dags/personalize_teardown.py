@@ -66,7 +66,7 @@ def personalize_teardown():
         if params["dry_run"]:
             rows = [{**s, "result": "dry run"} for s in steps]
         else:
-            rows = execute(PersonalizeHook(aws_conn_id=CONN), steps)
+            rows = execute(PersonalizeHook(aws_conn_id=CONN), steps, delay=settings.wait_args()["waiter_delay"])
             if params["delete_staging"]:
                 n = delete_prefix(S3Hook(aws_conn_id=CONN).get_conn(), GROUP.bucket, GROUP.prefix)
                 rows.append({"kind": "s3", "name": f"s3://{GROUP.bucket}/{GROUP.prefix}/", "action": "delete",
