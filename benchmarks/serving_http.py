@@ -13,7 +13,8 @@ check), one connection per client thread:
 - steady: `--rate` requests/s for `--seconds`, open loop (each request has a scheduled send time; latency
   is measured from that time, so a stalled server is not hidden by the client waiting: no coordinated omission);
 - ceiling: closed loop, every client sends its next request as soon as the previous answer arrives.
-Prints median/p99 latency (ms), achieved rate and errors per scenario.
+Prints median/p99 latency (ms), achieved rate and errors per scenario, and the server process's CPU time
+per request during the ceiling run (a number that other load on the machine does not inflate much).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import psutil
 
 from .recipes_vs_aws import DEFAULT_DATA
 
@@ -226,8 +229,12 @@ def _in_process(args):
     return run_load(*args)
 
 
-def measure(pool, endpoint, reqs, clients, rate, seconds) -> dict:
-    return pool.apply(_in_process, ((endpoint, reqs, clients, rate, seconds),))
+def measure(pool, server, endpoint, reqs, clients, rate, seconds) -> dict:
+    """run_load in the load-generator process; adds the server's CPU time per request (psutil)."""
+    before = sum(server.cpu_times()[:2])
+    result = pool.apply(_in_process, ((endpoint, reqs, clients, rate, seconds),))
+    result["cpu_ms"] = (sum(server.cpu_times()[:2]) - before) * 1000 / max(result["requests"], 1)
+    return result
 
 
 def main() -> None:
@@ -243,6 +250,7 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp, LocalStack(tmp, min_delay=0.05) as stack, ctx.Pool(1) as pool:
         info = setup(stack, args.data)
+        server = psutil.Process(stack.procs["personalize"].pid)
         print(
             f"data: {info['source']}; {len(info['users'])} users; user-personalization trained in "
             f"{info['train_s']:.1f}s; load generator: plain HTTP/1.1 keep-alive (botocore REST-JSON shape), "
@@ -251,18 +259,18 @@ def main() -> None:
         rows = []
         for scenario in ("none", *FILTERS):
             reqs = bodies(info, scenario)
-            measure(pool, stack.endpoint, reqs[:200], 4, None, 1.0)  # warm-up: model load, filter masks
-            steady = measure(pool, stack.endpoint, reqs, args.clients, args.rate, args.seconds)
-            ceiling = measure(pool, stack.endpoint, reqs, args.clients, None, args.ceiling_seconds)
+            measure(pool, server, stack.endpoint, reqs[:200], 4, None, 1.0)  # warm-up: model, filter masks
+            steady = measure(pool, server, stack.endpoint, reqs, args.clients, args.rate, args.seconds)
+            ceiling = measure(pool, server, stack.endpoint, reqs, args.clients, None, args.ceiling_seconds)
             rows.append((scenario, steady, ceiling))
         print(
             f"{'filter':10}{'target/s':>9}{'sent/s':>8}{'median ms':>10}{'p99 ms':>8}{'errors':>7}"
-            f"{'ceiling/s':>10}{'ceil p50':>9}{'ceil p99':>9}{'errors':>7}"
+            f"{'ceiling/s':>10}{'ceil p50':>9}{'ceil p99':>9}{'errors':>7}{'srv CPU ms/req':>15}"
         )
         for scenario, s, c in rows:
             print(
                 f"{scenario:10}{args.rate:9.0f}{s['rate']:8.0f}{s['median']:10.2f}{s['p99']:8.2f}{s['errors']:7d}"
-                f"{c['rate']:10.0f}{c['median']:9.2f}{c['p99']:9.2f}{c['errors']:7d}"
+                f"{c['rate']:10.0f}{c['median']:9.2f}{c['p99']:9.2f}{c['errors']:7d}{c['cpu_ms']:15.2f}"
             )
         print("targets: p99 < 25 ms at the steady rate; ceiling >= 500 requests/s")
 
