@@ -24,6 +24,39 @@ def test_batch_export_answers_every_user(pipeline):
         assert len(recs) <= 25
 
 
+def test_ui_page_charts_the_e2e_runs(pipeline, monkeypatch, airflow_db):
+    """The plugin page, on the metric history and gate decisions the retrain runs above wrote."""
+    import re
+    import secrets
+
+    from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from personalize_ui import PersonalizeUIPlugin
+
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(32))
+    monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER",
+                       "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")  # fmt: skip
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin")
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
+    purge_cached_app()
+    token = init_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    spec = PersonalizeUIPlugin.fastapi_apps[0]
+    root = FastAPI()
+    root.mount(spec["url_prefix"], spec["app"])
+    client = TestClient(root)
+    page = f"{spec['url_prefix']}/dataset-groups/{GROUP}"
+
+    assert client.get(page).status_code in (401, 403)
+    r = client.get(page, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text[:500]
+    assert re.search(r'<svg class="metric-chart"', r.text)
+    for solution in ("demo-user-personalization", "demo-sims", "demo-personalized-ranking", "demo-popularity"):
+        assert solution in r.text
+    assert "not promoted" in r.text  # the crippled challenger's gate decision is shown
+
+
 def test_teardown_dry_run_then_real_then_noop(pipeline):
     pz = pipeline.personalize
     foreign = pz.create_dataset_group(name="foreign-group")["datasetGroupArn"]
