@@ -100,6 +100,8 @@ class HashSet:
     through the runs. At 50M distinct rows ~17% of lookups hit the table.
     """
 
+    EAGER = 1 << 21
+
     def __init__(self, bloom_log2: int | None = None) -> None:
         self.runs: list[np.ndarray] = []
         self.log2 = bloom_log2
@@ -121,37 +123,51 @@ class HashSet:
 
     def update(self, values: np.ndarray) -> None:
         """Add values when no per-row answer is needed (sorted queries make the search cache-friendly)."""
-        uniq = sorted_unique(values)
-        self._push(uniq[~self.contains(uniq)])
+        self.add_unique(sorted_unique(values))
 
     def _push(self, new_sorted: np.ndarray) -> None:
+        """Append a sorted run; merge while the previous run is not much larger (a binary counter) or
+        small (below ``EAGER`` values, so small sets such as distinct IDs stay in one or two runs)."""
         if len(new_sorted):
             self.runs.append(new_sorted)
-            while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-                merged = np.concatenate([self.runs.pop(-2), self.runs.pop()])
-                merged.sort(kind="stable")  # in place (timsort merges the two runs); no third copy
+            while len(self.runs) > 1 and (
+                len(self.runs[-2]) <= 2 * len(self.runs[-1]) or len(self.runs[-2]) <= self.EAGER
+            ):
+                b, a = self.runs.pop(), self.runs.pop()
+                if 8 * len(b) < len(a):  # small into large: one pass of memmove
+                    merged = np.insert(a, np.searchsorted(a, b), b)
+                else:
+                    merged = np.concatenate([a, b])
+                    merged.sort(kind="stable")  # in place (timsort merges the two runs); no third copy
                 self.runs.append(merged)
 
-    def add(self, h: np.ndarray) -> np.ndarray:
-        keep = np.ones(len(h), bool)
-        s = np.sort(h)
-        dup_values = sorted_unique(s[1:][s[1:] == s[:-1]])
-        if len(dup_values):  # repeated inside this batch: keep the first occurrence only
-            rows = np.flatnonzero(np.isin(h, dup_values))
-            _, first = np.unique(h[rows], return_index=True)
-            keep[rows] = False
-            keep[rows[first]] = True
+    def add_unique(self, u: np.ndarray) -> np.ndarray:
+        """Add sorted unique values ``u``; returns which were already present. Queries go in sorted
+        order, which keeps the presence table and the binary searches cache-friendly (~5x faster)."""
+        seen = np.zeros(len(u), bool)
         if self.bits is not None:
-            slot = (h >> np.uint64(64 - self.log2)).astype(np.int64)
-            maybe = self.bits[slot]
+            slot = (u >> np.uint64(64 - self.log2)).astype(np.int64)
+            cand = np.flatnonzero(self.bits[slot])
         else:
-            maybe = np.ones(len(h), bool)
-        cand = np.flatnonzero(maybe & keep)
+            cand = np.arange(len(u)) if self.runs else np.zeros(0, np.int64)
         if len(cand) and self.runs:
-            keep[cand[self.contains(h[cand])]] = False
-        new = h[keep]
-        if len(new):
-            if self.bits is not None:
-                self.bits[slot[keep]] = True
-            self._push(np.sort(new))
+            seen[cand] = self.contains(u[cand])
+        new = ~seen
+        if self.bits is not None:
+            self.bits[slot[new]] = True
+        self._push(u[new])
+        return seen
+
+    def add(self, h: np.ndarray) -> np.ndarray:
+        """Add ``h``; returns a mask of rows whose value is new (first occurrence in this batch only)."""
+        order = np.argsort(h)
+        s = h[order]
+        first = np.ones(len(s), bool)
+        first[1:] = s[1:] != s[:-1]
+        starts = np.flatnonzero(first)
+        # a value repeated inside the batch keeps its earliest row (argsort is not stable)
+        rows = order[starts] if len(starts) == len(s) else np.minimum.reduceat(order, starts)
+        seen = self.add_unique(s[starts])
+        keep = np.zeros(len(h), bool)
+        keep[rows[~seen]] = True
         return keep

@@ -78,10 +78,9 @@ class _Stats:
     def update(self, t: pa.Table, hashes: dict[str, np.ndarray]) -> None:
         if "USER_ID" in hashes:
             uniq, counts = sorted_unique(hashes["USER_ID"], counts=True)
+            seen = self.users.add_unique(uniq)
             if self.kind == "interactions":
-                again = self.users.contains(uniq) | (counts > 1)
-                self.repeat_users.update(uniq[again])
-            self.users.update(uniq)
+                self.repeat_users.add_unique(uniq[seen | (counts > 1)])
         if "ITEM_ID" in hashes:
             self.items.update(hashes["ITEM_ID"])
         ts = "TIMESTAMP" if "TIMESTAMP" in t.column_names else "CREATION_TIMESTAMP"
@@ -229,7 +228,8 @@ def _quarantine(t: pa.Table, rules: list[Rule], ds: Dataset) -> tuple[pa.Table, 
     return t.filter(pa.array(~bad)), q, counts
 
 
-def _check_columns(batch: pa.RecordBatch, ds: Dataset, kind: str) -> None:
+def _needed_columns(ds: Dataset) -> set[str]:
+    """Source columns the mapping reads (without a custom transform)."""
     needed = {
         f.column
         for f in ds.fields
@@ -237,7 +237,11 @@ def _check_columns(batch: pa.RecordBatch, ds: Dataset, kind: str) -> None:
     }
     if ds.event_rules:
         needed.add(ds.event_rules.column)
-    missing = sorted(needed - set(batch.schema.names)) if not ds.transform else []
+    return needed
+
+
+def _check_columns(batch: pa.RecordBatch, ds: Dataset, kind: str) -> None:
+    missing = sorted(_needed_columns(ds) - set(batch.schema.names)) if not ds.transform else []
     if missing:
         raise DataQualityError(
             f"{kind}: source suite failed: required columns missing from {ds.source.path}: "
@@ -268,7 +272,8 @@ def prepare_dataset(
     dedupe, stats = HashSet(bloom_log2=min(28, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
     try:
-        for batch in prefetch(iter_source(ds.source, block_bytes)):
+        needed = None if ds.transform else _needed_columns(ds)
+        for batch in prefetch(iter_source(ds.source, block_bytes, needed)):
             if chunk == 0:
                 _check_columns(batch, ds, kind)
             m = map_batch(batch, ds, rows_in)
@@ -304,6 +309,7 @@ def prepare_dataset(
                 validator.chunk_stats(t, where, rules, fail_rules)
             stats.update(t, hashes)
             sink.write(t)
+        sink.flush()
         validator.finish(totals_row(kind, avro, sink.rows, len(stats.repeat_users), sink.bytes))
     except BaseException:
         sink.abort()

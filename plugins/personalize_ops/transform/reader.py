@@ -59,8 +59,11 @@ def _decompress(fs: pafs.FileSystem, path: str):
     return fs.open_input_stream(path, compression="detect")
 
 
-def iter_source(source: Source, block_bytes: int = BLOCK_BYTES) -> Iterator[pa.RecordBatch]:
-    """Yield RecordBatches of raw rows; memory is bounded by ``block_bytes`` (CSV/JSON) or row groups."""
+def iter_source(
+    source: Source, block_bytes: int = BLOCK_BYTES, columns: set[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Yield RecordBatches of raw rows; memory is bounded by ``block_bytes`` (CSV/JSON) or row groups.
+    ``columns``: the CSV columns needed; when the file has all of them, the others are not converted."""
     fs, _ = _filesystem(source)
     for path in source_files(source):
         if source.format == "parquet":
@@ -72,7 +75,7 @@ def iter_source(source: Source, block_bytes: int = BLOCK_BYTES) -> Iterator[pa.R
                 for b in pjson.open_json(f, read_options=pjson.ReadOptions(block_size=block_bytes)):
                     yield _rename(b, source.columns)
         else:
-            yield from _csv(fs, path, source, block_bytes)
+            yield from _csv(fs, path, source, block_bytes, columns)
 
 
 def _rename(batch: pa.RecordBatch, columns: list[str] | None) -> pa.RecordBatch:
@@ -83,7 +86,9 @@ def _rename(batch: pa.RecordBatch, columns: list[str] | None) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(batch.columns, names=columns)
 
 
-def _csv(fs: pafs.FileSystem, path: str, source: Source, block_bytes: int) -> Iterator[pa.RecordBatch]:
+def _csv(
+    fs: pafs.FileSystem, path: str, source: Source, block_bytes: int, columns: set[str] | None
+) -> Iterator[pa.RecordBatch]:
     names = source.columns
     read = pcsv.ReadOptions(
         block_size=block_bytes,
@@ -99,8 +104,12 @@ def _csv(fs: pafs.FileSystem, path: str, source: Source, block_bytes: int) -> It
                 parse_options=pcsv.ParseOptions(delimiter=source.sep),
             )
             names = head.schema.names
+    include = [n for n in names if n in columns] if columns and columns <= set(names) else None
     convert = pcsv.ConvertOptions(
-        column_types={n: pa.string() for n in names}, null_values=[""], strings_can_be_null=True
+        column_types={n: pa.string() for n in names},
+        null_values=[""],
+        strings_can_be_null=True,
+        include_columns=include,
     )
     with _decompress(fs, path) as f:
         reader = pcsv.open_csv(

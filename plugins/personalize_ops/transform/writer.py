@@ -1,13 +1,17 @@
 """Write Personalize CSV: UTF-8, unquoted header, values quoted only in chunks that need it.
 
 The file is written as ``<name>.partial`` and renamed on ``close``, so a crash never leaves a
-truncated CSV that looks finished; sha256 and size are computed while writing.
+truncated CSV that looks finished; sha256 and size are computed while writing. Formatting, hashing
+and writing run in one background thread (Arrow, hashlib and file writes release the GIL), in
+submission order, so output is deterministic; at most two chunks wait in its queue.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -34,16 +38,16 @@ class CsvSink:
         self.f = open(self.tmp, "wb")  # noqa: SIM115 - closed in close()
         self.sha, self.bytes, self.rows = hashlib.sha256(), 0, 0
         self._emit((",".join(columns) + "\n").encode())
+        self._q: queue.Queue = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
     def _emit(self, data) -> None:
         self.sha.update(data)
         self.f.write(data)
         self.bytes += len(data)
 
-    def write(self, t: pa.Table) -> None:
-        if not t.num_rows:
-            return
-        t = t.select(self.columns)
+    def _format(self, t: pa.Table) -> None:
         needs_quotes = any(_has_special(c) for c in t.columns if pa.types.is_string(c.type))
         sink = pa.BufferOutputStream()
         pcsv.write_csv(
@@ -52,13 +56,46 @@ class CsvSink:
             pcsv.WriteOptions(include_header=False, quoting_style="needed" if needs_quotes else "none"),
         )
         self._emit(memoryview(sink.getvalue()))
+
+    def _run(self) -> None:
+        while (t := self._q.get()) is not None:
+            if self._error is None:
+                try:
+                    self._format(t)
+                except BaseException as e:  # noqa: BLE001 - re-raised by write/flush in the caller
+                    self._error = e
+
+    def write(self, t: pa.Table) -> None:
+        """Queue ``t`` (rows counted now; ``bytes`` and ``sha`` are final after ``flush``)."""
+        if self._error is not None:
+            raise self._error
+        if not t.num_rows:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="prepare-csv-writer")
+            self._thread.start()
+        self._q.put(t.select(self.columns))
         self.rows += t.num_rows
 
+    def flush(self) -> None:
+        """Wait until every queued chunk is written; re-raise a writer error."""
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+
     def close(self) -> Path:
+        self.flush()
         self.f.close()
         os.replace(self.tmp, self.path)
         return self.path
 
     def abort(self) -> None:
+        try:
+            self.flush()
+        except BaseException:  # noqa: BLE001 - aborting anyway; the caller raises the first error
+            pass
         self.f.close()
         self.tmp.unlink(missing_ok=True)
