@@ -95,9 +95,9 @@ def sorted_unique(values: np.ndarray, counts: bool = False):
 class HashSet:
     """Set of uint64 in sorted runs; ``add`` returns which inputs are new (first occurrence only).
 
-    ``bloom_log2`` adds a presence table of 2**bloom_log2 bytes (2**28 = 256 MB) indexed by the top
-    hash bits: most new values miss it, so only hits pay for the exact (cache-unfriendly) binary search
-    through the runs. At 50M distinct rows ~17% of lookups hit the table.
+    ``bloom_log2`` adds a presence table of 2**bloom_log2 bits (2**30 = 128 MB) indexed by the top hash
+    bits: most new values miss it, so only hits pay for the exact binary search through the runs. At
+    50M distinct rows ~5% of lookups hit a 2**30-bit table.
     """
 
     EAGER = 1 << 21
@@ -105,7 +105,7 @@ class HashSet:
     def __init__(self, bloom_log2: int | None = None) -> None:
         self.runs: list[np.ndarray] = []
         self.log2 = bloom_log2
-        self.bits = np.zeros(1 << bloom_log2, np.bool_) if bloom_log2 else None
+        self.bits = np.zeros(1 << max(0, bloom_log2 - 3), np.uint8) if bloom_log2 else None
 
     def __len__(self) -> int:
         return sum(len(r) for r in self.runs)
@@ -146,15 +146,20 @@ class HashSet:
         order, which keeps the presence table and the binary searches cache-friendly (~5x faster)."""
         seen = np.zeros(len(u), bool)
         if self.bits is not None:
-            slot = (u >> np.uint64(64 - self.log2)).astype(np.int64)
-            cand = np.flatnonzero(self.bits[slot])
+            slot = u >> np.uint64(64 - self.log2)
+            byte = (slot >> np.uint64(3)).astype(np.intp)
+            bit = np.left_shift(np.uint8(1), (slot & np.uint64(7)).astype(np.uint8))
+            cand = np.flatnonzero(self.bits[byte] & bit)
         else:
             cand = np.arange(len(u)) if self.runs else np.zeros(0, np.int64)
         if len(cand) and self.runs:
             seen[cand] = self.contains(u[cand])
         new = ~seen
-        if self.bits is not None:
-            self.bits[slot[new]] = True
+        if self.bits is not None and new.any():  # byte indices are sorted: OR the bits per byte first
+            b, v = byte[new], bit[new]
+            first = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1])))
+            b = b[first]
+            self.bits[b] |= np.bitwise_or.reduceat(v, first)
         self._push(u[new])
         return seen
 

@@ -269,7 +269,7 @@ def prepare_dataset(
     fail_rules = {r.name for r in rules if ds.quality.action(r.name) == "fail" or not r.quarantinable}
     sink, qsink = CsvSink(out / f"{kind}.csv", [f.name for f in ds.fields]), None
     est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source) // 16  # generous upper bound
-    dedupe, stats = HashSet(bloom_log2=min(28, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
+    dedupe, stats = HashSet(bloom_log2=min(30, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
     try:
         needed = None if ds.transform else _needed_columns(ds)
