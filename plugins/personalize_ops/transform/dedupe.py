@@ -176,3 +176,59 @@ class HashSet:
         keep = np.zeros(len(h), bool)
         keep[rows[~seen]] = True
         return keep
+
+
+class HashTable:
+    """Open-addressing set of uint64 (linear probing, vectorized, load <= 1/2) for sets queried mostly
+    with values already present, such as distinct user/item IDs: a lookup is ~1.5 random reads, where
+    sorted runs need a binary search per run. 16 to 32 bytes per value; 0 marks empty slots, so the
+    value 0 is tracked apart."""
+
+    def __init__(self, log2: int = 16) -> None:
+        self.table = np.zeros(1 << log2, np.uint64)
+        self.n, self.has_zero = 0, False
+
+    def __len__(self) -> int:
+        return self.n + int(self.has_zero)
+
+    @property
+    def nbytes(self) -> int:
+        return self.table.nbytes
+
+    def update(self, values: np.ndarray) -> None:
+        self.add_unique(sorted_unique(values))
+
+    def add_unique(self, u: np.ndarray) -> np.ndarray:
+        """Add unique values ``u`` (sorted is faster: the probes then walk the table in order);
+        returns which were already present."""
+        seen = np.zeros(len(u), bool)
+        zero = u == 0
+        if zero.any():
+            seen[zero], self.has_zero = self.has_zero, True
+            rest = np.flatnonzero(~zero)
+            seen[rest] = self._insert(u[rest])
+            return seen
+        return self._insert(u)
+
+    def _insert(self, v: np.ndarray) -> np.ndarray:
+        while 2 * (self.n + len(v)) > len(self.table):
+            old = self.table[self.table != 0]
+            self.table, self.n = np.zeros(2 * len(self.table), np.uint64), 0
+            self._insert(old)
+        mask = np.uint64(len(self.table) - 1)
+        pos = (v & mask).astype(np.intp)
+        found = np.zeros(len(v), bool)
+        todo = np.arange(len(v))
+        while len(todo):
+            p, want = pos[todo], v[todo]
+            cur = self.table[p]
+            hit, empty = cur == want, cur == 0
+            found[todo[hit]] = True
+            claim = todo[empty]
+            self.table[pos[claim]] = v[claim]  # several values may race for one slot: one wins
+            won = self.table[pos[claim]] == v[claim]
+            self.n += int(won.sum())
+            moved = todo[~hit & ~empty]
+            pos[moved] = (pos[moved] + 1) & int(mask)
+            todo = np.concatenate([moved, claim[~won]])  # losers probe their slot again
+        return found

@@ -33,7 +33,7 @@ from personalize_ops.quality.rules import (
     totals_row,
     totals_rules,
 )
-from personalize_ops.transform.dedupe import HashSet, column_hash, row_hash, sorted_unique
+from personalize_ops.transform.dedupe import HashSet, HashTable, column_hash, row_hash, sorted_unique
 from personalize_ops.transform.mapping import ROW, map_batch
 from personalize_ops.transform.reader import BLOCK_BYTES, iter_source, prefetch, source_bytes
 from personalize_ops.transform.writer import CsvSink
@@ -72,7 +72,7 @@ class _Stats:
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.users, self.items, self.repeat_users = HashSet(), HashSet(), HashSet()
+        self.users, self.items, self.repeat_users = HashTable(), HashTable(), HashTable()
         self.tmin = self.tmax = None
 
     def update(self, t: pa.Table, hashes: dict[str, np.ndarray]) -> None:

@@ -38,3 +38,17 @@ def test_csv_sink_background_write_and_error(tmp_path):
         bad.flush()
     bad.abort()
     assert not (tmp_path / "b.csv.partial").exists()
+
+
+def test_hash_table_matches_python_set():
+    from personalize_ops.transform.dedupe import HashTable, sorted_unique
+
+    rng = np.random.default_rng(1)
+    pool = np.concatenate([rng.integers(0, 2**63, 5000, dtype=np.int64).astype(np.uint64), np.zeros(1, np.uint64)])
+    pool[:50] &= np.uint64(0xFF)  # many values share low bits: long probe chains, slot races
+    s, ref = HashTable(log2=4), set()
+    for n in (3, 100, 1, 2000, 10, 6000):
+        u = sorted_unique(pool[rng.integers(0, len(pool), n)])
+        assert s.add_unique(u).tolist() == [v in ref for v in u.tolist()]
+        ref.update(u.tolist())
+        assert len(s) == len(ref)
