@@ -5,7 +5,7 @@ quarantine rows breaking rules set to 'quarantine' (reason column), drop exact d
 validate the chunk with the GX source and Personalize suites, write. After the last chunk the
 whole-file rules (minimum counts, file size, metadata field count) are validated by GX on a one-row
 batch of aggregated statistics. What grows with input: the duplicate hash set (8 B per distinct row)
-and the distinct user/item hash sets (8 B per distinct ID).
+and the distinct user/item hash tables (16-32 B per distinct ID).
 """
 
 from __future__ import annotations
@@ -153,7 +153,8 @@ class _Validator:
             self.chunk(t, where)
         self.stats_rows.append(row)
 
-    def finish(self, totals: dict) -> None:
+    def finish(self, totals_fn) -> None:
+        """Validate the chunk statistics, then ``totals_fn()`` (called late: it may wait for the writer)."""
         import pandas as pd
 
         if self.stats_rows:
@@ -162,6 +163,7 @@ class _Validator:
             ok, _ = self.stats.validate(pd.DataFrame(self.stats_rows))
             if not ok:
                 self.fail(self.stats, pd.DataFrame(self.stats_rows), "per-chunk rule statistics", None)
+        totals = totals_fn()
         df = pd.DataFrame([totals])
         ok, _ = self.totals.validate(df)
         self.write()
@@ -309,8 +311,12 @@ def prepare_dataset(
                 validator.chunk_stats(t, where, rules, fail_rules)
             stats.update(t, hashes)
             sink.write(t)
-        sink.flush()
-        validator.finish(totals_row(kind, avro, sink.rows, len(stats.repeat_users), sink.bytes))
+
+        def totals() -> dict:
+            sink.flush()  # the chunk-statistics suite above runs while the writer drains
+            return totals_row(kind, avro, sink.rows, len(stats.repeat_users), sink.bytes)
+
+        validator.finish(totals)
     except BaseException:
         sink.abort()
         if qsink:
