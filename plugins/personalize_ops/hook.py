@@ -172,6 +172,27 @@ class PersonalizeHook(_RetryingHook):
                 time.sleep(pause)
                 pause = min(pause * 2, 30)
 
+    def stop_training(self, arn: str) -> bool:
+        """Request StopSolutionVersionCreation unless the version already settled or is stopping.
+
+        A version can finish between our status check and the request; Personalize then answers
+        ResourceInUseException, which here means "nothing to stop", not "retry". Returns whether a stop was sent.
+        """
+        if self.state("solution_version", arn, "stopped") != "pending" or self.status(
+            "solution_version", arn
+        ) == "CREATE STOPPING":
+            return False
+        try:
+            self.call("StopSolutionVersionCreation", solutionVersionArn=arn)
+            return True
+        except ClientError as e:
+            if error_code(e) == "ResourceInUseException" and (
+                self.state("solution_version", arn, "stopped") == "success"
+                or self.status("solution_version", arn) == "CREATE STOPPING"
+            ):
+                return False
+            raise
+
     def delete(self, k: str | ResourceKind, arn: str, *, timeout: float = 600) -> bool:
         """Issue the Delete call (retrying while in use). False if the resource was already gone."""
         k = kind(k)

@@ -101,11 +101,8 @@ class PersonalizeStopSolutionVersionCreationOperator(PersonalizeBaseOperator):
     def execute(self, context) -> str:
         arn = self.solution_version_arn
         self.persist_link(context, arn)
-        if self.hook.state(SOLUTION_VERSION, arn, "stopped") == "pending":
-            status = self.hook.status(SOLUTION_VERSION, arn)
-            if status != "CREATE STOPPING":
-                self.hook.call_when_free("StopSolutionVersionCreation", solutionVersionArn=arn)
-                self.log.info("Requested stop of %s (was %s)", arn, status)
+        if self.hook.stop_training(arn):
+            self.log.info("Requested stop of %s", arn)
         self.wait_or_defer(context, SOLUTION_VERSION, arn, "stopped")
         return self.result_after_wait(arn)
 

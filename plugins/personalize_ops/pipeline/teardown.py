@@ -87,8 +87,7 @@ def execute(hook, steps: list[dict], delay: float = 5, max_attempts: int = 720) 
             done.append({**step, "result": "kept"})
             continue
         if step["action"] == "stop":
-            if hook.state(kind, arn, "stopped") == "pending":
-                hook.call_when_free("StopSolutionVersionCreation", solutionVersionArn=arn)
+            hook.stop_training(arn)
             hook.wait(kind, arn, "stopped", delay=delay, max_attempts=max_attempts)
             done.append({**step, "result": "stopped"})
             continue
