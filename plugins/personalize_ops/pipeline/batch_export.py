@@ -76,7 +76,8 @@ def write_inputs(s3, cfg, job, users: list[str], token: str) -> list[dict]:
     for i in range(0, len(users), USERS_PER_FILE):
         n = i // USERS_PER_FILE
         key = f"{group.prefix.strip('/')}/batch/{job.name}/{token}/input/part-{n:05d}.jsonl".lstrip("/")
-        body = "".join(json.dumps({"userId": u}) + "\n" for u in users[i : i + USERS_PER_FILE])
+        extra = {"filterValues": dict(job.filter_values)} if job.filter_values else {}
+        body = "".join(json.dumps({"userId": u, **extra}) + "\n" for u in users[i : i + USERS_PER_FILE])
         s3.put_object(Bucket=group.bucket, Key=key, Body=body.encode())
         out = s3uri.join(group.bucket, group.prefix, "batch", job.name, token, "output", f"part-{n:05d}") + "/"
         parts.append({"job_name": f"{job.name}-{token[:10]}-{n}"[:63], "input_path": f"s3://{group.bucket}/{key}",
