@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,19 +11,6 @@ from personalize_local.importer import dataset_file
 from tests.personalize_local.helpers import ITEMS_SCHEMA, interactions_csv, items_csv, make_bucket, put
 
 POC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "movielens-poc"
-POC_ITEMS_SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "Items",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "GENRE", "type": "string", "categorical": True},
-            {"name": "YEAR", "type": "int"},
-        ],
-        "version": "1.0",
-    }
-)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +39,7 @@ def failed_reason(sc, dataset: str, location: str) -> str:
 def test_movielens_poc_files_import_with_the_poc_schemas(sc, local_stack, bucket):
     group = sc.group()
     interactions = sc.dataset(group)
-    items = sc.dataset(group, "ITEMS", schema=sc.schema(POC_ITEMS_SCHEMA))
+    items = sc.dataset(group, "ITEMS", schema=sc.schema(ITEMS_SCHEMA))  # the POC schema
     jobs = [
         sc.import_job(
             interactions,
