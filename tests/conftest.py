@@ -34,7 +34,12 @@ for _k, _v in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_SESSION_TOKEN", None)
 
-pytest_plugins = ["tests.fixtures.airflow", "tests.fixtures.pipeline", "tests.fixtures.stack"]
+pytest_plugins = [
+    "tests.fixtures.airflow",
+    "tests.fixtures.chromium",
+    "tests.fixtures.pipeline",
+    "tests.fixtures.stack",
+]
 
 
 def pytest_collection_modifyitems(config, items):

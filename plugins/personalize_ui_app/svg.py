@@ -24,8 +24,11 @@ def _ticks(top: float, n: int = 5) -> list[float]:
 def line_chart(
     series: dict[str, list[Point]], metric: str, width: int = 1000, height: int = 340
 ) -> str:
-    """An ``<svg class="metric-chart">``: x = time, y = metric value from 0; promoted points are ringed."""
-    left, right, top, bottom = 56, 340, 20, 44
+    """An ``<svg class="metric-chart">``: x = time, y = metric value from 0; promoted points are ringed.
+    The legend column is as wide as its longest label; the chart widens so the plot keeps 600 px."""
+    longest = max((len(name) for name in series), default=0)
+    left, right, top, bottom = 56, max(180, 40 + 7 * longest), 20, 44
+    width = max(width, left + 600 + right)
     plot_w, plot_h = width - left - right, height - top - bottom
     points = [p for pts in series.values() for p in pts]
     out = [

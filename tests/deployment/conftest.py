@@ -1,10 +1,11 @@
-"""Deployment tier: native Airflow (LocalExecutor, PostgreSQL); skipped with the reason when absent."""
+"""Deployment tier: native Airflow on PostgreSQL (LocalExecutor, or CeleryExecutor with Redis); each test is
+skipped with the reason when a service it needs is absent."""
 
 import json
 
 import pytest
 
-from tests.fixtures.airflow_cluster import ROOT, NativeAirflow, postgres_unavailable_reason
+from tests.fixtures.airflow_cluster import ROOT, NativeAirflow, postgres_unavailable_reason, redis_unavailable_reason
 
 BUNDLES = json.dumps(
     [
@@ -18,16 +19,19 @@ BUNDLES = json.dumps(
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def native_airflow_factory(tmp_path_factory):
     reason = postgres_unavailable_reason()
     if reason:
         pytest.skip(reason)
     started = []
 
-    def start(extra_env: dict | None = None) -> NativeAirflow:
+    def start(extra_env: dict | None = None, executor: str = "LocalExecutor") -> NativeAirflow:
+        if executor == "CeleryExecutor" and (why := redis_unavailable_reason()):
+            pytest.skip(why)
         env = {"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": BUNDLES, **(extra_env or {})}
-        cluster = NativeAirflow(home=tmp_path_factory.mktemp("airflow-deploy"), extra_env=env)
+        home = tmp_path_factory.mktemp("airflow-deploy")
+        cluster = NativeAirflow(home=home, extra_env=env, executor=executor)
         started.append(cluster)
         return cluster.start()
 

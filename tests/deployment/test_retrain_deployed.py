@@ -11,40 +11,54 @@ from tests.deployment.run_observer import trigger_and_observe, wait_for_dag
 from tests.fixtures.pipeline import connection_json, derived_config
 
 pytestmark = pytest.mark.deployment
-PREFIX = "dep-"
+# executor -> (dataset group = bucket, prefix of every other resource name): names are account-wide.
+EXECUTORS = {"LocalExecutor": ("pz-deploy", "dep-"), "CeleryExecutor": ("pz-celery", "cel-")}
 
 
-def _rename(cfg: dict) -> None:
-    """Personalize names are account-wide: give this deployment its own names for everything."""
-    cfg["dataset_group"]["name"] = "pz-deploy"
-    cfg["dataset_group"]["prefix"] = "pz-deploy"
+def _renamer(group: str, prefix: str):
+    """Give this deployment its own dataset group, bucket prefix and resource names."""
+
+    def rename(cfg: dict) -> None:
+        cfg["dataset_group"]["name"] = group
+        cfg["dataset_group"]["prefix"] = group
+        _prefix_names(cfg, prefix)
+
+    return rename
+
+
+def _prefix_names(cfg: dict, prefix: str) -> None:
     for section in ("solutions", "campaigns", "filters", "batch_jobs"):
         for item in cfg.get(section, []):
-            item["name"] = PREFIX + item["name"]
+            item["name"] = prefix + item["name"]
     for c in cfg.get("campaigns", []):
-        c["solution"] = PREFIX + c["solution"]
+        c["solution"] = prefix + c["solution"]
         if c.get("gate", {}).get("beat_baseline"):
-            c["gate"]["beat_baseline"] = PREFIX + c["gate"]["beat_baseline"]
+            c["gate"]["beat_baseline"] = prefix + c["gate"]["beat_baseline"]
     for j in cfg.get("batch_jobs", []):
-        j["solution"] = PREFIX + j["solution"]
+        j["solution"] = prefix + j["solution"]
         if j.get("filter"):
-            j["filter"] = PREFIX + j["filter"]
+            j["filter"] = prefix + j["filter"]
     # Runs come from the REST API only (a cron schedule could start one as soon as the DAG is unpaused).
     cfg["schedules"] = {"retrain": None, "batch_export": None}
     if cfg.get("event_tracker"):
-        cfg["event_tracker"]["name"] = PREFIX + cfg["event_tracker"]["name"]
+        cfg["event_tracker"]["name"] = prefix + cfg["event_tracker"]["name"]
 
 
-def test_retrain_triggered_over_rest_defers_its_waits(native_airflow_factory, local_stack, sample_dir, tmp_path):
-    local_stack.client("s3").create_bucket(Bucket="pz-deploy")
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+def test_retrain_triggered_over_rest_defers_its_waits(
+    executor, native_airflow_factory, local_stack, sample_dir, tmp_path
+):
+    group, prefix = EXECUTORS[executor]
+    local_stack.client("s3").create_bucket(Bucket=group)
     config = tmp_path / "pipeline.yaml"
-    config.write_text(yaml.safe_dump(derived_config(sample_dir, tmp_path, "pz-deploy", _rename), sort_keys=False))
+    cfg = derived_config(sample_dir, tmp_path, group, _renamer(group, prefix))
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     cluster = native_airflow_factory({
         "AIRFLOW_CONN_AWS_DEFAULT": connection_json(local_stack),
         "PERSONALIZE_PIPELINE_CONFIG": str(config),
         "PERSONALIZE_WORK_DIR": str(tmp_path / "work"),
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-    })  # fmt: skip
+    }, executor=executor)  # fmt: skip
     token = cluster.token()
     wait_for_dag(cluster, token, "personalize_retrain")
 
@@ -53,10 +67,11 @@ def test_retrain_triggered_over_rest_defers_its_waits(native_airflow_factory, lo
     failed = {t: s for t, s in obs.task_states.items() if s not in ("success", "skipped")}
     assert obs.state == "success", failed
     # The long waits (imports, trainings, campaign) were held by the triggerer, not by worker slots.
-    assert {"datasets.import_interactions", "solution_dep_demo_user_personalization.train"} & obs.deferred_tasks
+    train = f"solution_{prefix.rstrip('-')}_demo_user_personalization.train"
+    assert {"datasets.import_interactions", train} & obs.deferred_tasks
     assert obs.state_seconds["deferred"] > 0
     print(
-        f"\npersonalize_retrain deployed run: wall {obs.wall_seconds:.0f}s; task-seconds by state "
+        f"\npersonalize_retrain deployed run ({executor}): wall {obs.wall_seconds:.0f}s; task-seconds by state "
         f"{ {k: round(v) for k, v in obs.state_seconds.items()} }; worker-slot seconds {obs.worker_slot_seconds:.0f} "
         f"(sampled every 0.5s); deferred tasks: {sorted(obs.deferred_tasks)}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 
 from tests.e2e.state import dataset_group_arn, inventory, task_states, xcom
 
@@ -24,16 +25,19 @@ def test_batch_export_answers_every_user(pipeline):
         assert len(recs) <= 25
 
 
-def test_ui_page_charts_the_e2e_runs(pipeline, monkeypatch, airflow_db):
-    """The plugin page, on the metric history and gate decisions the retrain runs above wrote."""
-    import re
+def test_ui_page_charts_the_e2e_runs_in_chromium(pipeline, monkeypatch, airflow_db, chromium, tmp_path):
+    """The plugin page in headless Chromium, on the metric history and gate decisions the retrain runs wrote."""
     import secrets
+    import shutil
 
     from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from fastapi import FastAPI
-    from fastapi.testclient import TestClient
+    from personalize_ops.metrics import load_gate_decisions, load_history
     from personalize_ui import PersonalizeUIPlugin
+
+    from tests.e2e.conftest import BUCKET
+    from tests.fixtures.chromium import charts, run_chromium, serve_with_login
 
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(32))
     monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER",
@@ -43,18 +47,46 @@ def test_ui_page_charts_the_e2e_runs(pipeline, monkeypatch, airflow_db):
     purge_cached_app()
     token = init_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
     spec = PersonalizeUIPlugin.fastapi_apps[0]
-    root = FastAPI()
-    root.mount(spec["url_prefix"], spec["app"])
-    client = TestClient(root)
+    app = FastAPI()
+    app.mount(spec["url_prefix"], spec["app"])
     page = f"{spec['url_prefix']}/dataset-groups/{GROUP}"
 
-    assert client.get(page).status_code in (401, 403)
-    r = client.get(page, headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 200, r.text[:500]
-    assert re.search(r'<svg class="metric-chart"', r.text)
-    for solution in ("demo-user-personalization", "demo-sims", "demo-personalized-ranking", "demo-popularity"):
-        assert solution in r.text
-    assert "not promoted" in r.text  # the crippled challenger's gate decision is shown
+    shot = tmp_path / "personalize_e2e_page.png"
+    with serve_with_login(app, token, landing=page) as server:
+        anonymous = run_chromium(chromium, tmp_path / "anon", "--dump-dom", f"{server}{page}")
+        args = ["--dump-dom", f"--screenshot={shot}", "--window-size=1280,1800", f"{server}/login"]
+        dom = run_chromium(chromium, tmp_path / "page", *args)
+    assert "Not authenticated" in anonymous and "<svg" not in anonymous
+    assert f"dataset group {GROUP}" in dom
+
+    history = load_history(pipeline.s3, BUCKET, "personalize-demo", GROUP)
+    decisions = load_gate_decisions(pipeline.s3, BUCKET, "personalize-demo", GROUP)
+    metric = decisions[-1]["metric"]
+    promoted = {d["challenger_arn"] for d in decisions if d["promoted"]}
+    assert any(not d["promoted"] for d in decisions)  # the crippled challenger was kept out
+    shown = charts(dom)[metric]
+    # one line per solution; its points are the history records of that solution, oldest first
+    expected = {}
+    for r in sorted(history, key=lambda r: r["created_at"]):
+        expected.setdefault(r["solution"], []).append(
+            (round(r["metrics"][metric], 4), r["solution_version_arn"] in promoted)
+        )
+    assert {name.split(" (")[0]: pts for name, pts in shown.items()} == expected
+    assert sum(p for pts in expected.values() for _, p in pts) == len(promoted) >= 1
+
+    pz = pipeline.personalize
+    campaign_arn = inventory(pz, dataset_group_arn(pz, GROUP))["campaigns"][0]
+    served = pz.describe_campaign(campaignArn=campaign_arn)["campaign"]
+    assert served["solutionVersionArn"].rsplit("/", 1)[-1] in dom
+    assert "kept champion" in dom
+
+    assert shot.stat().st_size > 10_000
+    keep = os.environ.get("PERSONALIZE_UI_SCREENSHOT")
+    if keep:
+        shutil.copy(shot, keep)
+    print(f"\nscreenshot: {keep or shot}; {metric} as charted (* = promoted):")
+    for name, pts in shown.items():
+        print(f"  {name}: " + ", ".join(f"{v:.4f}{'*' if p else ''}" for v, p in pts))
 
 
 def test_teardown_dry_run_then_real_then_noop(pipeline):

@@ -35,3 +35,13 @@ def test_lines_points_and_promoted_marks():
 def test_single_point_is_centred():
     svg = line_chart({"a": [Point(T0, 0.3, "v1")]}, "coverage")
     assert "2026-11-01 00:00" in svg and 'data-value="0.3000"' in svg
+
+
+def test_legend_fits_the_longest_label():
+    """The legend column grows with the label (7 px per character at font-size 12), the plot keeps 600 px."""
+    for name in ("a", "demo-user-personalization (aws-user-personalization-v2) " * 2):
+        svg = line_chart({name: [Point(T0, 0.3, "v1")]}, "coverage")
+        width = float(re.search(r'<svg[^>]* width="([0-9.]+)"', svg).group(1))
+        label_x = float(re.search(r'<text x="([0-9.]+)"[^>]*>' + re.escape(name.strip()[:20]), svg).group(1))
+        plot_w = float(re.search(r'<rect x="56" y="20" width="([0-9.]+)"', svg).group(1))
+        assert label_x + 7 * len(name) <= width and plot_w >= 600
