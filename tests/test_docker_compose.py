@@ -188,3 +188,15 @@ def test_named_volumes_are_declared():
             source = volume.split(":")[0]
             if not source.startswith((".", "/", "$")):
                 assert source in COMPOSE["volumes"], f"{name}: volume {source} is not declared"
+
+
+def test_database_urls_name_a_driver_that_the_image_installs():
+    """SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which the pinned set does not install:
+    the metadata DB and the Celery result backend must name psycopg2 (caught by the Celery deployment test)."""
+    from sqlalchemy.engine import make_url
+
+    env = COMPOSE["x-airflow-common"]["environment"]
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
+        url = make_url(env[key].removeprefix("db+"))
+        url.get_dialect().import_dbapi()  # raises ModuleNotFoundError when the driver is missing
+        assert url.drivername == "postgresql+psycopg2", (key, url.drivername)
