@@ -7,6 +7,7 @@ nothing reaches S3 unless every data-quality rule passed.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from personalize_ops.pipeline.settings import work_dir
 
@@ -22,18 +23,42 @@ def summary_line(p: dict) -> str:
     )
 
 
+def s3_options_from_connection(conn_id: str) -> dict:
+    """pyarrow S3FileSystem options from an Airflow AWS connection: its credentials (role, keys or the
+    default chain, as the Amazon provider resolves them), region and S3 endpoint (``service_config.s3``
+    or ``endpoint_url``). Temporary credentials are taken once: a read must finish before they expire."""
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+    hook = AwsBaseHook(aws_conn_id=conn_id, client_type="s3")
+    creds = hook.get_credentials()
+    return {
+        "access_key": creds.access_key,
+        "secret_key": creds.secret_key,
+        "session_token": creds.token,
+        "region": hook.conn_region_name,
+        "endpoint_override": hook.conn_config.get_service_endpoint_url("s3"),
+    }
+
+
 def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = False) -> dict:
-    """Run the prepare stage for ``dataset``; upload unless ``dry_run``. Returns a JSON-safe summary."""
+    """Run the prepare stage for ``dataset``; upload unless ``dry_run``. Returns a JSON-safe summary.
+    An s3:// source is read with the dataset group's Airflow AWS connection, like everything else."""
     from personalize_ops.staging import stage_file
     from personalize_ops.transform.prepare import prepare_dataset
+    from personalize_ops.transform.reader import s3_source_options
 
-    prepared = prepare_dataset(cfg, dataset, work_dir("prepare", run_id)).to_dict()
+    group = cfg.dataset_group
+    ds = cfg.datasets.present().get(dataset)
+    reading = (
+        s3_source_options(**s3_options_from_connection(group.aws_conn_id)) if ds and ds.source.is_s3 else nullcontext()
+    )
+    with reading:
+        prepared = prepare_dataset(cfg, dataset, work_dir("prepare", run_id)).to_dict()
     log.info(summary_line(prepared))
     prepared["staged"] = None
     if dry_run:
         log.info("dry_run: %s prepared but not uploaded", dataset)
         return prepared
-    group = cfg.dataset_group
     staged = stage_file(s3, group.bucket, group.prefix, dataset, prepared["csv_path"], prepared["sha256"])
     log.info("%s %s", "Uploaded" if staged.uploaded else "Already staged (unchanged data)", staged.uri)
     prepared["staged"] = staged.to_dict()

@@ -6,6 +6,7 @@ Every CSV column is read as a string: IDs keep leading zeros and typing happens 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -27,11 +28,29 @@ _SUFFIX = {
 }
 
 
+_S3_OPTIONS: dict | None = None  # set by s3_source_options(); None = the environment's AWS settings
+
+
+@contextlib.contextmanager
+def s3_source_options(**options) -> Iterator[None]:
+    """Within the block, s3:// sources are opened with these ``pyarrow.fs.S3FileSystem`` options
+    (access_key, secret_key, session_token, region, endpoint_override): the DAGs pass the Airflow AWS
+    connection's (pipeline.prepare_stage). Outside it (the CLI), the standard AWS environment applies."""
+    global _S3_OPTIONS
+    previous, _S3_OPTIONS = _S3_OPTIONS, {k: v for k, v in options.items() if v is not None}
+    try:
+        yield
+    finally:
+        _S3_OPTIONS = previous
+
+
 def _filesystem(source: Source) -> tuple[pafs.FileSystem, str]:
     if source.is_s3:
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        fs = pafs.S3FileSystem(endpoint_override=endpoint, region=os.environ.get("AWS_DEFAULT_REGION"))
-        return fs, source.path.removeprefix("s3://")
+        options = _S3_OPTIONS
+        if options is None:
+            endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            options = {"endpoint_override": endpoint, "region": os.environ.get("AWS_DEFAULT_REGION")}
+        return pafs.S3FileSystem(**options), source.path.removeprefix("s3://")
     return pafs.LocalFileSystem(), source.path
 
 
