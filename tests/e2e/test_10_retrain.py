@@ -9,6 +9,20 @@ from tests.e2e.state import dataset_group_arn, inventory, task_states
 GROUP = "personalize-demo"
 
 
+def test_dry_run_first_validates_and_touches_nothing(pipeline):
+    """The AWS checklist's first step: dry_run prepares and checks the data; no S3 object, no resource."""
+    pz = pipeline.personalize
+    assert dataset_group_arn(pz, GROUP) is None
+    run = pipeline.run("personalize_retrain", {"dry_run": True})
+    states = task_states(run)
+    assert run.state == "success", states
+    prepared = {t: s for t, s in states.items() if t.startswith("prepare_data.")}
+    assert len(prepared) == 3 and set(prepared.values()) == {"success"}
+    assert states["ensure_dataset_group"] == "skipped"
+    assert dataset_group_arn(pz, GROUP) is None
+    assert _staged_keys(pipeline) == set()
+
+
 @pytest.fixture(scope="module")
 def first_run(pipeline):
     pipeline.config()
