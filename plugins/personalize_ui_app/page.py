@@ -13,7 +13,8 @@ from personalize_ui_app.svg import Point, line_chart
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:16px;color:#222}
-table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}
+table{border-collapse:collapse;margin:8px 0 20px;font-size:13px;display:block;max-width:100%;overflow-x:auto}
+svg.metric-chart{max-width:100%;height:auto}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .yes{color:#1a7f37;font-weight:600}.no{color:#b42318;font-weight:600}.note{color:#8a6d3b}
