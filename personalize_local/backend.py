@@ -9,7 +9,9 @@ schema checks) are small hooks in semantics.py. A ticker thread moves statuses a
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
+import json
 import logging
 import threading
 import time
@@ -239,8 +241,9 @@ class Backend:
                 for d in self.store.all(kind.name)
                 if all(d.get(m) == v or d["_ancestors"].get(m) == v for m, v in links.items())
             ]
-            docs.sort(key=lambda d: (-d["creationDateTime"], d[kind.arn_member]))
-            page, token = paginate(docs, params, kind.list_op)
+            order = partial(_newest_first, kind.arn_member)
+            docs.sort(key=order)
+            page, token = paginate(docs, params, kind.list_op, order)
             out = {member: [self.model.project(shape, self._view(d)) for d in page]}
         if token:
             out["nextToken"] = token
@@ -561,22 +564,34 @@ def _warm_up() -> None:
             log.debug("warm-up import of %s failed", module)
 
 
-def paginate(items: list, params: dict, operation: str) -> tuple[list, str | None]:
-    """One page of `items` per `maxResults` (default 100) and an opaque `nextToken` for the rest."""
+def paginate(items: list, params: dict, operation: str, sort_key: Callable | None = None) -> tuple[list, str | None]:
+    """One page of `items` per `maxResults` (default 100) and an opaque `nextToken` for the rest.
+
+    `items` are sorted by `sort_key` (default: their position). The token names the sort key of the last
+    item returned, and the next page starts after it: resources created or deleted between two pages never
+    shift one into the other or out of both (an offset token would skip an item whenever an earlier one
+    finished deleting)."""
+    keys = [tuple(sort_key(x)) for x in items] if sort_key else [(i,) for i in range(len(items))]
     start = 0
     token = params.get("nextToken")
     if token:
         try:
-            op, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
-            start = int(offset)
+            op, raw = base64.urlsafe_b64decode(token.encode()).decode().split(":", 1)
             if op != operation:
                 raise ValueError(op)
+            start = bisect.bisect_right(keys, tuple(json.loads(raw)))
         except Exception as exc:  # noqa: BLE001
             raise InvalidNextToken(f"The nextToken {token!r} was not issued by {operation}.") from exc
     size = params.get("maxResults") or 100
     end = start + size
-    nxt = base64.urlsafe_b64encode(f"{operation}:{end}".encode()).decode() if end < len(items) else None
-    return items[start:end], nxt
+    if end >= len(items):
+        return items[start:], None
+    last = json.dumps(list(keys[end - 1]))
+    return items[start:end], base64.urlsafe_b64encode(f"{operation}:{last}".encode()).decode()
+
+
+def _newest_first(arn_member: str, doc: dict) -> tuple:
+    return (-doc["creationDateTime"], doc[arn_member])
 
 
 def _empty_list(key: str, params: dict) -> dict:

@@ -56,6 +56,27 @@ def wait_gone(call, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+def test_pagination_skips_nothing_when_resources_finish_deleting_between_pages(sc):
+    """A group finishing its deletion between two List pages must not shift another one out of both pages
+    (it did with offset tokens: a DAG then found no dataset group and failed in CI)."""
+    pz = sc.pz
+    arns = [pz.create_dataset_group(name=uid("keyset"))["datasetGroupArn"] for _ in range(5)]
+    for arn in arns:
+        wait_status(lambda a=arn: pz.describe_dataset_group(datasetGroupArn=a), "datasetGroup")
+    everything = [g["datasetGroupArn"] for p in pz.get_paginator("list_dataset_groups").paginate()
+                  for g in p["datasetGroups"]]  # fmt: skip
+    first = pz.list_dataset_groups(maxResults=2)
+    page1 = [g["datasetGroupArn"] for g in first["datasetGroups"]]
+    pz.delete_dataset_group(datasetGroupArn=page1[0])
+    wait_gone(lambda: pz.describe_dataset_group(datasetGroupArn=page1[0]))
+    rest, token = [], first["nextToken"]
+    while token:
+        page = pz.list_dataset_groups(maxResults=2, nextToken=token)
+        rest += [g["datasetGroupArn"] for g in page["datasetGroups"]]
+        token = page.get("nextToken")
+    assert page1 + rest == everything  # every group listed exactly once, in order
+
+
 def test_dataset_group_lifecycle_tags_and_pagination(sc):
     pz = sc.pz
     names = [uid("page") for _ in range(3)]
