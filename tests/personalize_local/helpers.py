@@ -155,3 +155,16 @@ class Scenario:
         arn = self.pz.create_campaign(name=uid("camp"), solutionVersionArn=version)["campaignArn"]
         wait_status(lambda: self.pz.describe_campaign(campaignArn=arn), "campaign")
         return arn
+
+
+def batch_inference(pz, version_arn: str, input_uri: str, output_uri: str, **extra) -> dict:
+    """CreateBatchInferenceJob (``extra``: numResults, filterArn, ...) and its description once terminal."""
+    arn = pz.create_batch_inference_job(
+        jobName=uid("batch"),
+        solutionVersionArn=version_arn,
+        jobInput={"s3DataSource": {"path": input_uri}},
+        jobOutput={"s3DataDestination": {"path": output_uri}},
+        roleArn="arn:aws:iam::000000000000:role/p",
+        **extra,
+    )["batchInferenceJobArn"]
+    return wait_status(lambda: pz.describe_batch_inference_job(batchInferenceJobArn=arn), "batchInferenceJob")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.personalize_local.helpers import ITEMS_SCHEMA, make_bucket, put, uid, wait_status
+from tests.personalize_local.helpers import ITEMS_SCHEMA, batch_inference, make_bucket, put, uid, wait_status
 
 POC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "movielens-poc"
 RECIPES = ("aws-user-personalization", "aws-sims", "aws-personalized-ranking", "aws-popularity-count")
@@ -151,15 +151,8 @@ def test_batch_inference_output_parses(sc, poc):
     bucket = poc["bucket"]
     users = ["1", "2", "3", "never-seen"]
     put(sc.s3, bucket, "batch/in.json", "".join(json.dumps({"userId": u}) + "\n" for u in users).encode())
-    arn = sc.pz.create_batch_inference_job(
-        jobName=uid("batch"),
-        solutionVersionArn=poc["versions"]["aws-user-personalization"],
-        numResults=10,
-        jobInput={"s3DataSource": {"path": f"s3://{bucket}/batch/in.json"}},
-        jobOutput={"s3DataDestination": {"path": f"s3://{bucket}/batch/out/"}},
-        roleArn="arn:aws:iam::000000000000:role/p",
-    )["batchInferenceJobArn"]
-    job = wait_status(lambda: sc.pz.describe_batch_inference_job(batchInferenceJobArn=arn), "batchInferenceJob")
+    version = poc["versions"]["aws-user-personalization"]
+    job = batch_inference(sc.pz, version, f"s3://{bucket}/batch/in.json", f"s3://{bucket}/batch/out/", numResults=10)
     assert job["status"] == "ACTIVE", job
     body = sc.s3.get_object(Bucket=bucket, Key="batch/out/in.json.out")["Body"].read().decode()
     lines = [json.loads(line) for line in body.splitlines()]

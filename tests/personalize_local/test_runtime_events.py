@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from personalize_local.importer import dataset_file
-from tests.personalize_local.helpers import put, uid, wait_status
+from tests.personalize_local.helpers import batch_inference, put, uid, wait_status
 
 
 @pytest.fixture(scope="module")
@@ -127,16 +127,10 @@ def test_batch_inference_with_a_filter_and_per_line_values(sc, served):
     bucket = served["bucket"]
     body = b'{"userId": "u3", "filterValues": {"GENRES": "\\"Drama\\""}}\n{"userId": "u4"}\n'
     put(sc.s3, bucket, "batch-f/in.json", body)
-    arn = sc.pz.create_batch_inference_job(
-        jobName=uid("bf"),
-        solutionVersionArn=served["up_version"],
-        filterArn=served["filter"],
-        numResults=4,
-        jobInput={"s3DataSource": {"path": f"s3://{bucket}/batch-f/in.json"}},
-        jobOutput={"s3DataDestination": {"path": f"s3://{bucket}/batch-f/out"}},
-        roleArn="arn:aws:iam::000000000000:role/p",
-    )["batchInferenceJobArn"]
-    job = wait_status(lambda: sc.pz.describe_batch_inference_job(batchInferenceJobArn=arn), "batchInferenceJob")
+    job = batch_inference(
+        sc.pz, served["up_version"], f"s3://{bucket}/batch-f/in.json", f"s3://{bucket}/batch-f/out",
+        filterArn=served["filter"], numResults=4,
+    )  # fmt: skip
     assert job["status"] == "ACTIVE", job
     lines = sc.s3.get_object(Bucket=bucket, Key="batch-f/out/in.json.out")["Body"].read().decode().splitlines()
     first, second = (json.loads(line) for line in lines)

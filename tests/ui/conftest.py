@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from personalize_ops.metrics import decide, make_version_record, record_gate_decision, record_version
 
-from tests.ui.moto_s3 import free_port, moto_s3_server, s3_client
+from personalize_local.stack import free_port
+from tests.ui.moto_s3 import moto_s3_server, s3_client
 
 DG, BUCKET, PREFIX = "movielens-ui", f"pz-ui-{uuid.uuid4().hex[:8]}", "pipelines/ml"
 UP, POP, CAMPAIGN = "ml-user-personalization", "ml-popularity", "ml-campaign"

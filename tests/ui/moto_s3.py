@@ -1,17 +1,12 @@
 """A moto S3 server over real HTTP on 127.0.0.1 (free port), for metrics and UI tests."""
 
 import contextlib
-import socket
 from collections.abc import Iterator
 
 import boto3
 from moto.server import ThreadedMotoServer
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from personalize_local.stack import free_port
 
 
 @contextlib.contextmanager
