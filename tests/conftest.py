@@ -7,8 +7,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_HOME = tempfile.mkdtemp(prefix="pz-airflow-home-")
-os.environ.setdefault("AIRFLOW_HOME", _HOME)
+# Always our own home, one per process: xdist workers inherit the controller's environment (and `make test`
+# exports the demo's AIRFLOW_HOME), and two workers migrating one SQLite DB at once fail ("table exists").
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"pz-airflow-home-{_WORKER}-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
