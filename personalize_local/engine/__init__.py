@@ -28,7 +28,7 @@ Recipes (details in recipes/*.py):
   interactions get factors from item-metadata tokens (cold start). History is excluded from results.
 - similar-items / sims: item co-occurrence with popularity_discount_factor and min_cointeraction_count;
   cold items fall back to metadata-token overlap, then popularity.
-- popularity-count: event counts; same list for everyone (history not excluded at serving time).
+- popularity-count: number of unique users per item; same list for everyone (history not excluded at serving time).
 Offline metrics: metrics.py documents the split; the served model is refitted on all data afterwards.
 UPDATE mode: 2 warm-started ALS iterations from the previous model; it reports the previous metrics.
 """

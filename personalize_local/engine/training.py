@@ -86,7 +86,7 @@ def _fit(
     """Fit the recipe on user x item weights `x` (events `mask` of `enc` for the sequence part)."""
     popularity = np.asarray((x > 0).sum(axis=0)).ravel().astype(np.float64) if kind != POPULARITY else None
     if kind == POPULARITY:
-        return _Fitted(kind, eff, {}, np.asarray(x.sum(axis=0)).ravel().astype(np.float64))
+        return _Fitted(kind, eff, {}, np.asarray((x > 0).sum(axis=0)).ravel().astype(np.float64))
     if kind == SIMS:
         return _Fitted(kind, eff, sims.fit(x, eff), popularity)
     arrays = als.fit(x, eff, seed, init_items=init_items)

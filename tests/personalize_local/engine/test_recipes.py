@@ -222,3 +222,15 @@ def test_sims_filter_on_current_item(trained, small_data):
         wanted = set(items.loc[query, "GENRE"].split("|"))
         recs = [i for i, _ in model.recommend(item_id=query, num_results=10, item_filter=same)]
         assert recs and all(wanted & set(items.loc[i, "GENRE"].split("|")) for i in recs)
+
+
+def test_popularity_counts_unique_users_not_events(tmp_path):
+    """AWS: the most popular items are those with interactions from the most unique users."""
+    rows = [(f"u{u}", f"i{u % 40}", 10 * u) for u in range(1200)]  # 40 items x 30 users each
+    rows += [("fan", "binge", 20_000 + k) for k in range(300)]  # one user, 300 events on one item
+    rows += [(f"u{u}", "broad", 30_000 + u) for u in range(31)]  # 31 users once each
+    inter = pd.DataFrame(rows, columns=["USER_ID", "ITEM_ID", "TIMESTAMP"])
+    train(ARN + "aws-popularity-count", TrainingData(inter), {}, tmp_path)
+    ranked = [i for i, _ in load_model(tmp_path).recommend(user_id="u1", num_results=50)]
+    assert ranked[0] == "broad"
+    assert ranked.index("binge") > ranked.index("i0")  # 1 user < 30 users, despite 300 events
