@@ -40,6 +40,24 @@ class Split:
     truth: list[np.ndarray]  # item codes per test user, aligned with test_users
 
 
+def _held_out_users(n_users: int, seed: int, user_fraction: float = 0.1) -> np.ndarray:
+    return _permutation(n_users, seed)[: max(1, int(round(n_users * user_fraction)))]
+
+
+def _permutation(n_users: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).permutation(n_users)
+
+
+def user_folds(n_users: int, seed: int, n_folds: int = 10) -> list[np.ndarray]:
+    """Disjoint held-out user sets covering every user once, for cross-validating the documented procedure:
+    fold 0 is exactly the users split_events(seed) holds out; the others split the remaining users evenly."""
+    if n_folds < 2:
+        raise ValueError("n_folds must be at least 2.")
+    perm = _permutation(n_users, seed)
+    first = len(_held_out_users(n_users, seed))
+    return [perm[:first], *np.array_split(perm[first:], n_folds - 1)]
+
+
 def split_events(
     u: np.ndarray,
     i: np.ndarray,
@@ -48,12 +66,12 @@ def split_events(
     seed: int,
     user_fraction: float = 0.1,
     event_fraction: float = 0.1,
+    held_out: np.ndarray | None = None,
 ) -> Split:
-    """Deterministic Personalize-style split (see module docstring)."""
-    rng = np.random.default_rng(seed)
-    n_test = max(1, int(round(n_users * user_fraction)))
+    """Deterministic Personalize-style split (see module docstring). `held_out` (user codes) replaces the
+    seeded choice of held-out users (see user_folds)."""
     is_test_user = np.zeros(n_users, dtype=bool)
-    is_test_user[rng.permutation(n_users)[:n_test]] = True
+    is_test_user[_held_out_users(n_users, seed, user_fraction) if held_out is None else held_out] = True
     counts = np.bincount(u, minlength=n_users)
     is_test_user &= counts >= 2
     test_ev = is_test_user[u]
@@ -109,20 +127,24 @@ def ndcg_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     return dcg / idcg
 
 
+def per_user_metrics(recommended: Sequence[Sequence], relevant: Sequence[Sequence]) -> dict[str, np.ndarray]:
+    """Every metric except coverage, one value per user (their means are the reported metrics)."""
+    hits = hit_matrix(recommended, relevant)
+    n_rel = np.array([len(set(np.asarray(r).tolist())) for r in relevant], dtype=np.int64)
+    out = {"mean_reciprocal_rank_at_25": reciprocal_rank(hits)}
+    for k in (5, 10, 25):
+        out[f"normalized_discounted_cumulative_gain_at_{k}"] = ndcg_at_k(hits, n_rel, k)
+        out[f"precision_at_{k}"] = precision_at_k(hits, k)
+    return out
+
+
 def compute_metrics(recommended: Sequence[Sequence], relevant: Sequence[Sequence], catalog_size: int) -> dict:
     """All GetSolutionMetrics values, averaged over users (coverage over the whole catalog)."""
     if not len(recommended):
         return {name: 0.0 for name in METRIC_NAMES}
-    hits = hit_matrix(recommended, relevant)
-    n_rel = np.array([len(set(np.asarray(r).tolist())) for r in relevant])
     unique = set()
     for recs in recommended:
         unique.update(list(recs)[:K_MAX])
-    out = {
-        "coverage": len(unique) / max(catalog_size, 1),
-        "mean_reciprocal_rank_at_25": reciprocal_rank(hits).mean(),
-    }
-    for k in (5, 10, 25):
-        out[f"normalized_discounted_cumulative_gain_at_{k}"] = ndcg_at_k(hits, n_rel, k).mean()
-        out[f"precision_at_{k}"] = precision_at_k(hits, k).mean()
+    out = {name: v.mean() for name, v in per_user_metrics(recommended, relevant).items()}
+    out["coverage"] = len(unique) / max(catalog_size, 1)
     return {name: round(float(out[name]), 4) for name in METRIC_NAMES}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,50 @@ def _weights(kind: str, eff: dict, enc: Encoded, mask: np.ndarray, half_life: fl
 def evaluate(kind: str, eff: dict, enc: Encoded, tokens: sp.csr_matrix, seed: int) -> dict:
     """Offline metrics on the documented split (see module docstring)."""
     split = M.split_events(enc.u, enc.i, enc.ts, enc.n_users, seed)
+    return M.compute_metrics(_held_out_recommendations(kind, eff, enc, tokens, seed, split), split.truth, enc.n_items)
+
+
+def cross_validate(
+    recipe_arn: str, data: TrainingData, params: dict | None = None, seed: int = 42, n_folds: int = 10
+) -> list[Fold]:
+    """The documented evaluation repeated with every user held out once (metrics.user_folds; fold 0 is the
+    split train() reports). One Fold per held-out set, ids as strings; for benchmarks: ~10x the users of one
+    split, so recipe comparisons are far less noisy."""
+    kind, eff, _, enc, tokens = _prepare(recipe_arn, data, params)
+    folds = []
+    for held_out in M.user_folds(enc.n_users, seed, n_folds):
+        split = M.split_events(enc.u, enc.i, enc.ts, enc.n_users, seed, held_out=held_out)
+        recs = _held_out_recommendations(kind, eff, enc, tokens, seed, split)
+        ids = enc.item_ids
+        folds.append(Fold(enc.user_ids[split.test_users], [ids[r] for r in recs], [ids[t] for t in split.truth]))
+    return folds
+
+
+class Fold(NamedTuple):
+    """Held-out users that have ground truth, their 25 recommendations and their ground-truth items."""
+
+    users: np.ndarray
+    recommendations: list[np.ndarray]
+    truth: list[np.ndarray]
+
+
+def _prepare(recipe_arn: str, data: TrainingData, params: dict | None):
+    """(kind, effective hyperparameters, event type, encoded selected events, item tokens) for a training."""
+    kind = recipe_kind(recipe_arn)
+    params = params or {}
+    cfg = params.get("solutionConfig") or {}
+    event_type = params.get("eventType") or None
+    eff = _effective_hp(kind, cfg.get("algorithmHyperParameters") or {})
+    selected = select_events(data.interactions, event_type, cfg.get("eventValueThreshold"))
+    check_sufficient(selected, event_type)
+    enc = encode(selected, data.items)
+    return kind, eff, event_type, enc, item_tokens(data.items, enc.item_ids)
+
+
+def _held_out_recommendations(
+    kind: str, eff: dict, enc: Encoded, tokens: sp.csr_matrix, seed: int, split: M.Split
+) -> list[np.ndarray]:
+    """Top 25 item codes for each of split.test_users, from a model fitted on split.train."""
     hl = _half_life(kind, eff)
     fitted = _fit(kind, eff, _weights(kind, eff, enc, split.train, hl), tokens, seed, enc, split.train)
     eval_hl = SIMS_EVAL_HALF_LIFE if kind == SIMS else hl
@@ -121,7 +166,7 @@ def evaluate(kind: str, eff: dict, enc: Encoded, tokens: sp.csr_matrix, seed: in
             allowed = np.ones(s.shape[1], dtype=bool)
             allowed[h.indices[h.indptr[r] : h.indptr[r + 1]]] = False
             recs.append(top_k(s[r], allowed, M.K_MAX))
-    return M.compute_metrics(recs, split.truth, enc.n_items)
+    return recs
 
 
 def _previous_item_factors(previous_dir: Path, enc: Encoded, tokens: sp.csr_matrix, k: int) -> np.ndarray:
@@ -199,18 +244,9 @@ def train(
     params: {"eventType", "solutionConfig": {"eventValueThreshold", "algorithmHyperParameters"},
     "trainingMode": "FULL" | "UPDATE"}. Raises InsufficientDataError, UnsupportedRecipeError, ValueError."""
     started = time.time()
-    kind = recipe_kind(recipe_arn)
-    params = params or {}
-    cfg = params.get("solutionConfig") or {}
-    event_type = params.get("eventType") or None
-    mode = str(params.get("trainingMode") or "FULL").upper()
-    eff = _effective_hp(kind, cfg.get("algorithmHyperParameters") or {})
+    mode = str((params or {}).get("trainingMode") or "FULL").upper()
+    kind, eff, event_type, enc, tokens = _prepare(recipe_arn, data, params)
     hl = _half_life(kind, eff)
-
-    selected = select_events(data.interactions, event_type, cfg.get("eventValueThreshold"))
-    check_sufficient(selected, event_type)
-    enc = encode(selected, data.items)
-    tokens = item_tokens(data.items, enc.item_ids)
     everything = np.ones(len(enc.u), dtype=bool)
     x = _weights(kind, eff, enc, everything, hl)
 
@@ -236,7 +272,7 @@ def train(
         "hist_indptr": x.indptr,
         "hist_indices": x.indices,
         "hist_data": x.data,
-        **_history_arrays(data.interactions, enc, len(selected) == len(data.interactions)),
+        **_history_arrays(data.interactions, enc, len(enc.u) == len(data.interactions)),
         **_recent_items(enc, eff.get("sequence_window", 20)),
         **fitted.arrays,
     }

@@ -82,3 +82,30 @@ def test_split_keeps_one_event_users_out_of_evaluation():
     s = M.split_events(u, np.array([0, 1, 2, 3, 4, 5]), np.arange(6), 3, seed=0, user_fraction=1.0)
     assert 0 not in s.test_users.tolist()
     assert s.train[0]
+
+
+def test_user_folds_cover_every_user_once_and_fold_0_is_the_documented_split():
+    u, i, ts = _events(n_users=205)
+    folds = M.user_folds(205, seed=42, n_folds=10)
+    assert len(folds) == 10
+    everyone = np.concatenate(folds)
+    assert sorted(everyone.tolist()) == list(range(205))  # disjoint and complete
+    default = M.split_events(u, i, ts, 205, seed=42)
+    assert sorted(folds[0].tolist()) == np.unique(u[~default.train]).tolist()
+    again = M.split_events(u, i, ts, 205, seed=42, held_out=folds[0])
+    assert np.array_equal(again.train, default.train) and np.array_equal(again.test_input, default.test_input)
+    other = M.split_events(u, i, ts, 205, seed=42, held_out=folds[3])
+    assert np.unique(u[~other.train]).tolist() == sorted(folds[3].tolist())
+    assert max(len(f) for f in folds[1:]) - min(len(f) for f in folds[1:]) <= 1
+    with pytest.raises(ValueError, match="n_folds"):
+        M.user_folds(205, seed=42, n_folds=1)
+
+
+def test_per_user_metrics_average_to_the_reported_metrics():
+    recs = [["a", "b", "c", "d", "e"], ["a", "f"], ["x"]]
+    truth = [["b", "e"], ["a"], ["y"]]
+    per_user = M.per_user_metrics(recs, truth)
+    assert per_user["mean_reciprocal_rank_at_25"].tolist() == [0.5, 1.0, 0.0]
+    reported = M.compute_metrics(recs, truth, catalog_size=10)
+    for name, values in per_user.items():
+        assert reported[name] == pytest.approx(values.mean(), abs=1e-4)

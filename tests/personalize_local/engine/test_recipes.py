@@ -234,3 +234,25 @@ def test_popularity_counts_unique_users_not_events(tmp_path):
     ranked = [i for i, _ in load_model(tmp_path).recommend(user_id="u1", num_results=50)]
     assert ranked[0] == "broad"
     assert ranked.index("binge") > ranked.index("i0")  # 1 user < 30 users, despite 300 events
+
+
+def test_cross_validation_holds_every_user_out_once_and_fold_0_is_what_train_reports(small_data, trained):
+    from personalize_local.engine.metrics import compute_metrics
+    from personalize_local.engine.training import cross_validate
+
+    folds = cross_validate(UP, small_data, seed=42, n_folds=5)
+    assert len(folds) == 5
+    users = np.concatenate([f.users for f in folds])
+    assert len(users) == len(set(users.tolist()))  # nobody is evaluated twice
+    # independently: a user is evaluated iff their newest 10% holds an item not in their oldest 90%
+    expected = set()
+    for user, ev in small_data.interactions.groupby("USER_ID"):
+        items = ev.sort_values("TIMESTAMP", kind="stable").ITEM_ID.tolist()
+        n_input = min(max(int(len(items) * 0.9), 1), len(items) - 1)
+        if len(items) >= 2 and set(items[n_input:]) - set(items[:n_input]):
+            expected.add(user)
+    assert set(users.tolist()) == expected
+    recs, truth = folds[0].recommendations, folds[0].truth
+    n_items = load_model(trained["aws-user-personalization"][0]).item_ids.size
+    assert compute_metrics(recs, truth, n_items) == trained["aws-user-personalization"][1]
+    assert all(len(r) == 25 for f in folds for r in f.recommendations)
