@@ -24,7 +24,8 @@ Public API (stable; the service backend calls only these names):
 Recipes (details in recipes/*.py):
 - user-personalization(-v2), personalized-ranking(-v2): hybrid of implicit ALS on recency-weighted
   confidences (long-term taste; exact ALS fold-in for recent events and unknown users) and sequential item
-  neighbours of the user's last items (short-term intent, standing in for AWS's HRNN). Items without
+  neighbours of the user's last items (short-term intent, standing in for AWS's HRNN), plus the affinity of
+  those last items' metadata to each item (genre, binned numbers; recipes/metadata.py). Items without
   interactions get factors from item-metadata tokens (cold start). History is excluded from results.
 - similar-items / sims: item co-occurrence with popularity_discount_factor and min_cointeraction_count;
   cold items fall back to metadata-token overlap, then popularity.

@@ -24,6 +24,7 @@ from personalize_local.engine.recipes import (
     SIMS,
     USER_PERSONALIZATION,
     als,
+    metadata,
     sequence,
 )
 
@@ -107,6 +108,7 @@ class Model:
         if self.kind in (USER_PERSONALIZATION, PERSONALIZED_RANKING):
             self._yty = a["item_factors"].astype(np.float64).T @ a["item_factors"].astype(np.float64)
             self._has_seq = "seq_neighbors" in a
+            self._meta = metadata.matrix(a)
         if self.kind == SIMS:
             self.tokens = sp.csr_matrix(
                 (np.ones(len(a["tok_indices"]), dtype=np.float32), a["tok_indices"], a["tok_indptr"]),
@@ -233,7 +235,9 @@ class Model:
         wt = self.arrays["seq_scores"][seq_items] * w[:, None]
         ok = nb >= 0
         short = np.bincount(nb[ok], weights=wt[ok], minlength=len(base))
-        return sequence.combine(base, short, self.hyperparameters["sequence_weight"])[0], seen
+        meta = None if self._meta is None else metadata.affinity_of_items(seq_items, w, self._meta)
+        hp = self.hyperparameters
+        return sequence.combine(base, short, hp["sequence_weight"], meta, hp.get("metadata_weight", 0.0))[0], seen
 
     def _recent_sequence(self, u: int | None, recent: Sequence[RecentEvent]) -> np.ndarray:
         """Catalog indices of the user's most recent items, oldest first (training tail + recent events)."""

@@ -28,6 +28,7 @@ from personalize_local.engine.recipes import (
     POPULARITY,
     SIMS,
     als,
+    metadata,
     recipe_kind,
     sequence,
     sims,
@@ -42,7 +43,7 @@ def _effective_hp(kind: str, hp: dict) -> dict:
         return sims.hyperparameters(hp)
     if kind == POPULARITY:
         return {}
-    return {**als.hyperparameters(hp), **sequence.hyperparameters(hp)}
+    return {**als.hyperparameters(hp), **sequence.hyperparameters(hp), **metadata.hyperparameters(hp)}
 
 
 def _half_life(kind: str, eff: dict) -> float | None:
@@ -58,6 +59,7 @@ class _Fitted:
             self.sim = sims.similarity_matrix(arrays["neighbors"], arrays["neighbor_scores"])
         elif kind != POPULARITY:
             self.seq = sequence.matrix(arrays)
+            self.meta = metadata.matrix(arrays)
 
     def scores(self, h: sp.csr_matrix, h_seq: sp.csr_matrix | None = None) -> np.ndarray:
         """Scores (rows x catalog) for history rows `h`; `h_seq` = short-term recency weights (hybrid)."""
@@ -71,7 +73,9 @@ class _Fitted:
         base = als.fold_in(y, h, self.eff) @ y.T
         if h_seq is None:
             return base
-        return sequence.combine(base, np.asarray((h_seq @ self.seq).todense()), self.eff["sequence_weight"])
+        meta = None if self.meta is None else metadata.affinity(h_seq, self.meta)
+        seq = np.asarray((h_seq @ self.seq).todense())
+        return sequence.combine(base, seq, self.eff["sequence_weight"], meta, self.eff["metadata_weight"])
 
 
 def _fit(
@@ -94,6 +98,7 @@ def _fit(
     warm = np.asarray((x > 0).sum(axis=0)).ravel() > 0
     arrays["item_factors"] = propagate_to_cold(arrays["item_factors"], tokens, warm).astype(np.float32)
     arrays.update(sequence.fit(enc.u[mask], enc.i[mask], enc.ts[mask], enc.n_items, eff))
+    arrays.update(metadata.fit(tokens))
     return _Fitted(kind, eff, arrays, popularity)
 
 

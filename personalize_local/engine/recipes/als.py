@@ -2,7 +2,7 @@
 (`implicit` library) on recency-weighted confidences, with exact ALS fold-in for unseen histories.
 
 Hyperparameters (algorithmHyperParameters, strings): hidden_dimension (factors, default 64),
-regularization (default 0.1), training_iterations (default 15), alpha (confidence scale, default 8),
+regularization (default 0.1), training_iterations (default 15), alpha (confidence scale, default 16),
 recency_mask ("true": newer events weigh more, default true), bptt (recency half-life in events, default 16).
 """
 
@@ -24,7 +24,7 @@ def hyperparameters(hp: dict) -> dict:
         "hidden_dimension": get_int(hp, ("hidden_dimension", "factors"), 64),
         "regularization": get_float(hp, ("regularization", "lambda"), 0.1),
         "training_iterations": get_int(hp, ("training_iterations", "iterations"), 15),
-        "alpha": get_float(hp, ("alpha",), 8.0),
+        "alpha": get_float(hp, ("alpha",), 16.0),
         "recency_mask": get_bool(hp, ("recency_mask",), True),
         "bptt": get_int(hp, ("bptt",), 16),
     }

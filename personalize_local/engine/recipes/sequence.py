@@ -6,7 +6,8 @@ at most `sequence_window` events apart (time order), count a -> b with weight de
 (backward pairs count `sequence_backward_weight`, default half), normalise by popularity,
 keep the top neighbours per item. At scoring time the
 user's recent items (weights 0.5 ** (events since / sequence_half_life)) vote for their neighbours.
-The hybrid score is z-scored ALS + sequence_weight * 3 * (sequence score / its max).
+The hybrid score is z-scored ALS + sequence_weight * 3 * (sequence score / its max) + metadata_weight * the
+item-metadata affinity (recipes/metadata.py) of the same recent items.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ PAIR_BUDGET = 60_000_000  # cap on co-occurrence pairs (window shrinks on very l
 
 def hyperparameters(hp: dict) -> dict:
     return {
-        "sequence_weight": get_float(hp, ("sequence_weight",), 2.0),
+        "sequence_weight": get_float(hp, ("sequence_weight",), 3.0),
         "sequence_window": get_int(hp, ("sequence_window",), 20),
         "sequence_decay": get_float(hp, ("sequence_decay",), 0.9),
         "sequence_half_life": get_float(hp, ("sequence_half_life",), 3.0),
@@ -75,10 +76,19 @@ def matrix(arrays: dict) -> sp.csr_matrix:
     return sp.csr_matrix((sc[ok], (rows, nb[ok])), shape=(n, n), dtype=np.float32)
 
 
-def combine(als_scores: np.ndarray, seq_scores: np.ndarray, weight: float) -> np.ndarray:
-    """Row-wise hybrid: z-scored ALS scores + weight * 3 * seq / max(seq)."""
+def combine(
+    als_scores: np.ndarray,
+    seq_scores: np.ndarray,
+    weight: float,
+    meta_affinity: np.ndarray | None = None,
+    meta_weight: float = 0.0,
+) -> np.ndarray:
+    """Row-wise hybrid: z-scored ALS scores + weight * 3 * seq / max(seq) [+ meta_weight * metadata affinity]."""
     a = np.atleast_2d(als_scores).astype(np.float64)
     s = np.atleast_2d(seq_scores).astype(np.float64)
     a = (a - a.mean(axis=1, keepdims=True)) / (a.std(axis=1, keepdims=True) + 1e-9)
     s = s / (s.max(axis=1, keepdims=True) + 1e-12)
-    return a + weight * 3.0 * s
+    out = a + weight * 3.0 * s
+    if meta_affinity is not None and meta_weight:
+        out += meta_weight * np.atleast_2d(meta_affinity)
+    return out
