@@ -46,12 +46,28 @@ def affinity(weights: sp.csr_matrix, vectors: sp.csr_matrix) -> np.ndarray:
     return (s - s.mean(axis=1, keepdims=True)) / (s.std(axis=1, keepdims=True) + 1e-9)
 
 
-def affinity_of_items(items: np.ndarray, weights: np.ndarray, vectors: sp.csr_matrix) -> np.ndarray:
-    """affinity() for one user given as item indices and their weights (the serving path, no sparse rows)."""
-    lo, hi = vectors.indptr[items], vectors.indptr[np.asarray(items) + 1]
-    idx = np.concatenate([vectors.indices[a:b] for a, b in zip(lo, hi, strict=True)])
-    val = np.concatenate([vectors.data[a:b] * w for a, b, w in zip(lo, hi, weights, strict=True)])
-    profile = np.bincount(idx, weights=val, minlength=vectors.shape[1])
-    profile /= max(float(np.linalg.norm(profile)), 1e-12)
-    s = vectors @ profile
-    return (s - s.mean()) / (s.std() + 1e-9)
+class ItemAffinity:
+    """affinity() for one user at a time (the serving path): item vectors dense when small, and the
+    catalog mean and standard deviation of the scores from precomputed moments, so a request costs one
+    mat-vec over the catalog."""
+
+    DENSE_MAX = 4_000_000  # item x token cells kept dense (16 MB of float32)
+
+    def __init__(self, vectors: sp.csr_matrix):
+        self.sparse = vectors
+        n, t = vectors.shape
+        self.dense = vectors.toarray().astype(np.float64) if n * t <= self.DENSE_MAX else None
+        self.mean = np.asarray(vectors.mean(axis=0), dtype=np.float64).ravel()
+        second = np.asarray((vectors.T @ vectors).todense(), dtype=np.float64) / max(n, 1)
+        self.cov = second - np.outer(self.mean, self.mean)
+
+    def of_items(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Z-scored affinities of every item to the profile of `items` weighted by `weights`."""
+        if self.dense is not None:
+            profile = np.asarray(weights, dtype=np.float64) @ self.dense[items]
+        else:
+            profile = np.asarray(self.sparse[items].T @ np.asarray(weights, dtype=np.float64)).ravel()
+        profile /= max(float(np.linalg.norm(profile)), 1e-12)
+        s = self.dense @ profile if self.dense is not None else self.sparse @ profile
+        std = float(np.sqrt(max(profile @ self.cov @ profile, 0.0)))
+        return (s - float(self.mean @ profile)) / (std + 1e-9)
