@@ -24,8 +24,8 @@ from personalize_local.engine.recipes import (
     SIMS,
     USER_PERSONALIZATION,
     als,
+    hybrid,
     metadata,
-    sequence,
 )
 
 RecentEvent = tuple  # (item_id, event_type, timestamp)
@@ -118,7 +118,8 @@ class Model:
             self._yty = a["item_factors"].astype(np.float64).T @ a["item_factors"].astype(np.float64)
             self._has_seq = "seq_neighbors" in a
             vectors = metadata.matrix(a)
-            self._meta = None if vectors is None else metadata.ItemAffinity(vectors)
+            meta = None if vectors is None else metadata.ItemAffinity(vectors)
+            self._hybrid = hybrid.HybridScorer(a["item_factors"], self.hyperparameters, meta)
         if self.kind == SIMS:
             self.tokens = sp.csr_matrix(
                 (np.ones(len(a["tok_indices"]), dtype=np.float32), a["tok_indices"], a["tok_indptr"]),
@@ -233,21 +234,18 @@ class Model:
             vec = als.fold_in(y, h, self.hyperparameters, self._yty)[0]
         else:
             vec = self.arrays["user_factors"][u]
-        base = y @ vec
         if not self._has_seq:
-            return base, seen
+            return y @ vec, seen
         seq_items = self._recent_sequence(u, recent_events)
         if not len(seq_items):
-            return base, seen
+            return y @ vec, seen
         hl = float(self.hyperparameters["sequence_half_life"])
         w = np.power(0.5, np.arange(len(seq_items))[::-1] / hl)
         nb = self.arrays["seq_neighbors"][seq_items]
         wt = self.arrays["seq_scores"][seq_items] * w[:, None]
         ok = nb >= 0
-        short = np.bincount(nb[ok], weights=wt[ok], minlength=len(base))
-        meta = None if self._meta is None else self._meta.of_items(seq_items, w)
-        hp = self.hyperparameters
-        return sequence.combine(base, short, hp["sequence_weight"], meta, hp.get("metadata_weight", 0.0))[0], seen
+        short = np.bincount(nb[ok], weights=wt[ok], minlength=len(y))
+        return self._hybrid.scores(vec, short, seq_items, w), seen
 
     def _recent_sequence(self, u: int | None, recent: Sequence[RecentEvent]) -> np.ndarray:
         """Catalog indices of the user's most recent items, oldest first (training tail + recent events)."""
