@@ -56,9 +56,10 @@ class ItemAffinity:
     def __init__(self, vectors: sp.csr_matrix):
         self.sparse = vectors
         n, t = vectors.shape
-        self.dense = vectors.toarray().astype(np.float64) if n * t <= self.DENSE_MAX else None
+        self.dense = vectors.toarray().astype(np.float32) if n * t <= self.DENSE_MAX else None
         self.mean = np.asarray(vectors.mean(axis=0), dtype=np.float64).ravel()
-        second = np.asarray((vectors.T @ vectors).todense(), dtype=np.float64) / max(n, 1)
+        v64 = vectors.astype(np.float64)
+        second = np.asarray((v64.T @ v64).todense()) / max(n, 1)
         self.cov = second - np.outer(self.mean, self.mean)
 
     def of_items(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -68,6 +69,6 @@ class ItemAffinity:
         else:
             profile = np.asarray(self.sparse[items].T @ np.asarray(weights, dtype=np.float64)).ravel()
         profile /= max(float(np.linalg.norm(profile)), 1e-12)
-        s = self.dense @ profile if self.dense is not None else self.sparse @ profile
+        s = self.dense @ profile.astype(np.float32) if self.dense is not None else self.sparse @ profile
         std = float(np.sqrt(max(profile @ self.cov @ profile, 0.0)))
         return (s - float(self.mean @ profile)) / (std + 1e-9)
