@@ -81,3 +81,13 @@ def propagate_to_cold(values: np.ndarray, tokens: sp.csr_matrix, warm: np.ndarra
     deg = np.asarray(fc.sum(axis=1)).ravel()
     out[cold] = (fc @ emb) / np.maximum(deg, 1)[:, None]
     return out
+
+
+def column_moments(x: np.ndarray | sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and population covariance (float64) of the rows of a dense or sparse matrix: the mean
+    and variance over rows of x @ v are then mean @ v and v @ cov @ v, for any v."""
+    x64 = x.astype(np.float64)
+    mean = np.asarray(x64.mean(axis=0)).ravel()
+    second = x64.T @ x64
+    second = np.asarray(second.todense() if sp.issparse(second) else second) / max(x.shape[0], 1)
+    return mean, second - np.outer(mean, mean)

@@ -45,6 +45,10 @@ def _in_time_order(recent: Sequence[RecentEvent] | None) -> list:
     return sorted(events, key=key) if len(events) > 1 else events
 
 
+_BLOCK = 64  # top_k: block size for the lower bound
+_SORT_MAX = 8192  # top_k: candidates sorted exactly
+
+
 def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best allowed scores, best first, ties by lower index (unless > 8192 tie at the cut).
 
@@ -61,10 +65,6 @@ def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
         cand = cand[np.argpartition(-work[cand], k - 1)[:k]]
     order = np.lexsort((cand, -work[cand]))[:k]
     return cand[order]
-
-
-_BLOCK = 64
-_SORT_MAX = 8192
 
 
 _BLAS_LIMITED = False

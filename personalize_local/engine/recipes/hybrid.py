@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from personalize_local.engine.features import column_moments
 from personalize_local.engine.recipes.metadata import ItemAffinity
 
 
@@ -23,7 +24,7 @@ class HybridScorer:
         self.fused = self.meta is not None and self.meta.dense is not None
         blocks = [y, self.meta.dense] if self.fused else [y]
         self.stacked = np.hstack(blocks).astype(np.float32)
-        self.y_mean, self.y_cov = _moments(y)
+        self.y_mean, self.y_cov = column_moments(y)
 
     def scores(self, user_vector: np.ndarray, seq_scores: np.ndarray, items: np.ndarray, weights: np.ndarray):
         """Hybrid scores over the catalog: z(ALS) + sequence_weight * 3 * seq / max(seq) [+ w * z(metadata)].
@@ -44,8 +45,3 @@ class HybridScorer:
         top = float(seq_scores.max()) if len(seq_scores) else 0.0
         return out + seq_scores * (self.sequence_weight * 3.0 / (top + 1e-12))
 
-
-def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and the (population) covariance of the rows of `x`."""
-    mean = x.mean(axis=0)
-    return mean, (x.T @ x) / max(len(x), 1) - np.outer(mean, mean)

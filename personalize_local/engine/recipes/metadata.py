@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from personalize_local.engine.features import column_moments
 from personalize_local.engine.recipes.params import get_float
 
 
@@ -47,9 +48,9 @@ def affinity(weights: sp.csr_matrix, vectors: sp.csr_matrix) -> np.ndarray:
 
 
 class ItemAffinity:
-    """affinity() for one user at a time (the serving path): item vectors dense when small, and the
-    catalog mean and standard deviation of the scores from precomputed moments, so a request costs one
-    mat-vec over the catalog."""
+    """affinity() for one user at a time (the serving path). The catalog mean and spread of the scores come
+    from precomputed moments of the item vectors; the vectors are also kept dense when small, for
+    hybrid.HybridScorer to fuse them with the item factors. of_items() serves metadata too wide for that."""
 
     DENSE_MAX = 4_000_000  # item x token cells kept dense (16 MB of float32)
 
@@ -57,18 +58,10 @@ class ItemAffinity:
         self.sparse = vectors
         n, t = vectors.shape
         self.dense = vectors.toarray().astype(np.float32) if n * t <= self.DENSE_MAX else None
-        self.mean = np.asarray(vectors.mean(axis=0), dtype=np.float64).ravel()
-        v64 = vectors.astype(np.float64)
-        second = np.asarray((v64.T @ v64).todense()) / max(n, 1)
-        self.cov = second - np.outer(self.mean, self.mean)
+        self.mean, self.cov = column_moments(vectors)
 
     def of_items(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Z-scored affinities of every item to the profile of `items` weighted by `weights`."""
-        if self.dense is not None:
-            profile = np.asarray(weights, dtype=np.float64) @ self.dense[items]
-        else:
-            profile = np.asarray(self.sparse[items].T @ np.asarray(weights, dtype=np.float64)).ravel()
-        profile /= max(float(np.linalg.norm(profile)), 1e-12)
-        s = self.dense @ profile.astype(np.float32) if self.dense is not None else self.sparse @ profile
+        profile = np.asarray(self.sparse[items].T @ np.asarray(weights, dtype=np.float64)).ravel()
         std = float(np.sqrt(max(profile @ self.cov @ profile, 0.0)))
-        return (s - float(self.mean @ profile)) / (std + 1e-9)
+        return (self.sparse @ profile - float(self.mean @ profile)) / (std + 1e-9)

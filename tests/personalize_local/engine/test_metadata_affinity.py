@@ -26,18 +26,15 @@ def _items():
     )
 
 
-def test_affinity_prefers_items_sharing_metadata_with_recent_items(monkeypatch):
+def test_affinity_prefers_items_sharing_metadata_with_recent_items():
     items = _items()
     vectors = metadata.matrix(metadata.fit(item_tokens(items, items.ITEM_ID.to_numpy())))
     recent = sp.csr_matrix(([1.0, 0.5], ([0, 0], [0, 1])), shape=(1, 6))  # two dramas, i0 most recent
     a = metadata.affinity(recent, vectors)[0]
     assert a[0] > a[2] and a[1] > a[3] and a[1] > a[4]  # drama beats comedy and horror
     assert a.mean() == pytest.approx(0.0, abs=1e-9) and a.std() == pytest.approx(1.0, abs=1e-6)
-    for dense_max in (metadata.ItemAffinity.DENSE_MAX, 0):  # dense and sparse serving paths
-        monkeypatch.setattr(metadata.ItemAffinity, "DENSE_MAX", dense_max)
-        one = metadata.ItemAffinity(vectors).of_items(np.array([0, 1]), np.array([1.0, 0.5]))
-        assert np.allclose(one, a)  # the serving path computes the same numbers
-
+    one = metadata.ItemAffinity(vectors).of_items(np.array([0, 1]), np.array([1.0, 0.5]))
+    assert np.allclose(one, a)  # the serving path for wide metadata computes the same numbers
 
 def test_no_metadata_means_no_term():
     assert metadata.fit(sp.csr_matrix((5, 0), dtype=np.float32)) == {}
