@@ -16,11 +16,11 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
 JSON_TYPES = frozenset({"application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1"})
 
-# The largest request a boto3 client can legitimately send is a PutItems (or PutActions) batch: 10 records with
-# `properties` at its maximum of 24,262 characters, which botocore's json.dumps escapes to 6 bytes per non-ASCII
+# The largest request a boto3 client can legitimately send is a PutItems (or PutActions) batch: 10 records whose
+# `properties` hold the maximum 32,000 characters, which botocore's json.dumps escapes to 6 bytes per non-ASCII
 # character: ~1.9 MB. PutEvents tops out near 0.6 MB, GetPersonalizedRanking's 500 items near 0.8 MB, and every
 # control-plane request of a real configuration stays far below (only an HPO config that filled every categorical
-# range to its documented maximum would reach 10 MB). 4 MiB admits all of that with room; `--max-body-bytes`
+# range to its documented maximum would pass 10 MB). 4 MiB admits all of that with room; `--max-body-bytes`
 # changes it.
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
