@@ -182,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
         if self._chunked():
             raise LengthRequired("personalize_local needs a Content-Length; chunked request bodies are not accepted.")
         raw = self.headers.get("Content-Length") or "0"
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise InvalidInput(f"Content-Length {raw!r} is not a byte count.")
         length = int(raw)
         if length > self.server.max_body_bytes:

@@ -130,9 +130,12 @@ def test_the_default_cap_admits_the_largest_put_items_batch(local_stack):
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_chunked_bodies_are_refused(server):
+def test_a_body_without_a_usable_length_is_refused(server):
     status, _, body = request(server, "POST", "/", None, {**CONTROL, "Transfer-Encoding": "chunked"})
     assert status == 411 and body["__type"] == "LengthRequiredException"
+    for bad in ("-1", "12abc", "\u00b2"):
+        status, headers, body = request(server, "POST", "/", None, {**CONTROL, "Content-Length": bad})
+        assert (status, body["__type"], headers["Connection"]) == (400, "InvalidInputException", "close"), bad
 
 
 # -- content types ---------------------------------------------------------------------------------------------

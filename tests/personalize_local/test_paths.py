@@ -67,6 +67,7 @@ def test_delete_of_a_resource_whose_model_path_is_unsafe_is_refused_before_touch
     kept = data_dir / "models" / "other-solution" / "0a1b2c3d" / "model.npz"
     kept.parent.mkdir(parents=True)
     kept.write_bytes(b"another solution's model")
+    (data_dir / "models" / "x" / "1b2c3d4e").mkdir(parents=True)  # a model of an earlier version of solution x
     backend = Backend(data_dir, min_delay=0.0, runners={})
     try:
         solution = f"{ARN_PREFIX}solution/x"
