@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from personalize_local.access import ALLOWED_HOSTS_ENV, DEFAULT_MAX_BODY_BYTES
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m personalize_local")
@@ -31,6 +33,20 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=3,
         help="restarts an in-flight job survives before it ends CREATE FAILED",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="larger request bodies are answered 413 (default 4 MiB: a PutItems batch at its maxima is ~1.9 MB)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"a Host name to answer besides 127.0.0.1, localhost and ::1 (repeatable; also {ALLOWED_HOSTS_ENV}, "
+        "comma-separated), e.g. a Compose service name",
     )
     serve.add_argument("--log-level", default="INFO")
     stack = sub.add_parser("stack", help="moto server (S3) + the service in the background")
@@ -74,7 +90,9 @@ def run_server(args) -> int:
         max_resumes=args.max_resumes,
     )
     backend.start()
-    server = PersonalizeServer((args.host, args.port), backend)
+    server = PersonalizeServer(
+        (args.host, args.port), backend, max_body_bytes=args.max_body_bytes, allow_hosts=tuple(args.allow_host)
+    )
     backend.warm_up()
 
     def shutdown(*_):
@@ -83,7 +101,11 @@ def run_server(args) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     logging.getLogger("personalize_local").info(
-        "personalize_local listening on %s (data %s, s3 %s)", server.url, args.data_dir, args.s3_endpoint
+        "personalize_local listening on %s (data %s, s3 %s, Host names %s)",
+        server.url,
+        args.data_dir,
+        args.s3_endpoint,
+        ", ".join(sorted(server.allowed_hosts)),
     )
     try:
         server.serve_forever(poll_interval=0.2)

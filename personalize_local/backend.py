@@ -35,6 +35,7 @@ from personalize_local.errors import (
 from personalize_local.events import EventLog
 from personalize_local.faults import Faults
 from personalize_local.kinds import ARN_PREFIX, DELETING, IN_FLIGHT, KINDS, Kind, kind_of_arn
+from personalize_local.paths import UnsafePath
 from personalize_local.recipes import RECIPES
 from personalize_local.service_model import ServiceModel
 from personalize_local.store import Store
@@ -267,6 +268,7 @@ class Backend:
                             f"({other.get('status', 'exists')}) uses it; delete or wait for "
                             "it first."
                         )
+            self._check_owned_files(kind, arn)
             if not kind.has_status:
                 self._remove(kind, arn)
             else:
@@ -444,10 +446,25 @@ class Backend:
             _update={"member": member, "due": now + self.min_delay},
         )
 
+    def _doomed(self, kind: Kind, arn: str) -> list[dict]:
+        """What a delete of `arn` removes: what lives only under it (versions, jobs), then itself."""
+        doomed = [d for d in self.store.all() if d["_ancestors"].get(kind.arn_member) == arn]
+        return [*doomed, self.store.peek(arn)] if self.store.peek(arn) is not None else doomed
+
+    def _check_owned_files(self, kind: Kind, arn: str) -> None:
+        """Refuse a delete, before anything changes, if a file it would remove is not provably in the data dir."""
+        for doc in self._doomed(kind, arn):
+            try:
+                semantics.owned_files(self, doc)
+            except UnsafePath as exc:
+                raise UnsafePath(
+                    f"Refusing to delete {kind.name} {arn}: {exc.message} Such a resource can only come from state "
+                    "written before names were checked; start the service on a new --data-dir."
+                ) from exc
+
     def _remove(self, kind: Kind, arn: str) -> None:
         """Forget `arn` and what lives only under it (versions, jobs)."""
-        doomed = [d for d in self.store.all() if d["_ancestors"].get(kind.arn_member) == arn]
-        for doc in [*doomed, self.store.peek(arn)]:
+        for doc in self._doomed(kind, arn):
             if doc is not None:
                 semantics.after_remove(self, doc)
                 self.store.remove(doc[KINDS[doc["_kind"]].arn_member])
@@ -532,7 +549,7 @@ class Backend:
             updates = runner(JobContext(self, doc)) or {}
             time.sleep(max(0.0, started + self.min_delay - time.time()))
             self._finish(arn, "ACTIVE", updates)
-        except JobFailed as exc:
+        except (JobFailed, UnsafePath) as exc:
             self._finish(arn, "CREATE FAILED", {"failureReason": str(exc)})
         except Exception as exc:  # noqa: BLE001 - any runner bug must end the job, never leave it pending
             log.exception("job %s crashed", arn)
@@ -554,9 +571,14 @@ class Backend:
 
 
 def _warm_up() -> None:
-    """Import what jobs need in the background, so the first import/training job does not pay for it."""
+    """Import what jobs need and compile the service models' patterns in the background, so the first
+    import/training job or tagged request does not pay for it."""
     import importlib
 
+    from personalize_local.service_model import compile_patterns
+
+    for service in ("personalize", "personalize-runtime", "personalize-events"):
+        compile_patterns(service)
     for module in ("pyarrow.csv", "pyarrow.parquet", "boto3", "personalize_local.engine"):
         try:
             importlib.import_module(module)

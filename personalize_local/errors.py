@@ -31,6 +31,13 @@ InternalFailure = _error("InternalFailure", 500)
 NotImplementedOp = _error("NotImplementedException", 501)
 UnknownOperation = _error("UnknownOperationException")
 
+# Answers of the HTTP layer itself (who may call, how a request must look), AWS-shaped like the rest.
+AccessDenied = _error("AccessDeniedException", 403)
+MethodNotAllowed = _error("MethodNotAllowedException", 405)
+LengthRequired = _error("LengthRequiredException", 411)
+RequestTooLarge = _error("RequestEntityTooLargeException", 413)
+UnsupportedMediaType = _error("UnsupportedMediaTypeException", 415)
+
 
 class JobFailed(Exception):
     """Raised by a job runner: the job ends CREATE FAILED with this message as failureReason."""

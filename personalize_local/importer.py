@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from personalize_local.errors import JobFailed
-from personalize_local.kinds import ARN_PREFIX
+from personalize_local.paths import dataset_file
 from personalize_local.s3io import read_objects
 from personalize_local.semantics import parse_schema
 
@@ -41,12 +41,6 @@ ARROW_TYPES = {
     "double": pa.float64(),
     "boolean": pa.bool_(),
 }
-
-
-def dataset_file(data_dir: Path, dataset_arn: str) -> Path:
-    """Where a dataset's imported rows live: <data_dir>/datasets/<group>/<TYPE>.parquet."""
-    group, dtype = dataset_arn[len(ARN_PREFIX) :].split("/")[1:3]
-    return Path(data_dir) / "datasets" / group / f"{dtype}.parquet"
 
 
 def run_import(ctx) -> dict:

@@ -7,8 +7,10 @@ and the parent document; it may fill defaults into `doc` and returns extra creat
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import uuid
+from pathlib import Path
 
 from personalize_local.errors import (
     InvalidInput,
@@ -18,8 +20,10 @@ from personalize_local.errors import (
     ResourceNotFound,
 )
 from personalize_local.kinds import ACCOUNT, DELETING, IN_FLIGHT, Kind
+from personalize_local.paths import UnsafePath, dataset_file, model_dir
 from personalize_local.recipes import RECIPES
 
+log = logging.getLogger("personalize_local")
 MAX_FILTERS_PER_GROUP = 10
 MAX_CAMPAIGNS_PER_GROUP = 5
 MAX_IMPORTS_IN_FLIGHT = 5
@@ -38,16 +42,30 @@ def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | N
     return hook(backend, doc, params, parent) if hook else None
 
 
-def after_remove(backend, doc: dict) -> None:
-    """Drop the files a removed resource owned (imported rows, a trained model), so a resource created
-    later under the same ARN starts empty, as on AWS."""
-    from personalize_local.importer import dataset_file
-
+def owned_files(backend, doc: dict) -> list[Path]:
+    """The files a resource owns under the data dir (imported rows, a trained model), each checked to lie
+    inside it (UnsafePath otherwise)."""
     if doc["_kind"] == "Dataset":
-        dataset_file(backend.data_dir, doc["datasetArn"]).unlink(missing_ok=True)
-    elif doc["_kind"] == "SolutionVersion" and doc.get("_model_dir"):
-        shutil.rmtree(doc["_model_dir"], ignore_errors=True)
-    elif doc["_kind"] == "DatasetGroup":
+        return [dataset_file(backend.data_dir, doc["datasetArn"])]
+    if doc["_kind"] == "SolutionVersion" and doc.get("_model_dir"):
+        return [model_dir(backend.data_dir, doc["solutionVersionArn"])]
+    return []
+
+
+def after_remove(backend, doc: dict) -> None:
+    """Drop the files a removed resource owned, so a resource created later under the same ARN starts empty,
+    as on AWS. Delete requests checked the paths already; one that is unsafe now is left alone (logged)."""
+    try:
+        paths = owned_files(backend, doc)
+    except UnsafePath as exc:
+        log.error("not deleting the files of %s: %s", doc["_kind"], exc.message)
+        paths = []
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if doc["_kind"] == "DatasetGroup":
         backend.events.forget(doc["datasetGroupArn"])
 
 

@@ -13,7 +13,8 @@ from functools import lru_cache
 import pyarrow as pa
 
 from personalize_local.errors import InvalidInput, ResourceInUse, ResourceNotFound
-from personalize_local.importer import ARROW_TYPES, dataset_file, store
+from personalize_local.importer import ARROW_TYPES, store
+from personalize_local.paths import dataset_file, model_dir
 from personalize_local.semantics import parse_schema
 
 
@@ -83,16 +84,17 @@ class Serving:
             campaign = self.backend.require(campaign_arn, "Campaign")
             if campaign.get("status") != "ACTIVE":
                 raise ResourceNotFound(f"Campaign {campaign_arn} is {campaign.get('status')}, not ACTIVE.")
-            version = self.backend.require(campaign["solutionVersionArn"], "SolutionVersion")
-            model_dir, trained_at = version.get("_model_dir"), version["lastUpdatedDateTime"]
+            version_arn = campaign["solutionVersionArn"]
+            version = self.backend.require(version_arn, "SolutionVersion")
+            trained, trained_at = version.get("_model_dir"), version["lastUpdatedDateTime"]
             group = campaign["_ancestors"]["datasetGroupArn"]
-        if not model_dir:
-            raise ResourceNotFound(f"Solution version {campaign['solutionVersionArn']} has no trained model.")
-        model = self._models.get(model_dir)
+        if not trained:
+            raise ResourceNotFound(f"Solution version {version_arn} has no trained model.")
+        model = self._models.get(version_arn)
         if model is None:  # model directories are immutable: load (and stat) each one once
             if len(self._models) >= 16:  # versions come and go; drop the cache rather than grow
                 self._models = {}
-            model = self._models[model_dir] = load_model(model_dir)
+            model = self._models[version_arn] = load_model(model_dir(self.backend.data_dir, version_arn))
         return model, group, trained_at
 
     def _filter(self, params: dict, group: str):

@@ -175,8 +175,12 @@ class LocalStack:
         )
 
     def admin(self, path: str, payload: dict | None = None) -> dict:
+        """GET `path`, or POST `payload` to it as JSON (the admin routes that change state take POST only)."""
         data = json.dumps(payload).encode() if payload is not None else None
-        req = urllib.request.Request(self.endpoint + path, data=data, method="POST" if data else "GET")
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        req = urllib.request.Request(
+            self.endpoint + path, data=data, headers=headers, method="POST" if data is not None else "GET"
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 

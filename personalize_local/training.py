@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from personalize_local.errors import JobFailed
-from personalize_local.importer import dataset_file
-from personalize_local.kinds import ARN_PREFIX
+from personalize_local.paths import dataset_file, model_dir
 
 
 def _engine():
@@ -19,11 +17,6 @@ def _engine():
     except ImportError as exc:
         raise JobFailed(f"The recommender engine is not available in this installation: {exc}") from exc
     return engine
-
-
-def model_dir(data_dir: Path, solution_version_arn: str) -> Path:
-    """<data_dir>/models/<solution>/<version id>: the immutable model of one solution version."""
-    return Path(data_dir) / "models" / Path(*solution_version_arn[len(ARN_PREFIX) :].split("/")[1:])
 
 
 def load_frames(ctx, group_arn: str) -> dict:
@@ -78,13 +71,15 @@ def run_training(ctx) -> dict:
             raise JobFailed(
                 "trainingMode UPDATE needs an ACTIVE solution version of this solution to update."
             )
-        previous = Path(max(done, key=lambda v: v["creationDateTime"])["_model_dir"])
+        latest = max(done, key=lambda v: v["creationDateTime"])
+        previous = model_dir(ctx.data_dir, latest["solutionVersionArn"])
     out = model_dir(ctx.data_dir, version["solutionVersionArn"])
     started = time.time()
     try:
         metrics = engine.train(version["recipeArn"], data, params, out, previous, seed=42)
     except (engine.InsufficientDataError, engine.UnsupportedRecipeError) as exc:
         raise JobFailed(str(exc)) from exc
+    # _model_dir marks a version that has a model; readers rebuild (and check) the path from the ARN.
     return {"_metrics": metrics, "_model_dir": str(out), "trainingHours": (time.time() - started) / 3600}
 
 
@@ -97,7 +92,7 @@ def run_batch(ctx) -> dict:
     version = ctx.get(job["solutionVersionArn"])
     if version is None or not version.get("_model_dir"):
         raise JobFailed(f"Solution version {job['solutionVersionArn']} has no trained model.")
-    model = engine.load_model(version["_model_dir"])
+    model = engine.load_model(model_dir(ctx.data_dir, version["solutionVersionArn"]))
     factory = filter_factory(ctx, engine, job)
     out_prefix = job["jobOutput"]["s3DataDestination"]["path"]
     if not out_prefix.endswith("/"):

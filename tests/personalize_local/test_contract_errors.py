@@ -159,6 +159,7 @@ def test_injected_throttling_and_500s(local_stack, raw):
 
 def test_raw_http_errors_are_aws_shaped(local_stack):
     def post(headers: dict, body: bytes) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/x-amz-json-1.1", **headers}
         req = urllib.request.Request(local_stack.endpoint + "/", data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req) as resp:
