@@ -18,7 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "docker/Dockerfile").read_text()
-LOCKS = ["requirements-uv.txt", "requirements.txt", "requirements-local.txt", "requirements-dev.txt"]
+LOCKS = ["requirements.txt", "requirements-local.txt", "requirements-dev.txt", "requirements-uv.txt"]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
 BUILD_TARGETS = sorted({s["build"]["target"] for s in COMPOSE["services"].values() if "build" in s})
 
@@ -86,13 +86,11 @@ def pins(path: str) -> dict[str, tuple[str, set[str]]]:
 
 def test_base_image_has_the_python_the_locks_are_compiled_for():
     """The locks resolve wheels for one Python (cp311); the plain apache/airflow tag ships another."""
-    compiled_for = {re.search(r"--python-version (\S+)", (ROOT / f).read_text()).group(1) for f in LOCKS}
-    assert compiled_for == {"3.11"}
+    base = dockerfile_stages(DOCKERFILE)["airflow"]["from"]
+    assert base == "apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}"
     args = dict(re.findall(r"^ARG (\w+)=(\S+)$", DOCKERFILE, re.M))
-    assert args["PYTHON_VERSION"] == "3.11"
-    assert (
-        dockerfile_stages(DOCKERFILE)["airflow"]["from"] == "apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}"
-    )
+    compiled_for = {re.search(r"--python-version (\S+)", (ROOT / f).read_text()).group(1) for f in LOCKS}
+    assert compiled_for == {args["PYTHON_VERSION"]} == {"3.11"}
     assert args["AIRFLOW_VERSION"] == pins("requirements.txt")["apache-airflow"][0]
 
 
