@@ -91,7 +91,9 @@ def interpolate(node, env: dict[str, str], path: tuple = ()):
     value = substitute(node, env)
     field = path[2:] if path[:1] == ("services",) else ()
     if any(_matches(field, pattern) for pattern in BOOLEAN_FIELDS):
-        return {"true": True, "false": False}[value.lower()]
+        if value.lower() not in ("true", "false"):
+            raise InterpolationError(f"{'.'.join(map(str, path))}: {value!r} is not a boolean")
+        return value.lower() == "true"
     if any(_matches(field, pattern) for pattern in INTEGER_FIELDS):
         return int(value)
     return value

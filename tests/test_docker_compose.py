@@ -136,6 +136,20 @@ def test_every_airflow_component_shares_the_secrets():
     assert not any("_AIRFLOW_WWW_USER_PASSWORD" in env_of(name, "aws") for name in AIRFLOW), "only init needs it"
 
 
+def test_documented_env_setup_sets_every_required_variable(tmp_path):
+    """The .env recipe of docs/deployment.md, run as typed: every secret set, a valid Fernet key, mode 600."""
+    from cryptography.fernet import Fernet
+
+    docs = (ROOT / "docs/deployment.md").read_text()
+    recipe = re.search(r"```bash\n(cat > \.env <<EOF\n.*?)```", docs, re.S).group(1)
+    subprocess.run(["bash", "-euo", "pipefail", "-c", recipe], cwd=tmp_path, check=True, timeout=60)
+    dot_env = read_env_file(tmp_path / ".env")
+    assert set(SECRETS) <= {k for k, v in dot_env.items() if v}
+    Fernet(dot_env["AIRFLOW_FERNET_KEY"])
+    assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
+    compose_config.load(COMPOSE_FILE, dot_env)  # interpolates: nothing required is missing
+
+
 def test_variables_have_defaults_except_required_secrets():
     text = COMPOSE_FILE.read_text()
     for m in re.finditer(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}", text):
