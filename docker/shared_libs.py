@@ -62,13 +62,13 @@ def locked_names(*requirement_files: str | Path) -> set[str]:
 
 
 def system_needs(distributions: set[str]) -> dict[str, list[str]]:
-    """Libraries the installed ``distributions`` need that no installed distribution ships -> the files needing them.
+    """Libraries the installed ``distributions`` need and none of them ships -> the files that need them.
 
     A library vendored by one of them (``numpy.libs/``, ``pyarrow/*.so.*`` ...) counts as shipped.
     """
     shared_objects = []
     for name in sorted(distributions):
-        dist = metadata.distribution(name)  # PackageNotFoundError when the lock was not installed
+        dist = metadata.distribution(name)  # PackageNotFoundError when the lock is not installed
         for file in dist.files or []:
             if ".so" in file.name:
                 shared_objects.append((str(file), Path(dist.locate_file(file))))
@@ -94,8 +94,13 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] != "check":
         print("usage: python shared_libs.py check REQUIREMENTS_FILE...", file=sys.stderr)
         return 2
-    needs = system_needs(locked_names(*argv[1:]))
-    missing = {so: files for so, files in needs.items() if so not in ldconfig_sonames()}
+    try:
+        needs = system_needs(locked_names(*argv[1:]))
+    except metadata.PackageNotFoundError as err:
+        print(f"{err.name} is pinned in {' '.join(argv[1:])} but not installed", file=sys.stderr)
+        return 1
+    system = ldconfig_sonames()
+    missing = {so: files for so, files in needs.items() if so not in system}
     for soname, files in sorted(missing.items()):
         print(f"missing system library {soname}, needed by {', '.join(sorted(files)[:3])}", file=sys.stderr)
     if missing:
