@@ -15,10 +15,13 @@ STACK_DIR ?= $(CURDIR)/.local-stack
 
 .PHONY: install demo demo-teardown test lint stack-up stack-down sample-data validate-config bench clean
 
-$(STAMP): requirements.txt requirements-local.txt requirements-dev.txt Makefile
+# Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the three layered
+# lock files (each lists every package it needs, dependencies included, with its hashes).
+$(STAMP): requirements-uv.txt requirements.txt requirements-local.txt requirements-dev.txt Makefile
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode -r requirements.txt -r requirements-local.txt -r requirements-dev.txt
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-uv.txt
+	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode --require-hashes \
+		-r requirements.txt -r requirements-local.txt -r requirements-dev.txt
 	@# Byte-compile once: this environment sets PYTHONDONTWRITEBYTECODE, so nothing else would cache it.
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	@touch $(STAMP)
