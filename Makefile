@@ -13,7 +13,7 @@ export AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE := True
 export GX_ANALYTICS_ENABLED := False
 STACK_DIR ?= $(CURDIR)/.local-stack
 
-.PHONY: install demo demo-teardown test lint stack-up stack-down sample-data validate-config bench clean
+.PHONY: install demo demo-teardown test mutate lint stack-up stack-down sample-data validate-config bench clean
 
 # Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the three layered
 # lock files (each lists every package it needs, dependencies included, with its hashes).
@@ -48,6 +48,11 @@ stack-down:
 
 validate-config: $(STAMP)
 	$(BIN)/python -m personalize_ops validate-config include/pipeline.yaml
+
+# Mutation testing of the guard modules (gate, teardown, quality rules, filters, config, training adoption).
+mutate: $(STAMP)
+	$(BIN)/uv pip install --python $(BIN)/python -q --require-hashes -r requirements-mutate.txt
+	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
 bench: $(STAMP)
 	bash benchmarks/run_all.sh

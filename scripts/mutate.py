@@ -1,0 +1,168 @@
+"""Mutation testing of the guard modules (``make mutate``): which plausible bug would no test catch?
+
+Runs mutmut (pinned in requirements-mutate.txt) over the modules that guard data and deployments, against their
+fast tests, in a throwaway copy of the repository, and prints killed / survived per module. A surviving mutant is
+a change to the code that no test noticed. Survivors judged equivalent (they change no behaviour) are listed with
+their reason in docs/testing.md; every other survivor is printed with its diff.
+
+mutmut derives module names from file paths under ``src/``, so the copy moves ``plugins/personalize_ops`` there.
+
+Usage: python scripts/mutate.py [--module NAME ...] [--keep] [--max-children N]
+Exit status: 1 when a module has a survivor that is not listed as equivalent and the module's target is missed
+(gate and teardown: no survivor; the others: at least 90% killed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "personalize_ops"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One guarded module, the fast tests that must catch its bugs, and the share of mutants they must kill."""
+
+    name: str
+    source: str  # relative to plugins/personalize_ops
+    tests: tuple[str, ...]
+    target: float  # minimum killed share among non-equivalent mutants
+
+
+GUARDS = (
+    Guard("gate", "metrics/gate.py", ("tests/personalize_ops/metrics/test_gate.py",), 1.0),
+    Guard("gate wiring", "pipeline/gate_task.py", ("tests/personalize_ops/pipeline/test_gate_task.py",), 1.0),
+    Guard("teardown", "pipeline/teardown.py", ("tests/personalize_ops/pipeline/test_teardown.py",), 1.0),
+    Guard("quality rules", "quality/rules.py", ("tests/personalize_ops/quality",), 0.9),
+    Guard("filter expression", "filter_expression.py", ("tests/personalize_ops/test_filter_expression.py",), 0.9),
+    Guard("config validators", "config.py", ("tests/personalize_ops/test_config.py",), 0.9),
+    Guard(
+        "training adoption",
+        "operators/solution_version.py",
+        ("tests/personalize_ops/toolkit/test_toolkit_training.py",),
+        0.9,
+    ),
+)
+EQUIVALENTS_DOC = ROOT / "docs" / "testing.md"
+
+
+def equivalents() -> set[str]:
+    """Signatures of survivors judged equivalent: the ```mutmut-equivalent block of docs/testing.md."""
+    if not EQUIVALENTS_DOC.exists():
+        return set()
+    block = re.search(r"```mutmut-equivalent\n(.*?)```", EQUIVALENTS_DOC.read_text(), re.S)
+    return {line.strip() for line in (block.group(1).splitlines() if block else []) if line.strip()}
+
+
+def copy_tree(dest: Path) -> None:
+    """The tracked files (plus uncommitted edits of them), with the package moved under src/."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.split()  # fmt: skip
+    for rel in files:
+        src = ROOT / rel
+        if not src.is_file():
+            continue
+        target = dest / rel.replace(f"plugins/{PACKAGE}/", f"src/{PACKAGE}/", 1)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+
+
+def configure(dest: Path, guards: list[Guard]) -> None:
+    text = (dest / "pyproject.toml").read_text()
+    text = text.replace('pythonpath = [".", "plugins", "dags"]', 'pythonpath = [".", "src", "plugins", "dags"]')
+    sources = ", ".join(f'"src/{PACKAGE}/{g.source}"' for g in guards)
+    tests = ", ".join(f'"{t}"' for g in guards for t in g.tests)
+    text += (
+        "\n[tool.mutmut]\n"
+        f"source_paths = [{sources}]\n"
+        f"pytest_add_cli_args_test_selection = [{tests}]\n"
+        'also_copy = ["src", "plugins", "dags", "tests", "personalize_local", "include", "scripts"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+    )
+    (dest / "pyproject.toml").write_text(text)
+
+
+def mutmut(dest: Path, *args: str) -> str:
+    exe = Path(sys.executable).with_name("mutmut")
+    proc = subprocess.run([str(exe), *args], cwd=dest, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})  # fmt: skip
+    if proc.returncode not in (0, 1) and args[0] == "run":
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise SystemExit(f"mutmut {' '.join(args)} failed with exit code {proc.returncode}")
+    return proc.stdout
+
+
+def signature(dest: Path, mutant: str) -> str:
+    """``module.function: -original / +mutated`` from the mutant's diff (stable across line moves)."""
+    diff = mutmut(dest, "show", mutant)
+    old = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    new = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    func = mutant.split("__mutmut_")[0].replace(".x\u01c1", ".").replace("\u01c1", ".").replace(".x_", ".")
+    return f"{func}: -{' '.join(old)} / +{' '.join(new)}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--module", action="append", help="only these guards (by name); default all")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copy and print its path")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    guards = [g for g in GUARDS if not args.module or g.name in args.module]
+    if not guards:
+        parser.error(f"no guard named {args.module}; known: {', '.join(g.name for g in GUARDS)}")
+    missing = [t for g in guards for t in g.tests if not (ROOT / t).exists()]
+    if missing:
+        parser.error(f"test paths missing: {', '.join(missing)}")
+    work = Path(tempfile.mkdtemp(prefix="mutate-"))
+    try:
+        copy_tree(work)
+        configure(work, guards)
+        mutmut(work, "run", "--max-children", str(args.max_children))
+        status = dict(re.findall(r"^\s*(\S+): (\S+)$", mutmut(work, "results", "--all", "true"), re.M))
+        return report(work, guards, status, equivalents())
+    finally:
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(work: Path, guards: list[Guard], status: dict[str, str], known: set[str]) -> int:
+    rows, failed, survivors = [], False, []
+    for g in guards:
+        module = f"{PACKAGE}." + g.source.removesuffix(".py").replace("/", ".") + "."
+        mine = {m: s for m, s in status.items() if m.startswith(module)}
+        killed = sum(s in ("killed", "timeout") for s in mine.values())
+        alive = [m for m, s in mine.items() if s == "survived"]
+        sigs = [signature(work, m) for m in alive]
+        equivalent = sum(s in known for s in sigs)
+        other = len(mine) - killed - len(alive)  # no tests, suspicious, ...: not killed, so they count against
+        judged = len(mine) - equivalent
+        share = killed / judged if judged else 1.0
+        ok = share >= g.target
+        failed |= not ok
+        rows.append((g.name, g.source, len(mine), killed, len(alive) - equivalent, equivalent, other,
+                     f"{share:.1%}", f">= {g.target:.0%}", "ok" if ok else "MISSED"))  # fmt: skip
+        survivors += [s for s in sigs if s not in known]
+    header = ("guard", "module", "mutants", "killed", "survived", "equivalent", "other", "killed %", "target", "")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+    if survivors:
+        print("\nSurvivors (no test failed; add a test, or list the line in docs/testing.md if equivalent):")
+        for s in survivors:
+            print(f"  {s}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
