@@ -92,8 +92,10 @@ def build_group(pz: FakePersonalize, name: str, shared_schema: str | None = None
         "group": g,
         "schema": schema,
         "items_schema": items_schema,
-        "datasets": [pz.add("dataset", f"{name}-interactions", g, schemaArn=schema),
-                     pz.add("dataset", f"{name}-items", g, schemaArn=items_schema)],  # fmt: skip
+        "datasets": [
+            pz.add("dataset", f"{name}-interactions", g, schemaArn=schema),
+            pz.add("dataset", f"{name}-items", g, schemaArn=items_schema),
+        ],
         "solution": sol,
         "active_version": pz.add("solution_version", f"{name}-v1", sol),
         "campaign": pz.add("campaign", f"{name}-camp", sol),
