@@ -20,7 +20,6 @@ from personalize_ops.resources import KINDS, TEARDOWN_ORDER
 
 log = logging.getLogger(__name__)
 CHILD_KINDS = [k for k in KINDS.values() if k.parent == "dataset_group" and k.deletable]
-STOPPING, STOPPED = "CREATE STOPPING", "CREATE STOPPED"
 
 
 @dataclass
@@ -55,7 +54,7 @@ def discover(hook, group_name: str) -> list[dict]:
         for c in hook.list("campaign", sol.arn):
             found["campaign"].append(Step("campaign", c["campaignArn"], c["name"], "delete"))
         for v in hook.list("solution_version", sol.arn):
-            if v.get("status") in (*KINDS["solution_version"].in_progress, STOPPING):
+            if v.get("status") in KINDS["solution_version"].in_progress:
                 found["solution_version"].append(
                     Step("solution_version", v["solutionVersionArn"], "", "stop", f"training {v['status']}")
                 )
@@ -98,8 +97,7 @@ def execute(hook, steps: list[dict], delay: float = 5, max_attempts: int = 720) 
             hook.stop_training(arn)
             hook.wait(kind, arn, "stopped", delay=delay, max_attempts=max_attempts)
             status = (hook.describe_or_none(kind, arn) or {}).get("status", "gone")
-            if status != STOPPED:
-                log.info("%s %s settled as %s before the stop took effect", kind, arn, status)
+            log.info("Stopped %s %s: %s", kind, arn, status)  # ACTIVE / CREATE FAILED: it ended before the stop
             done.append({**step, "result": status})
             continue
         existed = hook.delete(kind, arn, timeout=delay * max_attempts)
@@ -188,9 +186,18 @@ def _check_export_destination(cfg, location: str) -> None:
 
 
 def count_objects(s3, location: str) -> int:
+    """Objects under ``location``; 0 when its bucket does not exist (yet)."""
+    from botocore.exceptions import ClientError
+
     bucket, key = s3uri.split(location)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
-    return sum(len(page.get("Contents", [])) for page in pages)
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+        return sum(len(page.get("Contents", [])) for page in pages)
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code")
+        if code == "NoSuchBucket":
+            return 0
+        raise TeardownError(f"cannot list {location} ({code}): the connection needs s3:ListBucket on it") from err
 
 
 def plan_s3(s3, cfg, options: Mapping[str, bool]) -> list[dict]:
