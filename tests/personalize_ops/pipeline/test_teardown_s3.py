@@ -181,3 +181,7 @@ def test_objects_s3_refuses_to_delete_fail_the_run_naming_keys_and_codes(s3, buc
     assert "1 objects deleted, 1 NOT deleted" in caplog.text, "the report comes before the failure"
     assert exists(s3, written["staged"]) and not exists(s3, f"s3://{bucket}/{other}")
     assert not exists(s3, written["batch_input"]), "the other areas are still deleted"
+
+
+def test_a_bucket_that_does_not_exist_yet_has_nothing_to_delete(s3):
+    assert plan_s3(s3, config(f"absent-{uuid.uuid4().hex[:12]}", "dg"), EVERYTHING) == []
