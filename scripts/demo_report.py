@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import boto3
+from personalize_ops import s3_layout
 from personalize_ops.config import load_config
 from personalize_ops.metrics import load_history, render_metrics_table
 from personalize_ops.pipeline.smoke import filter_values, read_csv_columns, sample_users
@@ -28,9 +29,8 @@ def main() -> None:
     print(render_metrics_table(latest))
 
     group_arn = next(g["datasetGroupArn"] for g in pz.list_dataset_groups()["datasetGroups"] if g["name"] == group.name)
-    staged = f"s3://{group.bucket}/{group.prefix}/staging/"
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=group.bucket, Prefix=staged[5 + len(group.bucket) + 1 :])
-            .get("Contents", [])]  # fmt: skip
+    staged = s3_layout.area(group.prefix, "staging", group.name)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=group.bucket, Prefix=staged).get("Contents", [])]
     interactions = next(f"s3://{group.bucket}/{k}" for k in keys if "/interactions/" in k)
     items_key = next((f"s3://{group.bucket}/{k}" for k in keys if "/items/" in k), None)
     items = read_csv_columns(s3, items_key, tuple(f.name for f in cfg.datasets.items.fields)) if items_key else None

@@ -1,7 +1,8 @@
 """Content-addressed S3 staging of prepared Personalize files.
 
-A prepared file is stored once under ``<prefix>/staging/<dataset>/<sha256>.csv``: the same bytes map to the
-same key, so re-running a task re-uses the object and an unchanged dataset is recognisable by its S3 location.
+A prepared file is stored once under its content address in the dataset group's staging area
+(:func:`personalize_ops.s3_layout.staging_key`): the same bytes map to the same key, so re-running a task re-uses
+the object and an unchanged dataset is recognisable by its S3 location.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from personalize_ops.s3_layout import staging_key
+
+__all__ = ["StagedFile", "StagingError", "sha256_of", "stage_file", "staging_key"]
 _CHUNK = 8 * 1024 * 1024
 
 
@@ -20,12 +24,6 @@ def sha256_of(path: str | Path) -> str:
         while block := fh.read(_CHUNK):
             digest.update(block)
     return digest.hexdigest()
-
-
-def staging_key(prefix: str, dataset: str, sha256: str, suffix: str = ".csv") -> str:
-    """The content-addressed key of one prepared file."""
-    base = prefix.strip("/")
-    return f"{base}/staging/{dataset}/{sha256}{suffix}" if base else f"staging/{dataset}/{sha256}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -72,12 +70,12 @@ def _check_bucket(s3, bucket: str) -> None:
 
 
 def stage_file(
-    s3, bucket: str, prefix: str, dataset: str, path: str | Path, sha256: str | None = None
+    s3, bucket: str, prefix: str, dataset: str, path: str | Path, sha256: str | None = None, *, group: str
 ) -> StagedFile:
-    """Upload ``path`` under its content address unless that object already exists."""
+    """Upload ``path`` under its content address in ``group``'s staging area unless that object already exists."""
     _check_bucket(s3, bucket)
     digest = sha256 or sha256_of(path)
-    key = staging_key(prefix, dataset, digest)
+    key = staging_key(prefix, group, dataset, digest)
     uploaded = False
     if not _exists(s3, bucket, key):
         s3.upload_file(str(path), bucket, key)

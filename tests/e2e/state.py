@@ -8,11 +8,13 @@ def dataset_group_arn(pz, name: str) -> str | None:
 
 
 def inventory(pz, group_arn: str) -> dict[str, list]:
-    """Every resource under a dataset group, by kind (ARNs), plus import jobs and solution versions."""
+    """Every resource under a dataset group, by kind (ARNs), plus import jobs, solution versions and the schemas
+    its datasets use."""
     datasets = [d["datasetArn"] for d in pz.list_datasets(datasetGroupArn=group_arn)["datasets"]]
     solutions = [s["solutionArn"] for s in pz.list_solutions(datasetGroupArn=group_arn)["solutions"]]
     return {
         "datasets": datasets,
+        "schemas": sorted({pz.describe_dataset(datasetArn=d)["dataset"]["schemaArn"] for d in datasets}),
         "import_jobs": [j["datasetImportJobArn"] for d in datasets
                         for j in pz.list_dataset_import_jobs(datasetArn=d)["datasetImportJobs"]],
         "solutions": solutions,
@@ -23,6 +25,11 @@ def inventory(pz, group_arn: str) -> dict[str, list]:
         "event_trackers": [t["eventTrackerArn"]
                            for t in pz.list_event_trackers(datasetGroupArn=group_arn)["eventTrackers"]],
     }  # fmt: skip
+
+
+def schema_arns(pz) -> set[str]:
+    """Every schema in the account."""
+    return {s["schemaArn"] for page in pz.get_paginator("list_schemas").paginate() for s in page["schemas"]}
 
 
 def task_states(dag_run) -> dict[str, str]:

@@ -44,9 +44,12 @@ def test_first_run_builds_and_deploys_everything(pipeline, first_run):
 
 
 def _staged_keys(pipeline) -> set[str]:
+    from personalize_ops import s3_layout
+
     from tests.e2e.conftest import BUCKET
 
-    pages = pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="personalize-demo/staging/")
+    staging = s3_layout.area("personalize-demo", "staging", GROUP)
+    pages = pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=staging)
     return {o["Key"] for page in pages for o in page.get("Contents", [])}
 
 

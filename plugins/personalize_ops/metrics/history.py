@@ -1,7 +1,7 @@
-"""Durable metric history in S3 (layout: docs/INTERFACES.md, "Metric history").
+"""Durable metric history in S3: one JSON object per solution version's metrics and one per gate decision.
 
-``s3://{bucket}/{prefix}/metrics/history/{dataset_group}/{solution}/{solution_version_id}.json`` holds one
-solution version's metrics; ``.../metrics/gate/{dataset_group}/{campaign}/{run_id}.json`` one gate decision.
+The keys (areas ``history`` and ``gate``, per dataset group) come from :mod:`personalize_ops.s3_layout`; the
+record fields are listed in docs/INTERFACES.md, "Metric history".
 Writes are idempotent: writing the same record again is a no-op, writing a *different* record to an existing
 key raises :class:`HistoryConflictError` instead of silently overwriting history. "The same" ignores the
 bookkeeping fields a retry or a later run naturally changes (:data:`VERSION_BOOKKEEPING`,
@@ -15,6 +15,8 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from personalize_ops import s3_layout
 
 VERSION_FIELDS = (
     "dataset_group",
@@ -57,32 +59,23 @@ class HistoryConflictError(RuntimeError):
     """A different record already exists under the key this record maps to."""
 
 
-def _root(prefix: str) -> str:
-    prefix = prefix.strip("/")
-    return f"{prefix}/metrics" if prefix else "metrics"
-
-
-def _part(value: str, field: str) -> str:
-    if not isinstance(value, str) or not value or "/" in value:
-        raise HistoryRecordError(f"{field}={value!r}: must be a non-empty string without '/'")
-    return value
+def _key(make, *args: str) -> str:
+    """A key from :mod:`personalize_ops.s3_layout`; a bad key part is a record error."""
+    try:
+        return make(*args)
+    except s3_layout.KeyPartError as err:
+        raise HistoryRecordError(str(err)) from err
 
 
 def history_key(prefix: str, dataset_group: str, solution: str, solution_version_arn: str) -> str:
     """S3 key of one solution version's record; the version id is the last segment of its ARN."""
-    version_id = _part(solution_version_arn.rstrip("/").rsplit("/", 1)[-1], "solution_version_arn")
-    return (
-        f"{_root(prefix)}/history/{_part(dataset_group, 'dataset_group')}/"
-        f"{_part(solution, 'solution')}/{version_id}.json"
-    )
+    version_id = solution_version_arn.rstrip("/").rsplit("/", 1)[-1]
+    return _key(s3_layout.history_key, prefix, dataset_group, solution, version_id)
 
 
 def gate_key(prefix: str, dataset_group: str, campaign: str, run_id: str) -> str:
     """S3 key of one gate decision (one per campaign and DAG run)."""
-    return (
-        f"{_root(prefix)}/gate/{_part(dataset_group, 'dataset_group')}/"
-        f"{_part(campaign, 'campaign')}/{_part(run_id, 'run_id')}.json"
-    )
+    return _key(s3_layout.gate_key, prefix, dataset_group, campaign, run_id)
 
 
 def _iso_utc(value: Any, field: str) -> str:
@@ -278,9 +271,7 @@ def load_history(
     s3: Any, bucket: str, prefix: str, dataset_group: str, solution: str | None = None
 ) -> list[dict[str, Any]]:
     """All solution-version records of a dataset group (optionally one solution), oldest first."""
-    key_prefix = f"{_root(prefix)}/history/{_part(dataset_group, 'dataset_group')}/"
-    if solution is not None:
-        key_prefix += f"{_part(solution, 'solution')}/"
+    key_prefix = _key(s3_layout.area, prefix, "history", dataset_group, *([] if solution is None else [solution]))
     records = []
     for key, raw in _iter_json(s3, bucket, key_prefix):
         try:
@@ -294,9 +285,7 @@ def load_gate_decisions(
     s3: Any, bucket: str, prefix: str, dataset_group: str, campaign: str | None = None
 ) -> list[dict[str, Any]]:
     """All gate decisions of a dataset group (optionally one campaign), oldest first."""
-    key_prefix = f"{_root(prefix)}/gate/{_part(dataset_group, 'dataset_group')}/"
-    if campaign is not None:
-        key_prefix += f"{_part(campaign, 'campaign')}/"
+    key_prefix = _key(s3_layout.area, prefix, "gate", dataset_group, *([] if campaign is None else [campaign]))
     records = []
     for key, raw in _iter_json(s3, bucket, key_prefix):
         try:

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from personalize_ops import s3_layout
 from personalize_ops.pipeline import s3uri
 from personalize_ops.pipeline.gate_task import serving_version
 from personalize_ops.pipeline.imports import last_active_import
@@ -75,11 +76,12 @@ def write_inputs(s3, cfg, job, users: list[str], token: str) -> list[dict]:
     parts = []
     for i in range(0, len(users), USERS_PER_FILE):
         n = i // USERS_PER_FILE
-        key = f"{group.prefix.strip('/')}/batch/{job.name}/{token}/input/part-{n:05d}.jsonl".lstrip("/")
+        key = s3_layout.batch_key(group.prefix, group.name, job.name, token, "input", f"part-{n:05d}.jsonl")
         extra = {"filterValues": dict(job.filter_values)} if job.filter_values else {}
         body = "".join(json.dumps({"userId": u, **extra}) + "\n" for u in users[i : i + USERS_PER_FILE])
         s3.put_object(Bucket=group.bucket, Key=key, Body=body.encode())
-        out = s3uri.join(group.bucket, group.prefix, "batch", job.name, token, "output", f"part-{n:05d}") + "/"
+        out_key = s3_layout.batch_key(group.prefix, group.name, job.name, token, "output", f"part-{n:05d}")
+        out = f"s3://{group.bucket}/{out_key}/"
         parts.append({"job_name": f"{job.name}-{token[:10]}-{n}"[:63], "input_path": f"s3://{group.bucket}/{key}",
                       "output_path": out, "users": len(users[i : i + USERS_PER_FILE])})  # fmt: skip
     return parts

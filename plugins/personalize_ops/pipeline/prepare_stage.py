@@ -59,7 +59,9 @@ def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = F
     if dry_run:
         log.info("dry_run: %s prepared but not uploaded", dataset)
         return prepared
-    staged = stage_file(s3, group.bucket, group.prefix, dataset, prepared["csv_path"], prepared["sha256"])
+    staged = stage_file(
+        s3, group.bucket, group.prefix, dataset, prepared["csv_path"], prepared["sha256"], group=group.name
+    )
     log.info("%s %s", "Uploaded" if staged.uploaded else "Already staged (unchanged data)", staged.uri)
     prepared["staged"] = staged.to_dict()
     return prepared

@@ -7,7 +7,7 @@ from personalize_ops.pipeline import batch_export
 
 
 def _cfg():
-    return SimpleNamespace(dataset_group=SimpleNamespace(bucket="batch-inputs", prefix="pz"))
+    return SimpleNamespace(dataset_group=SimpleNamespace(name="dg", bucket="batch-inputs", prefix="pz"))
 
 
 def _lines(s3, uri):

@@ -6,6 +6,8 @@ failureReason.
 """
 
 import json
+import time
+from contextlib import contextmanager
 
 import pytest
 from helpers import FAST, ROLE, context, ensure_once, put_s3
@@ -89,12 +91,37 @@ def test_campaign_ensure_update_and_batch_inference(pz_stack, aws_conn_id, group
     assert listed.get("KeyCount", 0) >= 1
 
 
-def test_stop_solution_version_creation(pz_stack, aws_conn_id, group):
-    arn = _train(aws_conn_id, group["solution"], "dag/run-stop/train", wait_for_completion=False)
-    op = PersonalizeStopSolutionVersionCreationOperator(
-        task_id="stop", solution_version_arn=arn, aws_conn_id=aws_conn_id, **FAST
-    )
-    assert op.execute(context()) in ("CREATE STOPPED", "ACTIVE")
+@contextmanager
+def training_held(stack, conn, solution_arn, run_identity, seconds=30):
+    """A training that stays CREATE IN_PROGRESS for ``seconds`` (the service's ``job_delay``): nothing to race."""
+    with stack.faults_set(job_delay=seconds):
+        arn = _train(conn, solution_arn, run_identity, wait_for_completion=False)
+        deadline = time.monotonic() + 30
+        while (status := stack.describe(arn)["solutionVersion"]["status"]) != "CREATE IN_PROGRESS":
+            assert status == "CREATE PENDING" and time.monotonic() < deadline, status
+            time.sleep(0.05)
+    yield arn  # the job read its delay when it started: clearing the fault does not shorten it
+
+
+def test_stop_operator_ends_a_training_as_create_stopped(pz_stack, aws_conn_id, group):
+    with training_held(pz_stack, aws_conn_id, group["solution"], "dag/run-stop/train") as arn:
+        op = PersonalizeStopSolutionVersionCreationOperator(
+            task_id="stop", solution_version_arn=arn, aws_conn_id=aws_conn_id, **FAST
+        )
+        assert op.execute(context()) == "CREATE STOPPED"
+    assert pz_stack.describe(arn)["solutionVersion"]["status"] == "CREATE STOPPED"
+    # stopping again is a no-op that reports the same final status
+    assert op.execute(context()) == "CREATE STOPPED"
+
+
+def test_hook_stop_training_and_wait_end_a_training_as_create_stopped(pz_stack, aws_conn_id, group):
+    hook = PersonalizeHook(aws_conn_id=aws_conn_id)
+    with training_held(pz_stack, aws_conn_id, group["solution"], "dag/run-stop-hook/train") as arn:
+        assert hook.stop_training(arn) is True
+        assert hook.status("solution_version", arn) in ("CREATE STOPPING", "CREATE STOPPED")
+        hook.wait("solution_version", arn, "stopped", delay=0.3, max_attempts=100)
+    assert hook.status("solution_version", arn) == "CREATE STOPPED"
+    assert hook.stop_training(arn) is False, "a stopped version has nothing left to stop"
 
 
 def test_failed_training_raises_with_failure_reason(pz_stack, aws_conn_id, group):
