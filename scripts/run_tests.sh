@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 bash scripts/install_chromium.sh || echo "WARNING: chromium could not be installed; the browser test will say so"
 # The deployment tier starts its own PostgreSQL and Redis from these packages (never the machine's servers).
-bash scripts/install_services.sh || { echo "postgresql/redis-server could not be installed" >&2; exit 1; }
+bash scripts/install_services.sh || echo "WARNING: postgresql/redis-server could not be installed; the deployment tier will say so"
 $BIN/ruff check . || exit 1
 $BIN/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup "$@"
 rc=$?
