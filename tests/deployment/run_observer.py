@@ -42,9 +42,7 @@ def wait_for_dag(cluster, token: str, dag_id: str, timeout: float = 120) -> None
 
 def trigger_and_observe(cluster, token, dag_id, conf=None, timeout=600, interval=0.5) -> RunObservation:
     """Trigger ``dag_id`` and sample until the run ends; TimeoutError (with the task states) after ``timeout``."""
-    run = cluster.api(
-        "POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}}, token
-    )
+    run = cluster.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}}, token)
     run_id = run["dag_run_id"]
     start = time.monotonic()
     obs = RunObservation(run_id=run_id, state="queued", wall_seconds=0.0)
@@ -55,9 +53,7 @@ def trigger_and_observe(cluster, token, dag_id, conf=None, timeout=600, interval
                 f"{dag_id} run {run_id} still {obs.state} after {timeout}s; task states: {obs.task_states}; "
                 f"logs in {cluster.home}"
             )
-        tis = cluster.api(
-            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000", token=token
-        )
+        tis = cluster.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000", token=token)
         now = time.monotonic()
         for ti in tis["task_instances"]:
             state = ti["state"] or "none"
