@@ -11,3 +11,4 @@ run benchmarks.recipes_vs_aws --other-seeds 42,1,2,3,4
 run benchmarks.training --sizes poc --runs 3
 run benchmarks.serving_engine
 run benchmarks.serving_http
+run benchmarks.dag_parse

@@ -1,4 +1,5 @@
-"""Training time and peak memory of user-personalization (full training incl. offline evaluation).
+"""Training time and peak memory of user-personalization (full training incl. offline evaluation), and the
+time of an UPDATE training (trainingMode UPDATE: warm start from the full model, no evaluation) on the same data.
 
 Usage: .venv/bin/python -m benchmarks.training [--sizes poc,10m] [--runs 3]
 Sizes: `poc` (MovieLens POC data from ../shared), or a synthetic size such as `1m`, `10m` (interactions;
@@ -58,12 +59,16 @@ def child(size: str) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         metrics = train(RECIPE, data, {}, Path(tmp) / "model")
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0 = time.perf_counter()
+        train(RECIPE, data, {"trainingMode": "UPDATE"}, Path(tmp) / "update", previous_dir=Path(tmp) / "model")
+        update_wall = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
             {
                 "wall": wall,
                 "cpu": cpu,
+                "update_wall": update_wall,
                 "rss_mb": rss_mb,
                 "n": len(data.interactions),
                 "ndcg10": metrics["normalized_discounted_cumulative_gain_at_10"],
@@ -99,14 +104,17 @@ def main() -> None:
                 runs[0]["n"],
                 statistics.median(r["wall"] for r in runs),
                 statistics.median(r["cpu"] for r in runs),
+                statistics.median(r["update_wall"] for r in runs),
                 max(r["rss_mb"] for r in runs),
                 runs[0]["ndcg10"],
             )
         )
-    print(f"user-personalization training, median of {args.runs} runs (wall includes offline evaluation)")
-    print(f"{'size':>6} {'interactions':>13} {'wall s':>8} {'cpu s':>8} {'peak RSS MB':>12} {'NDCG@10':>8}")
-    for size, n, wall, cpu, rss, ndcg in rows:
-        print(f"{size:>6} {n:>13,} {wall:>8.1f} {cpu:>8.1f} {rss:>12.0f} {ndcg:>8.4f}")
+    print(f"user-personalization training, median of {args.runs} runs (wall includes offline evaluation;")
+    print("UPDATE s: trainingMode UPDATE on the same data, warm-started from that full model)")
+    head = ("size", 6), ("interactions", 13), ("wall s", 8), ("cpu s", 8), ("UPDATE s", 9), ("peak RSS MB", 12)
+    print(" ".join(f"{name:>{width}}" for name, width in head), f"{'NDCG@10':>8}")
+    for size, n, wall, cpu, update, rss, ndcg in rows:
+        print(f"{size:>6} {n:>13,} {wall:>8.1f} {cpu:>8.1f} {update:>9.1f} {rss:>12.0f} {ndcg:>8.4f}")
 
 
 if __name__ == "__main__":

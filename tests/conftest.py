@@ -1,4 +1,5 @@
-"""Session-wide test setup: isolated Airflow home, dummy AWS credentials, shared fixtures."""
+"""Session-wide test setup: isolated Airflow home, dummy AWS credentials, shared fixtures, and the CI skip
+policy (tests/fixtures/skip_policy.py: with CI=true a skip outside its allow-list fails the run)."""
 
 import json
 import os
@@ -40,6 +41,8 @@ pytest_plugins = [
     "tests.fixtures.airflow",
     "tests.fixtures.chromium",
     "tests.fixtures.pipeline",
+    "tests.fixtures.services",
+    "tests.fixtures.skip_policy",
     "tests.fixtures.stack",
 ]
 
@@ -48,6 +51,8 @@ def pytest_collection_modifyitems(config, items):
     """With xdist (`-n`), keep each file on one worker and the order-dependent e2e files together."""
     import pytest
 
+    if not config.pluginmanager.hasplugin("xdist"):  # `-p no:xdist`: the marker is not registered
+        return
     for item in items:
         rel = Path(str(item.fspath)).relative_to(ROOT / "tests")
         group = "e2e" if rel.parts[0] == "e2e" else str(rel)

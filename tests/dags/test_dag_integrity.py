@@ -1,4 +1,8 @@
-"""Every file in dags/ imports cleanly, parses in under a second, and follows the house rules."""
+"""Every file in dags/ imports cleanly, imports nothing heavy at parse time, and follows the house rules.
+
+Parse *time* depends on the machine's load, so it is a benchmark (`python -m benchmarks.dag_parse`), not an
+assertion here.
+"""
 
 from __future__ import annotations
 
@@ -14,39 +18,34 @@ ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
 HEAVY = ("pandas", "great_expectations", "pyarrow", "implicit", "personalize_local", "scipy")
 
-# Like the dag-processor: Airflow imported once in a parent, each DAG file parsed in a forked child (so each file
-# pays for its own imports, ours included). Three parses per file; the median is reported.
+# Like the dag-processor: Airflow imported once in a parent, each DAG file parsed in a forked child; the child
+# reports which heavy top-level packages the parse added to sys.modules.
 PROBE = f"HEAVY = {HEAVY!r}\n" + """
-import importlib.util, json, os, statistics, sys, time
+import importlib.util, json, os, sys
 import airflow.sdk, airflow.providers.amazon.aws.hooks.s3, airflow.providers.amazon.aws.operators.base_aws  # noqa
+assert not set(HEAVY) & set(sys.modules), sorted(set(HEAVY) & set(sys.modules))  # Airflow itself loads none
 out = {}
 for path in sys.argv[1:]:
-    samples, heavy = [], set()
-    for i in range(3):
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            before = set(sys.modules)
-            t = time.perf_counter()
-            spec = importlib.util.spec_from_file_location("dagfile", path)
-            mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
-            took = time.perf_counter() - t
-            loaded = sorted({m.split(".")[0] for m in set(sys.modules) - before} & set(HEAVY))
-            os.write(w, json.dumps([took, loaded]).encode())
-            os._exit(0)
-        os.close(w)
-        took, loaded = json.loads(os.read(r, 65536))
-        os.waitpid(pid, 0)
-        samples.append(took)
-        heavy.update(loaded)
-    out[path] = {"median": statistics.median(samples), "heavy": sorted(heavy)}
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        before = set(sys.modules)
+        spec = importlib.util.spec_from_file_location("dagfile", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        loaded = sorted({m.split(".")[0] for m in set(sys.modules) - before} & set(HEAVY))
+        os.write(w, json.dumps(loaded).encode())
+        os._exit(0)
+    os.close(w)
+    out[path] = json.loads(os.read(r, 65536))
+    os.waitpid(pid, 0)
 print(json.dumps(out))
 """
 
 
 @pytest.fixture(scope="module")
-def parse_report():
+def heavy_imports():
+    """DAG file path -> heavy packages its parse imported."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"}
     done = subprocess.run([sys.executable, "-c", PROBE, *map(str, DAG_FILES)], env=env, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
@@ -62,11 +61,10 @@ def test_every_dag_file_imports_without_errors():
     assert set(bag.dag_ids) == {"personalize_retrain", "personalize_batch_export", "personalize_teardown"}
 
 
-def test_parse_time_under_one_second_and_no_heavy_imports(parse_report):
-    for path, report in parse_report.items():
-        print(f"{Path(path).name}: parsed in {report['median'] * 1000:.0f} ms (median of 3)")
-        assert report["median"] < 1.0, f"{path} took {report['median']:.2f}s to parse"
-        assert report["heavy"] == [], f"{path} imports heavy modules at parse time: {report['heavy']}"
+def test_no_heavy_imports_at_parse_time(heavy_imports):
+    assert set(heavy_imports) == set(map(str, DAG_FILES))
+    for path, heavy in heavy_imports.items():
+        assert heavy == [], f"{path} imports heavy modules at parse time: {heavy}"
 
 
 def test_house_rules():

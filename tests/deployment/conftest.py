@@ -1,11 +1,11 @@
-"""Deployment tier: native Airflow on PostgreSQL (LocalExecutor, or CeleryExecutor with Redis); each test is
-skipped with the reason when a service it needs is absent."""
+"""Deployment tier: native Airflow on a PostgreSQL server the tests start (LocalExecutor, or CeleryExecutor
+with a Redis the tests start); see tests/fixtures/services.py."""
 
 import json
 
 import pytest
 
-from tests.fixtures.airflow_cluster import ROOT, NativeAirflow, postgres_unavailable_reason, redis_unavailable_reason
+from tests.fixtures.airflow_cluster import ROOT, NativeAirflow
 
 BUNDLES = json.dumps(
     [
@@ -20,21 +20,20 @@ BUNDLES = json.dumps(
 
 
 @pytest.fixture
-def native_airflow_factory(tmp_path_factory):
-    reason = postgres_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+def native_airflow_factory(request, tmp_path_factory, test_postgres):
+    """start(extra_env, executor) -> a running NativeAirflow; every deployment started is stopped afterwards."""
     started = []
 
     def start(extra_env: dict | None = None, executor: str = "LocalExecutor") -> NativeAirflow:
-        if executor == "CeleryExecutor" and (why := redis_unavailable_reason()):
-            pytest.skip(why)
+        redis = request.getfixturevalue("test_redis") if executor == "CeleryExecutor" else None
         env = {"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": BUNDLES, **(extra_env or {})}
         home = tmp_path_factory.mktemp("airflow-deploy")
-        cluster = NativeAirflow(home=home, extra_env=env, executor=executor)
+        cluster = NativeAirflow(home=home, postgres=test_postgres, redis=redis, extra_env=env, executor=executor)
         started.append(cluster)
         return cluster.start()
 
-    yield start
-    for cluster in started:
-        cluster.stop()
+    try:
+        yield start
+    finally:
+        for cluster in started:
+            cluster.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ BUCKET = "pz-e2e"
 class Pipeline:
     """Writes pipeline configs for the DAGs and runs them with ``dag.test()``."""
 
-    def __init__(self, stack, sample_dir: Path, work: Path):
-        self.stack, self.sample_dir, self.work = stack, sample_dir, work
+    def __init__(self, stack, sample_dir: Path, work: Path, env: pytest.MonkeyPatch):
+        self.stack, self.sample_dir, self.work, self.env = stack, sample_dir, work, env
         self.s3 = stack.client("s3")
         self.personalize = stack.client("personalize")
 
@@ -27,7 +26,7 @@ class Pipeline:
         cfg = derived_config(self.sample_dir, self.work, BUCKET, mutate)
         path = self.work / name
         path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        os.environ["PERSONALIZE_PIPELINE_CONFIG"] = str(path)
+        self.env.setenv("PERSONALIZE_PIPELINE_CONFIG", str(path))
         return path
 
     def a_user(self) -> str:
@@ -48,9 +47,11 @@ class Pipeline:
 
 @pytest.fixture(scope="session")
 def pipeline(local_stack, sample_dir, airflow_db, tmp_path_factory):
-    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = connection_json(local_stack)
-    os.environ["PERSONALIZE_WORK_DIR"] = str(tmp_path_factory.mktemp("work"))
-    p = Pipeline(local_stack, sample_dir, tmp_path_factory.mktemp("pipeline"))
-    p.s3.create_bucket(Bucket=BUCKET)
-    p.config()
-    return p
+    """The e2e files' shared Pipeline; the environment it sets is restored at the end of the session."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_json(local_stack))
+        env.setenv("PERSONALIZE_WORK_DIR", str(tmp_path_factory.mktemp("work")))
+        p = Pipeline(local_stack, sample_dir, tmp_path_factory.mktemp("pipeline"), env)
+        p.s3.create_bucket(Bucket=BUCKET)
+        p.config()
+        yield p

@@ -25,18 +25,21 @@ def test_update_campaign_switches_versions_without_a_failed_request(local_stack,
             except Exception as exc:  # noqa: BLE001 - every failure counts
                 errors.append(exc)
 
+    def wait_for_answers(count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while len(answers) < count and not errors:
+            assert time.monotonic() < deadline, f"{len(answers)} of {count} answers after {timeout}s"
+            time.sleep(0.01)
+
     thread = threading.Thread(target=hammer)
     thread.start()
     try:
-        while len(answers) < 20 and not errors:
-            time.sleep(0.01)
+        wait_for_answers(20)
         before = answers[-1]
         sc.pz.update_campaign(campaignArn=campaign, solutionVersionArn=up["solutionVersionArn"])
         update = wait_status(lambda: sc.pz.describe_campaign(campaignArn=campaign)["campaign"], "latestCampaignUpdate")
         assert update["status"] == "ACTIVE", update
-        seen = len(answers)
-        while len(answers) < seen + 20 and not errors:
-            time.sleep(0.01)
+        wait_for_answers(len(answers) + 20)
         served = sc.pz.describe_campaign(campaignArn=campaign)["campaign"]["solutionVersionArn"]
     finally:
         stop.set()

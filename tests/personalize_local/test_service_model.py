@@ -17,9 +17,17 @@ def errors_of(operation: str, params: dict) -> str:
     return err.value.message
 
 
-def test_valid_requests_pass():
-    MODEL.validate("CreateDatasetGroup", {"name": "ok-name_1", "tags": [{"tagKey": "k", "tagValue": "v"}]})
-    MODEL.validate("ListSolutions", {"maxResults": 100})
+def test_valid_requests_pass_up_to_each_bound_and_fail_one_past_it():
+    tags = [{"tagKey": "k", "tagValue": "v"}]
+    for operation, params in [
+        ("CreateDatasetGroup", {"name": "ok-name_1", "tags": tags}),
+        ("CreateDatasetGroup", {"name": "a" * 63}),
+        ("ListSolutions", {"maxResults": 1}),
+        ("ListSolutions", {"maxResults": 100}),
+    ]:
+        MODEL.validate(operation, params)  # raises InvalidInput on any violation
+    assert "length less than or equal to 63" in errors_of("CreateDatasetGroup", {"name": "a" * 64})
+    assert "value greater than or equal to 1" in errors_of("ListSolutions", {"maxResults": 0})
 
 
 def test_every_violation_is_reported_with_its_path():

@@ -156,16 +156,22 @@ def test_yaml_and_file_errors(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "expr",
+    "expr,fields,params,actions",
     [
-        'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click", "watch")',
-        "INCLUDE ItemID WHERE Items.PRICE > 10 AND Items.GENRE IN ($GENRE)",
-        'EXCLUDE ItemID WHERE Items.GENRE NOT IN ("x") | INCLUDE ItemID WHERE Items.YEAR >= 2000',
-        "INCLUDE ItemID WHERE Items.GENRE IN ($G) IF CurrentUser.AGE > 18",
+        ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click", "watch")',
+         [("Interactions", "EVENT_TYPE")], [], ["EXCLUDE"]),
+        ("INCLUDE ItemID WHERE Items.PRICE > 10 AND Items.GENRE IN ($GENRE)",
+         [("Items", "PRICE"), ("Items", "GENRE")], ["GENRE"], ["INCLUDE"]),
+        ('EXCLUDE ItemID WHERE Items.GENRE NOT IN ("x") | INCLUDE ItemID WHERE Items.YEAR >= 2000',
+         [("Items", "GENRE"), ("Items", "YEAR")], [], ["EXCLUDE", "INCLUDE"]),
+        ("INCLUDE ItemID WHERE Items.GENRE IN ($G) IF CurrentUser.AGE > 18",
+         [("Items", "GENRE"), ("CurrentUser", "AGE")], ["G"], ["INCLUDE"]),
     ],
-)
-def test_filter_expressions_valid(expr):
-    parse_filter_expression(expr)
+)  # fmt: skip
+def test_filter_expressions_valid_and_what_they_reference(expr, fields, params, actions):
+    """The parse result is what the config checks use (fields against the dataset schemas, $PARAMETERS)."""
+    parsed = parse_filter_expression(expr)
+    assert (parsed.fields, parsed.params, parsed.actions) == (fields, params, actions)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,19 @@
+"""tests/conftest.py works with and without xdist (the documented single-process command uses -p no:xdist)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("plugin_args", [["-p", "no:xdist"], ["-n", "1", "--dist", "loadgroup"]])
+def test_suite_collects_and_runs(plugin_args):
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin_args, "-q", "tests/test_skeleton.py"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "INTERNALERROR" not in done.stdout, done.stdout[-3000:]
+    assert "2 passed" in done.stdout
