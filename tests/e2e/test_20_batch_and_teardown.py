@@ -30,8 +30,6 @@ def test_runs_without_logical_date_keep_their_own_exports(pipeline):
     makes the same kind of run): two of them write two sets of files; the second replaces nothing."""
     from pathlib import Path
 
-    from personalize_ops.pipeline.batch_export import export_stamp
-
     task = "job_demo_daily_recommendations.export"
     first = pipeline.run("personalize_batch_export", logical_date=None)
     assert first.state == "success" and first.logical_date is None, task_states(first)
@@ -43,6 +41,8 @@ def test_runs_without_logical_date_keep_their_own_exports(pipeline):
 
     assert one["path"] != two["path"]
     assert {p: Path(p).read_bytes() for p in kept} == kept
+    from personalize_ops.pipeline.batch_export import export_stamp
+
     for run, summary in ((first, one), (second, two)):
         stamp = export_stamp(run.run_after, run.run_id)
         assert Path(summary["path"]).name == f"recommendations-{stamp}.csv"

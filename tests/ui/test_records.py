@@ -27,8 +27,6 @@ def _points(html: str) -> list[str]:
 
 
 def test_malformed_records_are_error_rows_naming_their_key(client, admin_token, ui_env, monkeypatch, tmp_path):
-    from personalize_ui_app import data
-
     s3 = s3_client(ui_env["s3_endpoint"])
     record_version(s3, BUCKET, BROKEN, make_version_record(
         dataset_group=DG, solution=UP, recipe="arn:aws:personalize:::recipe/aws-user-personalization",
@@ -43,7 +41,7 @@ def test_malformed_records_are_error_rows_naming_their_key(client, admin_token, 
         f"{history}/metrics-text.json": json.dumps({**good, "metrics": "high"}).encode(),
         f"{history}/infinite.json": json.dumps({**good, "metrics": {"coverage": 1e400}}).encode(),
         f"{history}/array.json": b"[1, 2]",
-        f"{history}/huge.json": json.dumps({**good, "pad": "x" * 5000}).encode(),
+        f"{history}/huge.json": json.dumps({**good, "pad": "x" * 70_000}).encode(),  # over the 64 KiB bound
         f"{gate}/promoted-text.json": json.dumps({"campaign": "c", "champion_arn": None, "challenger_arn": "a",
                                                   "metric": "coverage", "champion_value": None,
                                                   "challenger_value": 0.1, "baseline_value": None, "margin": 0.02,
@@ -58,7 +56,6 @@ def test_malformed_records_are_error_rows_naming_their_key(client, admin_token, 
     }
     for key, body in bad.items():
         s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-    monkeypatch.setattr(data, "MAX_RECORD_BYTES", 4096)
     cfg = tmp_path / "broken.yaml"
     cfg.write_text(CONFIG.replace(f"prefix: {PREFIX}", f"prefix: {BROKEN}"))
     monkeypatch.setenv("PERSONALIZE_PIPELINE_CONFIG", str(cfg))
@@ -73,7 +70,7 @@ def test_malformed_records_are_error_rows_naming_their_key(client, admin_token, 
     assert rows[f"{history}/metrics-text.json"].startswith("metrics=&#x27;high&#x27;: expected a mapping")
     assert "expected a finite number" in rows[f"{history}/infinite.json"]
     assert rows[f"{history}/array.json"] == "expected a JSON object, found list"
-    assert rows[f"{history}/huge.json"].endswith("more than the 4,096 a record may have; not read")
+    assert rows[f"{history}/huge.json"].endswith("bytes, more than the 65,536 a record may have; not read")
     assert rows[f"{gate}/promoted-text.json"].startswith("promoted=&#x27;yes&#x27;: expected true or false")
     assert rows[f"{gate}/campaign-number.json"].startswith("campaign=5: must be a non-empty string")
     assert rows[f"{gate}/latin1.json"].startswith("not valid JSON")
