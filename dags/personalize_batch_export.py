@@ -3,6 +3,7 @@
 Runs on its schedule (default daily) and whenever personalize_retrain promotes a new version (Airflow Asset).
 Per job: pick the version (the campaign's, else the newest ACTIVE), build the input from the imported users,
 run the batch inference job(s), and flatten the output to CSV/Parquet with every input user accounted for.
+Output files are named after the run (``recommendations-<run_after>-<run_id>``) and never overwritten.
 """
 
 from __future__ import annotations
@@ -75,13 +76,15 @@ def personalize_batch_export():
         return built["jobs"]
 
     @task
-    def export(job_name: str, built: dict, ts_nodash=None):
+    def export(job_name: str, built: dict, dag_run=None):
+        """Flatten the output to files stamped with this run (asset-triggered runs have no logical date)."""
         from personalize_ops.pipeline import batch_export
 
         job = next(j for j in CFG.batch_jobs if j.name == job_name)
         s3 = S3Hook(aws_conn_id=CONN).get_conn()
+        stamp = batch_export.export_stamp(dag_run.run_after, dag_run.run_id)
         return batch_export.flatten(s3, built["parts"], built["users"], job.output_format, job.destination,
-                                    ts_nodash)  # fmt: skip
+                                    stamp)  # fmt: skip
 
     for job in CFG.batch_jobs:
         with TaskGroup(f"job_{job.name.replace('-', '_')}", tooltip=f"batch inference: {job.solution}"):

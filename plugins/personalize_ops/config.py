@@ -4,11 +4,14 @@
 ``<file>: <key.path>: <reason>``. Structure (unknown/missing keys, types, names, filter syntax) is
 checked by pydantic; cross references (campaign -> solution, batch job -> filter, ...) by
 ``_reference_errors`` on the raw data, so every error is reported in one go.
+``${VAR}`` / ``${VAR:-default}`` expand only variables with an allowed prefix (``env_prefixes``); an error
+never shows a value that came from the environment (the ``${VAR}`` it came from is named instead).
 Imports only pydantic + yaml: the DAG files import this at parse time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -45,6 +48,9 @@ Metric = Literal[METRICS]  # type: ignore[valid-type]
 CRON_PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@continuous"}
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: A config may expand only environment variables with these prefixes (see ``env_prefixes``): a config must not
+#: be able to read the deployment's connection strings or secrets into values that errors and the UI show.
+ENV_PREFIXES = ("PERSONALIZE_", "PZ_", "MOVIELENS_")
 REQUIRED_FIELDS = {
     "interactions": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
     "items": ("ITEM_ID",),
@@ -416,19 +422,58 @@ class PipelineConfig(Strict):
 # --------------------------------------------------------------------------- loading
 
 
-def _expand_env(node: Any, loc: str, errors: list[tuple[str, str]]) -> Any:
-    """Replace ${VAR} / ${VAR:-default} in every string; an unset VAR without default is an error."""
+def env_prefixes() -> tuple[str, ...]:
+    """Prefixes of the environment variables a config may expand: :data:`ENV_PREFIXES` plus the
+    comma-separated ones in ``PERSONALIZE_CONFIG_ENV_PREFIXES``."""
+    extra = os.environ.get("PERSONALIZE_CONFIG_ENV_PREFIXES", "")
+    return ENV_PREFIXES + tuple(p.strip() for p in extra.split(",") if p.strip())
+
+
+@dataclasses.dataclass
+class _Expansion:
+    """What ``_expand_env`` did: errors, and which keys took which variables' values (to keep them out of
+    messages)."""
+
+    errors: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    used: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # key path -> variables expanded into it
+    values: dict[str, str] = dataclasses.field(default_factory=dict)  # variable -> its expanded value
+    refused: set[str] = dataclasses.field(default_factory=set)  # key paths whose ${VAR} was not expanded
+
+    def redact(self, msg: str) -> str:
+        """``msg`` with every expanded value replaced by the ``${VAR}`` reference it came from."""
+        for var, value in sorted(self.values.items(), key=lambda kv: -len(kv[1])):
+            if value:
+                msg = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", f"${{{var}}}", msg)
+        return msg
+
+
+def _expand_env(node: Any, loc: str, exp: _Expansion) -> Any:
+    """Replace ${VAR} / ${VAR:-default} in every string. Only variables named with an allowed prefix
+    (:func:`env_prefixes`) are read; another variable, or an unset one without default, is an error naming
+    the key and the variable, never a value."""
     if isinstance(node, dict):
-        return {k: _expand_env(v, f"{loc}.{k}" if loc else str(k), errors) for k, v in node.items()}
+        return {k: _expand_env(v, f"{loc}.{k}" if loc else str(k), exp) for k, v in node.items()}
     if isinstance(node, list):
-        return [_expand_env(v, f"{loc}[{i}]", errors) for i, v in enumerate(node)]
+        return [_expand_env(v, f"{loc}[{i}]", exp) for i, v in enumerate(node)]
     if isinstance(node, str):
+        prefixes = env_prefixes()
 
         def sub(m: re.Match) -> str:
-            val = os.environ.get(m.group(1), m.group(2))
-            if val is None:
-                errors.append((loc, f"environment variable {m.group(1)} is not set (or use ${{VAR:-default}})"))
+            var = m.group(1)
+            if not var.startswith(prefixes):
+                exp.refused.add(loc)
+                exp.errors.append((loc, f"${{{var}}}: a config may only expand environment variables named "
+                                        f"{', '.join(p + '*' for p in prefixes)} (allow more prefixes with "
+                                        "PERSONALIZE_CONFIG_ENV_PREFIXES)"))  # fmt: skip
                 return m.group(0)
+            val = os.environ.get(var, m.group(2))
+            if val is None:
+                exp.refused.add(loc)
+                exp.errors.append((loc, f"environment variable {var} is not set (or use ${{{var}:-default}})"))
+                return m.group(0)
+            if var in os.environ:
+                exp.used.setdefault(loc, []).append(var)
+                exp.values[var] = val
             return val
 
         return ENV_RE.sub(sub, node)
@@ -455,6 +500,14 @@ def _reason(err: dict) -> str:
     if kind == "missing":
         return "missing required key"
     return msg.removeprefix("Value error, ")
+
+
+def _without_values(loc: str, msg: str, exp: _Expansion) -> tuple[str, str]:
+    """An error as shown to people: no value that came from the environment, and the variables named."""
+    msg = exp.redact(msg)
+    if loc in exp.used:
+        msg += f" (value from {', '.join(f'${{{v}}}' for v in dict.fromkeys(exp.used[loc]))}, not shown)"
+    return loc, msg
 
 
 def _names(items: Any) -> list[str]:
@@ -530,14 +583,15 @@ def load_config(path: str | os.PathLike) -> PipelineConfig:
         raise ConfigError(path, [("", f"not valid YAML: {e}")]) from None
     if not isinstance(raw, dict):
         raise ConfigError(path, [("", "the top level must be a mapping")])
-    errors: list[tuple[str, str]] = []
-    raw = _expand_env(raw, "", errors)
-    cfg = None
+    exp = _Expansion()
+    raw = _expand_env(raw, "", exp)
+    cfg, found = None, []
     try:
         cfg = PipelineConfig.model_validate(raw, context={"base_dir": str(path.parent.resolve())})
     except ValidationError as e:
-        errors += [(_loc(err["loc"]), _reason(err)) for err in e.errors()]
-    errors += _reference_errors(raw)
+        found += [(_loc(err["loc"]), _reason(err)) for err in e.errors()]
+    found += _reference_errors(raw)
+    errors = exp.errors + [_without_values(loc, msg, exp) for loc, msg in found if loc not in exp.refused]
     if errors:
         raise ConfigError(path, errors)
     return cfg.model_copy(update={"source_file": str(path)})

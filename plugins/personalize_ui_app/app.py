@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from personalize_ops.metrics.names import METRIC_NAMES
 from starlette.concurrency import run_in_threadpool
 
-from personalize_ui_app.auth import require_viewer
-from personalize_ui_app.data import PageSettings, load_page_data, load_settings
+from personalize_ui_app.auth import require_dag_reader, require_viewer
+from personalize_ui_app.data import PageSettings, load_page_data, load_settings, retrain_dag_id
 from personalize_ui_app.page import render_page
 
 
 def create_app(settings_loader=load_settings) -> FastAPI:
-    """Every route requires an authenticated Airflow user (``require_viewer``)."""
-    app = FastAPI(title="Amazon Personalize pipelines", dependencies=[Depends(require_viewer)])
+    """Every route requires an authenticated Airflow user (``require_viewer``) who may read the pipeline's
+    retrain DAG (``require_dag_reader``). No OpenAPI schema or docs pages: nothing is served without a login."""
+    app = FastAPI(
+        title="Amazon Personalize pipelines",
+        dependencies=[Depends(require_viewer)],
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
 
-    def settings() -> PageSettings:
+    def settings(user: Any = Depends(require_viewer)) -> PageSettings:
+        """The page's settings, for a user who may read the retrain DAG (checked before the config is read,
+        so its errors are shown to such users only)."""
         from personalize_ops.config import ConfigError
 
+        require_dag_reader(user, retrain_dag_id())
         try:
             return settings_loader()
         except ConfigError as err:  # say which file and key, instead of a bare 500

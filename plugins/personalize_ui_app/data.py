@@ -34,8 +34,14 @@ def config_path() -> Path:
     return Path(os.environ.get("PERSONALIZE_PIPELINE_CONFIG", DEFAULT_CONFIG))
 
 
+def retrain_dag_id() -> str:
+    """The pipeline's retrain DAG (``PERSONALIZE_RETRAIN_DAG_ID``): run links point at it, and reading it is
+    the permission the page requires."""
+    return os.environ.get("PERSONALIZE_RETRAIN_DAG_ID", "personalize_retrain")
+
+
 def load_settings(path: Path | None = None) -> PageSettings:
-    """Read the pipeline config; the retrain DAG id (for run links) is ``PERSONALIZE_RETRAIN_DAG_ID``."""
+    """Read the pipeline config; the retrain DAG id is :func:`retrain_dag_id`."""
     from personalize_ops.config import load_config
 
     cfg = load_config(path or config_path())
@@ -47,8 +53,13 @@ def load_settings(path: Path | None = None) -> PageSettings:
         aws_conn_id=dg.aws_conn_id,
         solutions={s.name: s.recipe for s in cfg.solutions},
         campaigns={c.name: (c.solution, c.gate.metric) for c in cfg.campaigns},
-        retrain_dag_id=os.environ.get("PERSONALIZE_RETRAIN_DAG_ID", "personalize_retrain"),
+        retrain_dag_id=retrain_dag_id(),
     )
+
+
+#: The page reads at most this many records of each kind (the newest), each at most this big.
+MAX_RECORDS = 1000
+MAX_RECORD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -57,6 +68,8 @@ class PageData:
     decisions: list[dict[str, Any]]
     live: dict[str, dict[str, Any]] = field(default_factory=dict)  # campaign -> DescribeCampaign subset
     notes: list[str] = field(default_factory=list)  # what could not be read, shown on the page
+    history_problems: list[tuple[str, str]] = field(default_factory=list)  # (s3 uri, reason): error rows
+    decision_problems: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def promoted_arns(self) -> set[str]:
@@ -71,15 +84,25 @@ def load_page_data(settings: PageSettings, describe_campaigns: bool = True) -> P
     """Metric history and gate decisions from S3; live campaign state from Personalize when reachable."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from botocore.exceptions import BotoCoreError, ClientError
-    from personalize_ops.metrics import load_gate_decisions, load_history
+    from personalize_ops.metrics import scan_gate_decisions, scan_history
+    from personalize_ops.metrics.history import SCAN_LIST_LIMIT
 
     s3 = S3Hook(aws_conn_id=settings.aws_conn_id).get_conn()
     args = (s3, settings.bucket, settings.prefix, settings.dataset_group)
+    bounds = {"max_records": MAX_RECORDS, "max_bytes": MAX_RECORD_BYTES}
     data = PageData(history=[], decisions=[])
     try:
-        data.history, data.decisions = load_history(*args), load_gate_decisions(*args)
+        history, decisions = scan_history(*args, **bounds), scan_gate_decisions(*args, **bounds)
     except (BotoCoreError, ClientError) as err:  # e.g. bucket not created yet: show it, keep the page
         data.notes.append(f"metric history not readable from s3://{settings.bucket}: {err}")
+    else:
+        data.history, data.history_problems = history.records, history.problems
+        data.decisions, data.decision_problems = decisions.records, decisions.problems
+        for scan, what in ((history, "solution-version records"), (decisions, "gate decisions")):
+            if scan.total is not None:
+                total = f"{'at least ' if scan.total >= SCAN_LIST_LIMIT else ''}{scan.total:,}"
+                data.notes.append(f"truncated: showing the newest {MAX_RECORDS:,} of {total} {what} "
+                                  f"(the page reads at most {MAX_RECORDS:,})")  # fmt: skip
     if describe_campaigns and settings.campaigns:
         try:
             data.live = _describe_campaigns(settings)

@@ -36,6 +36,15 @@ def _num(v: float | None) -> str:
     return '<td class="num">-</td>' if v is None else f'<td class="num">{v:.4f}</td>'
 
 
+def _problem_rows(problems: list[tuple[str, str]], columns: int) -> list[str]:
+    """One error row per record that could not be shown, naming its S3 key."""
+    return [
+        f'<tr class="record-error"><td colspan="{columns}"><span class="no">unreadable record</span> '
+        f"<code>{escape(uri)}</code>: {escape(reason)}</td></tr>"
+        for uri, reason in problems
+    ]
+
+
 def _table(header: list[str], rows: list[str], cls: str) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(rows) or f'<tr><td colspan="{len(header)}">none yet</td></tr>'
@@ -92,7 +101,7 @@ def versions_table(settings: PageSettings, data: PageData) -> str:
             f"<td>{_run_link(settings, r['run_id'])}</td>{cells}</tr>"
         )
     header = ["solution", "recipe", "version", "created", "run", *(short_label(m) for m in METRIC_NAMES)]
-    return _table(header, rows, "versions")
+    return _table(header, _problem_rows(data.history_problems, len(header)) + rows, "versions")
 
 
 def decisions_table(settings: PageSettings, data: PageData) -> str:
@@ -109,7 +118,7 @@ def decisions_table(settings: PageSettings, data: PageData) -> str:
         )
     header = ["decided", "campaign", "decision", "metric", "champion", "challenger", "baseline", "margin",
               "reason", "run"]  # fmt: skip
-    return _table(header, rows, "decisions")
+    return _table(header, _problem_rows(data.decision_problems, len(header)) + rows, "decisions")
 
 
 def metric_form(metric: str) -> str:
@@ -125,11 +134,13 @@ def render_page(settings: PageSettings, data: PageData, metric: str) -> str:
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in data.notes)
     root = "/".join(p for p in (settings.bucket, settings.prefix.strip("/"), "metrics") if p)
     where = escape(f"s3://{root}/")
+    bad = len(data.history_problems) + len(data.decision_problems)
+    unreadable = f', <span class="no">{bad} unreadable records</span> (listed in the tables)' if bad else ""
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Personalize: {dg}</title><style>{STYLE}</style></head>
 <body>
 <h1>Amazon Personalize &mdash; dataset group {dg}</h1>
-<p>{len(data.history)} solution versions, {len(data.decisions)} gate decisions, from {where}
+<p>{len(data.history)} solution versions, {len(data.decisions)} gate decisions{unreadable}, from {where}
 via connection <code>{escape(settings.aws_conn_id)}</code>.</p>{notes}
 <h2>Metric history</h2>
 {metric_form(metric)}

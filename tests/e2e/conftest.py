@@ -36,13 +36,14 @@ class Pipeline:
         with open(self.sample_dir / "interactions.csv") as fh:
             return next(csv.DictReader(fh))["customer"]
 
-    def run(self, dag_id: str, conf: dict | None = None):
-        """``dag.test()`` of a project DAG, parsed fresh so it sees the active config; returns the DagRun."""
+    def run(self, dag_id: str, conf: dict | None = None, **test_kwargs):
+        """``dag.test()`` of a project DAG, parsed fresh so it sees the active config; returns the DagRun.
+        ``test_kwargs`` go to ``dag.test`` (e.g. ``logical_date=None``: a run as an Asset triggers it)."""
         from airflow.dag_processing.dagbag import DagBag
 
         bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py"))
         assert not bag.import_errors, bag.import_errors
-        return bag.get_dag(dag_id).test(run_conf=conf or {})
+        return bag.get_dag(dag_id).test(run_conf=conf or {}, **test_kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,35 @@ def test_batch_export_answers_every_user(pipeline):
         assert len(recs) <= 25
 
 
+def test_runs_without_logical_date_keep_their_own_exports(pipeline):
+    """Runs the promotion Asset triggers have no logical date in Airflow 3 (``dag.test(logical_date=None)``
+    makes the same kind of run): two of them write two sets of files; the second replaces nothing."""
+    from pathlib import Path
+
+    task = "job_demo_daily_recommendations.export"
+    first = pipeline.run("personalize_batch_export", logical_date=None)
+    assert first.state == "success" and first.logical_date is None, task_states(first)
+    one = xcom(first, task)
+    kept = {p: Path(p).read_bytes() for p in (one["path"], one["errors_path"]) if p}
+    second = pipeline.run("personalize_batch_export", logical_date=None)
+    assert second.state == "success" and second.logical_date is None, task_states(second)
+    two = xcom(second, task)
+
+    assert one["path"] != two["path"]
+    assert {p: Path(p).read_bytes() for p in kept} == kept
+    from personalize_ops.pipeline.batch_export import export_stamp
+
+    for run, summary in ((first, one), (second, two)):
+        stamp = export_stamp(run.run_after, run.run_id)
+        assert Path(summary["path"]).name == f"recommendations-{stamp}.csv"
+        errors = Path(summary["path"]).with_name(f"errors-{stamp}.csv")
+        # its own errors file exactly when users failed; a clean run neither leaves nor points to one
+        assert (summary["errors_path"] == str(errors)) == errors.exists() == (summary["users_failed"] > 0)
+        assert summary["users_answered"] + summary["users_failed"] == summary["users_sent"] > 0
+    names = {p.name for p in Path(one["path"]).parent.iterdir()}
+    assert "recommendations-None.csv" not in names and not [n for n in names if n.endswith(".tmp")]
+
+
 def expected_chart(history: list[dict], decisions: list[dict], metric: str) -> dict[str, list[tuple[float, bool]]]:
     """One line per solution; its points are the history records of that solution, oldest first."""
     promoted = {d["challenger_arn"] for d in decisions if d["promoted"]}

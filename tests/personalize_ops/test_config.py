@@ -148,6 +148,79 @@ def test_env_vars_and_relative_paths(tmp_path, monkeypatch):
     assert loaded.dataset_group.bucket == "fallback"
 
 
+SECRET = "postgresql://airflow:s3cr3t-pw@db/airflow"
+
+
+def test_variables_without_an_allowed_prefix_are_refused_and_never_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", SECRET)
+    monkeypatch.delenv("PERSONALIZE_CONFIG_ENV_PREFIXES", raising=False)
+    errs = errors_for(tmp_path, lambda c: (
+        c["dataset_group"].update(bucket="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}", prefix="${HOME:-x}"),
+        c["solutions"][0].update(name="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}"),
+    ))  # fmt: skip
+    text = "\n".join(errs)
+    assert "s3cr3t" not in text and "airflow:" not in text
+    assert "dataset_group.bucket: ${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}: a config may only expand" in text
+    assert "dataset_group.prefix: ${HOME}: a config may only expand" in text  # a default does not make it ok
+    assert "PERSONALIZE_CONFIG_ENV_PREFIXES" in text
+    # one error per refused key: the unexpanded ${...} is not validated again
+    assert [e.split(":")[0] for e in errs] == ["dataset_group.bucket", "dataset_group.prefix", "solutions[0].name"]
+
+
+def test_allowed_prefixes_expand_and_more_can_be_configured(tmp_path, monkeypatch):
+    cfg = copy.deepcopy(BASE)
+    cfg["dataset_group"]["bucket"] = "${PERSONALIZE_T_BUCKET}"
+    cfg["dataset_group"]["prefix"] = "${ACME_PREFIX}"
+    path = write(tmp_path, cfg)
+    monkeypatch.setenv("PERSONALIZE_T_BUCKET", "from-env-bucket")
+    monkeypatch.setenv("ACME_PREFIX", "team/ml")
+    monkeypatch.delenv("PERSONALIZE_CONFIG_ENV_PREFIXES", raising=False)
+    refused = pytest.raises(ConfigError, load_config, path).value.errors
+    assert [loc for loc, _ in refused] == ["dataset_group.prefix"] and "${ACME_PREFIX}" in refused[0][1]
+    monkeypatch.setenv("PERSONALIZE_CONFIG_ENV_PREFIXES", " OTHER_, ACME_ ")
+    loaded = load_config(path)
+    assert (loaded.dataset_group.bucket, loaded.dataset_group.prefix) == ("from-env-bucket", "team/ml")
+
+
+def test_invalid_values_from_the_environment_are_reported_without_the_value(tmp_path, monkeypatch):
+    bad_name = "Bad Name With-Secret-Ish-Text"
+    monkeypatch.setenv("PZ_T_SOLUTION", bad_name)
+    monkeypatch.setenv("PZ_T_GROUP", "group-" + "secret" * 12)  # 78 characters: too long
+    errs = errors_for(tmp_path, lambda c: (
+        c["solutions"][0].update(name="${PZ_T_SOLUTION}"),
+        c.update(campaigns=[{"name": "c", "solution": "nope"}]),
+        c["dataset_group"].update(name="${PZ_T_GROUP}"),
+    ))  # fmt: skip
+    text = "\n".join(errs)
+    assert "Secret" not in text and "secret" not in text, text
+    by_key = {e.split(": ", 1)[0]: e.split(": ", 1)[1] for e in errs}
+    assert by_key["solutions[0].name"].startswith("name '${PZ_T_SOLUTION}' must match")
+    assert by_key["solutions[0].name"].endswith("(value from ${PZ_T_SOLUTION}, not shown)")
+    assert by_key["dataset_group.name"] == (
+        "name '${PZ_T_GROUP}' is 78 characters; Personalize allows at most 63 (value from ${PZ_T_GROUP}, not shown)"
+    )
+    assert "known: ${PZ_T_SOLUTION}" in by_key["campaigns[0].solution"]  # other keys' messages redact it too
+
+
+def test_config_errors_shown_by_the_cli_and_dag_import_carry_no_env_values(tmp_path, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    cfg = copy.deepcopy(BASE)
+    cfg["dataset_group"]["name"] = "${PZ_T_GROUP}"
+    cfg["dataset_group"]["bucket"] = "${AIRFLOW__API_AUTH__JWT_SECRET}"
+    path = write(tmp_path, cfg)
+    env = {**ENV, "PZ_T_GROUP": "not a valid group s3cr3t", "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-s3cr3t"}
+    cli = subprocess.run([sys.executable, "-m", "personalize_ops", "validate-config", str(path)],
+                         capture_output=True, text=True, env=env)  # fmt: skip
+    assert cli.returncode == 1 and "2 error(s)" in cli.stderr, cli.stderr
+    assert "value from ${PZ_T_GROUP}" in cli.stderr and "s3cr3t" not in cli.stderr + cli.stdout
+    monkeypatch.setenv("PERSONALIZE_PIPELINE_CONFIG", str(path))
+    monkeypatch.setenv("PZ_T_GROUP", env["PZ_T_GROUP"])
+    bag = DagBag(dag_folder=str(REPO / "dags" / "personalize_retrain.py"))
+    (err,) = bag.import_errors.values()
+    assert "value from ${PZ_T_GROUP}" in err and "s3cr3t" not in err, err
+
+
 def test_yaml_and_file_errors(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [1, 2\n")

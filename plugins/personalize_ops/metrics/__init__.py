@@ -17,6 +17,7 @@ from personalize_ops.metrics.gate import GateDecision, GateInputError, decide
 from personalize_ops.metrics.history import (
     HistoryConflictError,
     HistoryRecordError,
+    Scan,
     gate_key,
     history_key,
     history_rows,
@@ -25,6 +26,8 @@ from personalize_ops.metrics.history import (
     make_version_record,
     record_gate_decision,
     record_version,
+    scan_gate_decisions,
+    scan_history,
     version_record_from_api,
 )
 from personalize_ops.metrics.names import METRIC_NAMES, SHORT_LABELS
@@ -37,6 +40,7 @@ __all__ = [
     "GateInputError",
     "HistoryConflictError",
     "HistoryRecordError",
+    "Scan",
     "decide",
     "gate_key",
     "history_key",
@@ -47,5 +51,7 @@ __all__ = [
     "record_gate_decision",
     "record_version",
     "render_metrics_table",
+    "scan_gate_decisions",
+    "scan_history",
     "version_record_from_api",
 ]

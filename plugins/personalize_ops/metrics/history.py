@@ -10,6 +10,7 @@ bookkeeping fields a retry or a later run naturally changes (:data:`VERSION_BOOK
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
@@ -95,9 +96,13 @@ def _iso_utc(value: Any, field: str) -> str:
 def _number(value: Any, field: str, *, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise HistoryRecordError(f"{field}={value!r}: expected a number")
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an int too big for a float
+        number = math.nan
+    if not math.isfinite(number):
+        raise HistoryRecordError(f"{field}={value!r}: expected a finite number")
+    return number
 
 
 def _require(record: Mapping[str, Any], fields: tuple[str, ...], kind: str) -> None:
@@ -126,6 +131,11 @@ def validate_gate_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """Check a gate-decision record and return it normalised."""
     _require(record, GATE_FIELDS, "gate decision")
     out = {f: record[f] for f in GATE_FIELDS}
+    for field in ("campaign", "challenger_arn", "metric", "reason", "run_id"):
+        if not isinstance(out[field], str) or not out[field]:
+            raise HistoryRecordError(f"{field}={out[field]!r}: must be a non-empty string")
+    if out["champion_arn"] is not None and not isinstance(out["champion_arn"], str):
+        raise HistoryRecordError(f"champion_arn={out['champion_arn']!r}: must be a string or null")
     for field in ("champion_value", "baseline_value"):
         out[field] = _number(out[field], field, optional=True)
     out["challenger_value"] = _number(out["challenger_value"], "challenger_value")
@@ -293,3 +303,77 @@ def load_gate_decisions(
         except HistoryRecordError as err:
             raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
     return sorted(records, key=lambda r: (r["decided_at"], r["campaign"], r["run_id"]))
+
+
+# --------------------------------------------------------------------------- bounded, tolerant reads (the UI)
+
+
+#: A bounded read lists at most this many keys of one folder.
+SCAN_LIST_LIMIT = 100_000
+
+
+@dataclasses.dataclass
+class Scan:
+    """What a bounded read of a record folder found: valid records (oldest first), the unreadable ones as
+    ``(s3 uri, reason)``, and how many records exist when more than ``max_records`` (else None)."""
+
+    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    problems: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    total: int | None = None
+
+
+def _scan(s3: Any, bucket: str, key_prefix: str, validate, max_records: int, max_bytes: int) -> Scan:
+    """Read at most ``max_records`` records (the newest by S3 LastModified) of at most ``max_bytes`` each.
+
+    A record that is too big, not JSON or fails ``validate`` becomes a problem naming its key, never an
+    exception; listing stops after :data:`SCAN_LIST_LIMIT` keys."""
+    listed = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
+        listed += [o for o in page.get("Contents", []) if o["Key"].endswith(".json")]
+        if len(listed) >= SCAN_LIST_LIMIT:
+            break
+    newest = sorted(listed, key=lambda o: (o["LastModified"], o["Key"]), reverse=True)[:max_records]
+    scan = Scan(total=len(listed) if len(listed) > max_records else None)
+    for obj in newest:
+        uri = f"s3://{bucket}/{obj['Key']}"
+        if obj["Size"] > max_bytes:
+            too_big = f"{obj['Size']:,} bytes, more than the {max_bytes:,} a record may have; not read"
+            scan.problems.append((uri, too_big))
+            continue
+        try:
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"], Range=f"bytes=0-{max_bytes}")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            continue  # deleted since the listing
+        if len(body) > max_bytes:
+            scan.problems.append((uri, f"more than the {max_bytes:,} bytes a record may have; not read"))
+            continue
+        try:
+            raw = json.loads(body)
+            if not isinstance(raw, dict):
+                raise HistoryRecordError(f"expected a JSON object, found {type(raw).__name__}")
+            scan.records.append(validate(raw))
+        except (ValueError, HistoryRecordError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            reason = f"not valid JSON ({err})" if not isinstance(err, HistoryRecordError) else str(err)
+            scan.problems.append((uri, reason if len(reason) <= 300 else reason[:297] + "..."))
+    return scan
+
+
+
+def scan_history(
+    s3: Any, bucket: str, prefix: str, dataset_group: str, *, max_records: int, max_bytes: int
+) -> Scan:
+    """Like :func:`load_history`, bounded and tolerant: bad records are reported, not raised."""
+    key_prefix = _key(s3_layout.area, prefix, "history", dataset_group)
+    scan = _scan(s3, bucket, key_prefix, validate_version_record, max_records, max_bytes)
+    scan.records.sort(key=lambda r: (r["created_at"], r["solution"], r["solution_version_arn"]))
+    return scan
+
+
+def scan_gate_decisions(
+    s3: Any, bucket: str, prefix: str, dataset_group: str, *, max_records: int, max_bytes: int
+) -> Scan:
+    """Like :func:`load_gate_decisions`, bounded and tolerant: bad records are reported, not raised."""
+    key_prefix = _key(s3_layout.area, prefix, "gate", dataset_group)
+    scan = _scan(s3, bucket, key_prefix, validate_gate_record, max_records, max_bytes)
+    scan.records.sort(key=lambda r: (r["decided_at"], r["campaign"], r["run_id"]))
+    return scan

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
+import os
+import re
+import tempfile
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from personalize_ops import s3_layout
@@ -94,8 +100,27 @@ def _out_lines(s3, part: dict):
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
+def export_stamp(run_after: datetime, run_id: str) -> str:
+    """The file-name stamp of one DAG run's export: ``<run_after UTC>-<run id>``, safe for file and S3 names.
+
+    Every run has a ``run_after`` and a unique run id (asset-triggered runs have no logical date, so a
+    ``ts_nodash`` stamp would be the same ``None`` for all of them). A run keeps both for good, so a retried or
+    cleared export task gets the same stamp and finds its own files. Characters other than letters, digits,
+    ``.``, ``_`` and ``-`` become ``_``; then a short hash of the real run id keeps two run ids apart.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._-")[:80]
+    if safe != run_id:
+        safe += "-" + hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"{run_after.astimezone(UTC):%Y%m%dT%H%M%SZ}-{safe}"
+
+
 def flatten(s3, parts: list[dict], expected_users: int, output_format: str, destination: str, stamp: str) -> dict:
-    """``.out`` JSON Lines -> one table (user_id, rank, item_id, score) plus an errors file; counts checked."""
+    """``.out`` JSON Lines -> one table (user_id, rank, item_id, score) plus an errors file; counts checked.
+
+    Files are ``recommendations-<stamp>.<fmt>`` and, only when some users failed, ``errors-<stamp>.csv``
+    (``stamp`` from :func:`export_stamp`). They are created, never replaced: a retry of the same run reuses a
+    file whose content is the same and fails on a different one (:func:`_write_once`).
+    """
     import pyarrow as pa
 
     rows = {"user_id": [], "rank": [], "item_id": [], "score": []}
@@ -121,17 +146,23 @@ def flatten(s3, parts: list[dict], expected_users: int, output_format: str, dest
         )
     table = pa.table(rows, schema=pa.schema([("user_id", pa.string()), ("rank", pa.int32()),
                                              ("item_id", pa.string()), ("score", pa.float64())]))  # fmt: skip
-    path = _write(s3, table, output_format, destination, f"recommendations-{stamp}")
+    path = _write_once(s3, _encode(table, output_format), destination, f"recommendations-{stamp}.{output_format}")
+    err_name = f"errors-{stamp}.csv"
     err_path = None
     if errors:
-        err_path = _write(s3, pa.Table.from_pylist(errors), "csv", destination, f"errors-{stamp}")
+        err_path = _write_once(s3, _encode(pa.Table.from_pylist(errors), "csv"), destination, err_name)
+    elif _exists(s3, destination, err_name):
+        raise ExportError(
+            f"{_join(destination, err_name)} exists, but this attempt of the run has no failed users: an earlier "
+            "attempt wrote it from different batch output. Not deleting it; remove it on purpose and retry."
+        )
     summary = {"path": path, "errors_path": err_path, "rows": table.num_rows, "users_answered": len(answered),
                "users_failed": len(errors), "users_sent": expected_users}  # fmt: skip
     log.info("Exported %s", summary)
     return summary
 
 
-def _write(s3, table, fmt: str, destination: str, stem: str) -> str:
+def _encode(table, fmt: str) -> bytes:
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
@@ -140,14 +171,98 @@ def _write(s3, table, fmt: str, destination: str, stem: str) -> str:
         pq.write_table(table, buf)
     else:
         pcsv.write_csv(table, buf)
-    name = f"{stem}.{fmt}"
+    return buf.getvalue()
+
+
+def _join(destination: str, name: str) -> str:
+    return destination.rstrip("/") + "/" + name if destination.startswith("s3://") else str(Path(destination) / name)
+
+
+def _exists(s3, destination: str, name: str) -> bool:
+    if not destination.startswith("s3://"):
+        return (Path(destination) / name).exists()
+    from botocore.exceptions import ClientError
+
+    bucket, key = s3uri.split(_join(destination, name))
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def _write_once(s3, body: bytes, destination: str, name: str) -> str:
+    """Create ``destination/name`` holding ``body``; never replace an existing file.
+
+    S3: a conditional put (``If-None-Match: *``; S3 answers 412 when the key exists, 409 when a concurrent
+    conditional write is in flight, which is retried). Local: the body goes to a temporary file that is then
+    hard-linked to the name (the link fails if the name exists; readers never see a partial file); where
+    hard links are not supported, ``open(name, "xb")`` (O_EXCL). An existing file with the same bytes is
+    reused (a retry of the same run); different bytes raise :class:`ExportError` and the file stays as it is.
+    """
+    target = _join(destination, name)
     if destination.startswith("s3://"):
-        bucket, key = s3uri.split(destination.rstrip("/") + "/" + name)
-        s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
-        return f"s3://{bucket}/{key}"
-    path = Path(destination) / name
+        created = _put_if_absent(s3, target, body)
+    else:
+        created = _create_local(Path(target), body)
+    if created:
+        return target
+    existing = _read(s3, target)
+    if existing != body:
+        raise ExportError(
+            f"{target} already exists with different content ({len(existing):,} bytes, this export "
+            f"{len(body):,}); exports are never overwritten. Delete it on purpose and retry, if it is wrong."
+        )
+    log.info("%s exists with the same content (a retry of this run): reused", target)
+    return target
+
+
+def _put_if_absent(s3, uri: str, body: bytes, attempts: int = 5) -> bool:
+    from botocore.exceptions import ClientError
+
+    bucket, key = s3uri.split(uri)
+    for attempt in range(1, attempts + 1):
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+            return True
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "412"):
+                return False
+            if code != "ConditionalRequestConflict" or attempt == attempts:
+                raise
+            time.sleep(attempt)  # another conditional write to this key is in flight; AWS says: retry
+    return False
+
+
+def _create_local(path: Path, body: bytes) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
-    return str(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links on this file system: exclusive create instead
+            try:
+                with open(path, "xb") as fh:
+                    fh.write(body)
+                return True
+            except FileExistsError:
+                return False
+    finally:
+        os.unlink(tmp)
+
+
+def _read(s3, target: str) -> bytes:
+    if not target.startswith("s3://"):
+        return Path(target).read_bytes()
+    bucket, key = s3uri.split(target)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
