@@ -6,23 +6,23 @@ from __future__ import annotations
 from personalize_ops.notifications import notify
 
 
-def gate_decided(cfg, campaign, decision: dict, metrics: dict[str, dict | None]) -> list[dict]:
+def gate_decided(cfg, campaign, decision: dict, metrics: dict[str, dict | None], context=None) -> list[dict]:
     """``promoted`` or ``not_promoted`` for one campaign, with the decision, its reason and the metrics compared.
 
-    ``metrics``: {row label (challenger / champion / baseline): metrics or None}.
+    ``metrics``: {row label (challenger / champion / baseline): metrics or None}. ``context``: the running task's.
     """
     event = "promoted" if decision["promote"] else "not_promoted"
-    return notify(cfg, event, decision=decision, metric=campaign.gate.metric, metrics=metrics)
+    return notify(cfg, event, context, decision=decision, metric=campaign.gate.metric, metrics=metrics)
 
 
-def teardown_done(cfg, rows: list[dict], *, dry_run: bool) -> list[dict]:
+def teardown_done(cfg, rows: list[dict], *, dry_run: bool, context=None) -> list[dict]:
     """``teardown`` with the report; ``deletion`` too when something was deleted. Returns ``rows`` unchanged."""
     from personalize_ops.pipeline.teardown import report
 
-    notify(cfg, "teardown", report=report(rows), dry_run=dry_run)
+    notify(cfg, "teardown", context, report=report(rows), dry_run=dry_run)
     deleted = [r for r in rows if _deleted(r)]
     if deleted:
-        notify(cfg, "deletion", report=report(deleted), deleted=deleted)
+        notify(cfg, "deletion", context, report=report(deleted), deleted=deleted)
     return rows
 
 
