@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
+import shlex
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from personalize_ops.config import ConfigError, load_config
 from personalize_ops.notifications import FailureNotifier, build_notifiers, notify, on_failure, render, ui_url
 
 from tests.personalize_ops.test_config import errors_for, write
-from tests.personalize_ops.transform.dataprep_helpers import BASE
+from tests.personalize_ops.transform.dataprep_helpers import BASE, REPO
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:personalize-alerts"
 RUN_ID = "manual__2024-05-01T10:00:00+00:00"
@@ -218,3 +222,30 @@ def test_build_notifiers_uses_airflow_notifiers_with_the_configured_connections(
 def test_bad_notifications_config_fails_the_load_not_a_task(tmp_path):
     with pytest.raises(ConfigError):
         with_notifications(tmp_path, {"sns": [{"topic_arn": "nope", "events": ["failure"]}]})
+
+
+def test_readme_examples_are_valid(tmp_path, monkeypatch):
+    """The README's notifications and costs examples load; its SMTP connection is one SmtpHook understands."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+    from personalize_ops.config import Costs
+
+    text = (REPO / "README.md").read_text()
+    alerts = text.split("### Alerts", 1)[1].split("\n## ", 1)[0]
+    costs = text.split("\n## Cost\n", 1)[1].split("\n## ", 1)[0]
+    cfg = copy.deepcopy(BASE)
+    for block in re.findall(r"```yaml\n(.*?)```", alerts + costs, re.S):
+        cfg.update(yaml.safe_load(block))
+    loaded = load_config(write(tmp_path, cfg))
+    assert loaded.costs == Costs(), "the README shows the defaults"
+    assert {e: len(loaded.notifications.channels(e)) for e in ("failure", "promoted", "deletion")} == {
+        "failure": 2, "promoted": 1, "deletion": 2,
+    }  # fmt: skip
+
+    command = shlex.split(re.search(r"```bash\n(.*?)```", alerts, re.S).group(1))
+    assert command[:4] == ["airflow", "connections", "add", "smtp_default"]
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", command[command.index("--conn-json") + 1])
+    hook = SmtpHook(smtp_conn_id="smtp_default")
+    hook.smtp_connection = hook.get_connection("smtp_default")
+    assert (hook.host, hook.port, hook.use_ssl, hook.from_email) == ("smtp.example.com", 465, True,
+                                                                     "airflow@example.com")  # fmt: skip
+    assert json.loads(command[-1])["conn_type"] == "smtp"
