@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Asset, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, TaskGroup, dag, task
+from personalize_ops.notifications import on_failure
 from personalize_ops.operators import PersonalizeBatchInferenceJobOperator
 from personalize_ops.pipeline import settings
 
@@ -43,6 +44,7 @@ def _schedule():
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
         "aws_conn_id": CONN,
+        "on_failure_callback": on_failure(CFG),
         **settings.wait_args(),
     },
 )

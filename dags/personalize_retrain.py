@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Asset, Param, TaskGroup, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from personalize_ops.notifications import on_failure
 from personalize_ops.operators import (
     PersonalizeCreateSolutionVersionOperator,
     PersonalizeEnsureResourceOperator,
@@ -60,6 +61,7 @@ Config: `{settings.config_path()}`.
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
         "aws_conn_id": CONN,
+        "on_failure_callback": on_failure(CFG),
         **settings.wait_args(),
     },
     params={
@@ -108,7 +110,7 @@ def personalize_retrain():
         return plan(PersonalizeHook(aws_conn_id=CONN), dataset, dataset_arn, prepared["staged"],
                     params["force_import"], token)  # fmt: skip
 
-    imports = []
+    imports, plans = [], {}
     with TaskGroup("datasets", tooltip="schemas, datasets and import jobs"):
         for ds in DATASETS:
             schema = PersonalizeEnsureResourceOperator(
@@ -134,6 +136,7 @@ def personalize_retrain():
             )  # fmt: skip
             planned >> job
             imports.append(job)
+            plans[ds] = planned
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     def selected(solution: str, params=None):
@@ -220,6 +223,18 @@ def personalize_retrain():
             outlets=[promoted_asset(c.name)],
         )  # fmt: skip
         deployed.append(deploy)
+
+    @task(trigger_rule="none_failed")
+    def cost_report(versions: list, plans: dict):
+        """Estimated cost of this run (training hours, data imported) and the campaigns' standing daily cost."""
+        from personalize_ops.hook import PersonalizeHook
+        from personalize_ops.pipeline.cost import estimate
+
+        report = estimate(PersonalizeHook(aws_conn_id=CONN), S3Hook(aws_conn_id=CONN).get_conn(), CFG, versions, plans)
+        print(report.render())
+        return report.to_dict()
+
+    deployed >> cost_report([trained[n] for n in SOLUTIONS], plans)
 
     @task(trigger_rule="none_failed")
     def smoke_test(campaign_arns: list, filter_arns: dict, prepared: dict):

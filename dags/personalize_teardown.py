@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
+from personalize_ops.notifications import on_failure
 from personalize_ops.pipeline import settings
 from personalize_ops.pipeline.teardown import S3_OPTIONS, s3_areas
 
@@ -41,7 +42,8 @@ decisions and the exports are never deleted as a side effect of another option:
     max_active_runs=1,
     doc_md=DOC,
     tags=["personalize", GROUP.name, "teardown"],
-    default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=30)},
+    default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=30),
+                  "on_failure_callback": on_failure(CFG)},  # fmt: skip
     params={
         "dry_run": Param(True, type="boolean", description="List what would be deleted; delete nothing."),
         "confirm": Param("", type="string", description=f"Type the dataset group name ({GROUP.name}) to delete."),
@@ -72,10 +74,11 @@ def personalize_teardown():
     def delete(steps: list, params=None):
         """Delete in order, waiting for each (ResourceInUse is retried by the hook); then the chosen S3 areas."""
         from personalize_ops.hook import PersonalizeHook
-        from personalize_ops.pipeline import teardown
+        from personalize_ops.pipeline import alerts, teardown
 
         hook, s3 = PersonalizeHook(aws_conn_id=CONN), S3Hook(aws_conn_id=CONN).get_conn()
-        return teardown.run(hook, s3, steps, dry_run=params["dry_run"], delay=settings.wait_args()["waiter_delay"])
+        rows = teardown.run(hook, s3, steps, dry_run=params["dry_run"], delay=settings.wait_args()["waiter_delay"])
+        return alerts.teardown_done(CFG, rows, dry_run=params["dry_run"])
 
     delete(plan())
 

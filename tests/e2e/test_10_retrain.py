@@ -43,6 +43,61 @@ def test_first_run_builds_and_deploys_everything(pipeline, first_run):
     assert campaign["solutionVersionArn"] in inv["solution_versions"]
 
 
+def test_promotion_alert_reaches_the_sns_topics_queue(pipeline, first_run):
+    """The first run deploys the campaign: the promotion is published to SNS (moto server) and lands in the SQS
+    queue subscribed to the topic, with the run's link, the decision and the metrics compared."""
+    from personalize_ops.notifications import ui_url
+
+    from tests.e2e.state import xcom
+
+    decision = xcom(first_run, "gate_demo_user_personalization")
+    assert decision["promote"] is True
+    (msg,) = pipeline.alerts.messages(first_run.run_id, "promoted")
+    assert msg["TopicArn"] == pipeline.alerts.topic_arn
+    assert msg["Subject"] == f"[personalize {GROUP}] campaign demo-user-personalization promoted to a new version"
+    body = msg["Message"]
+    assert ui_url("personalize_retrain", first_run.run_id) in body
+    assert ui_url("personalize_retrain", first_run.run_id, "gate_demo_user_personalization") in body
+    assert f"Reason: {decision['reason']}" in body and f"Challenger: {decision['solution_version_arn']}" in body
+    table = body[body.index("Offline metrics:") :].splitlines()
+    assert [row.split()[0] for row in table[3:5]] == ["challenger", "baseline"]  # no champion yet
+    assert pipeline.alerts.messages(first_run.run_id, "failure", want=0) == []
+
+
+def test_cost_report_uses_personalizes_own_quantities(pipeline, first_run):
+    """Training hours per version (DescribeSolutionVersion), the bytes imported (S3), the campaign's minimum
+    provisioned TPS (DescribeCampaign), priced from the config's defaults; the table is in the task's output."""
+    from personalize_ops.config import Costs
+
+    from tests.e2e.state import xcom
+
+    pz, prices = pipeline.personalize, Costs()
+    cost = xcom(first_run, "cost_report")
+    versions = {xcom(first_run, f"solution_{n.replace('-', '_')}.log_metrics")["arn"] for n in (
+        "demo-user-personalization", "demo-sims", "demo-personalized-ranking", "demo-popularity")}  # fmt: skip
+    assert {line["arn"] for line in cost["training"]} == versions
+    for line in cost["training"]:
+        hours = pz.describe_solution_version(solutionVersionArn=line["arn"])["solutionVersion"]["trainingHours"]
+        assert line["quantity"] == hours > 0
+        assert line["cost"] == pytest.approx(hours * prices.training_hour)
+    assert len(cost["ingestion"]) == 3, "the first run imports every dataset"
+    for line in cost["ingestion"]:
+        bucket, key = line["arn"][5:].split("/", 1)
+        size = pipeline.s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        assert line["quantity"] == pytest.approx(size / 2**30) and line["quantity"] > 0
+    (campaign,) = cost["campaigns"]
+    served = pz.describe_campaign(campaignArn=campaign["arn"])["campaign"]
+    assert campaign["quantity"] == served["minProvisionedTPS"] == 1
+    assert cost["daily_cost"] == pytest.approx(1 * 24 * prices.tps_hour)
+    lines = cost["training"] + cost["ingestion"]
+    assert cost["run_cost"] == pytest.approx(sum(x["quantity"] * x["price"] for x in lines))
+    printed = pipeline.printed[first_run.run_id]
+    assert "Estimated cost of this run (USD):" in printed
+    rows = {line.split("  ")[0]: line.split() for line in printed.splitlines()}
+    assert rows["run total"][-1] == f"{cost['run_cost']:.4f}"
+    assert rows["campaign demo-user-personalization"][-1] == rows["per day"][-1] == f"{cost['daily_cost']:.4f}"
+
+
 def _staged_keys(pipeline) -> set[str]:
     from personalize_ops import s3_layout
 
@@ -163,3 +218,6 @@ def test_bad_data_fails_in_quality_and_touches_nothing(pipeline, first_run):
     runtime = pipeline.stack.client("personalize-runtime")
     recs = runtime.get_recommendations(campaignArn=before["campaigns"][0], userId=pipeline.a_user(), numResults=5)
     assert recs["itemList"], "the deployed campaign keeps serving"
+    (alert,) = pipeline.alerts.messages(run.run_id, "failure")
+    assert alert["Subject"] == f"[personalize {GROUP}] FAILED: personalize_retrain.prepare_data.prepare_interactions"
+    assert "/tasks/prepare_data.prepare_interactions" in alert["Message"] and "Error:" in alert["Message"]

@@ -247,6 +247,14 @@ def test_teardown_dry_run_lists_resources_and_s3_areas_and_changes_nothing(pipel
     assert refused.state == "failed"
     assert inventory(pz, before["group_arn"]) == before["inventory"]
 
+    (alert,) = pipeline.alerts.messages(dry.run_id, "teardown")
+    assert alert["Subject"] == f"[personalize {GROUP}] teardown dry run (nothing deleted)"
+    assert before["training"] in alert["Message"]  # the report: what a real run would do
+    assert pipeline.alerts.messages(dry.run_id, "deletion", want=0) == []
+    (failed,) = pipeline.alerts.messages(refused.run_id, "failure")
+    assert failed["Subject"] == f"[personalize {GROUP}] FAILED: personalize_teardown.plan"
+    assert "refusing to delete: param confirm='wrong'" in failed["Message"]
+
 
 @pytest.fixture(scope="module")
 def torn_down(pipeline, before_teardown):
@@ -301,6 +309,21 @@ def test_teardown_stops_our_training_and_leaves_the_foreign_group_unchanged(pipe
     assert before["shared_schema"] in left and not set(schemas) & left
     assert {r["kind"] for r in rows} >= {"campaign", "solution", "filter", "event_tracker", "dataset",
                                          "schema", "dataset_group", "s3:staging", "s3:history"}  # fmt: skip
+
+
+def test_teardown_alerts_say_what_was_deleted(pipeline, before_teardown, torn_down):
+    rows = xcom(torn_down, "delete")
+    (finished,) = pipeline.alerts.messages(torn_down.run_id, "teardown")
+    assert finished["Subject"] == f"[personalize {GROUP}] teardown finished"
+    (deletion,) = pipeline.alerts.messages(torn_down.run_id, "deletion")
+    deleted = [r for r in rows if r["result"] == "deleted"]
+    staging = next(r for r in rows if r["kind"] == "s3:staging")
+    assert staging["result"].endswith("objects deleted") and not staging["result"].startswith("0 ")
+    assert deletion["Subject"] == f"[personalize {GROUP}] teardown deleted {len(deleted) + 1} item(s)"
+    body = deletion["Message"]
+    assert all(r["arn"] in body for r in deleted) and staging["name"] in body
+    assert before_teardown["training"] not in body, "a stopped training is not a deletion"
+    assert before_teardown["shared_schema"] not in body, "the kept schema is not a deletion"
 
 
 def test_second_teardown_is_a_noop(pipeline, before_teardown, torn_down):

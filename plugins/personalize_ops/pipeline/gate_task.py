@@ -6,6 +6,7 @@ import logging
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from personalize_ops.pipeline import alerts
 from personalize_ops.resources import KINDS
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def evaluate(hook, s3, cfg, campaign, challenger: dict, baseline: dict | None, r
         "challenger_value": decision.challenger_value,
         "champion_value": decision.champion_value,
     }
+    alerts.gate_decided(cfg, campaign, result, {"challenger": challenger["metrics"], "champion": champion,
+                                                "baseline": (baseline or {}).get("metrics")})  # fmt: skip
     if not promoted and champion_arn != challenger["arn"] and gate.on_fail == "fail":
         raise GateRejectedError(f"campaign {campaign.name} left on {champion_arn}: {reason}")
     if not promoted:

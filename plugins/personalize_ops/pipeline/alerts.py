@@ -1,0 +1,33 @@
+"""Where the pipeline's tasks raise alerts: the gate's decision and the teardown's outcome (failures go through the
+DAGs' ``on_failure_callback``, :func:`personalize_ops.notifications.on_failure`)."""
+
+from __future__ import annotations
+
+from personalize_ops.notifications import notify
+
+
+def gate_decided(cfg, campaign, decision: dict, metrics: dict[str, dict | None], context=None) -> list[dict]:
+    """``promoted`` or ``not_promoted`` for one campaign, with the decision, its reason and the metrics compared.
+
+    ``metrics``: {row label (challenger / champion / baseline): metrics or None}. ``context``: the running task's.
+    """
+    event = "promoted" if decision["promote"] else "not_promoted"
+    return notify(cfg, event, context, decision=decision, metric=campaign.gate.metric, metrics=metrics)
+
+
+def teardown_done(cfg, rows: list[dict], *, dry_run: bool, context=None) -> list[dict]:
+    """``teardown`` with the report; ``deletion`` too when something was deleted. Returns ``rows`` unchanged."""
+    from personalize_ops.pipeline.teardown import report
+
+    notify(cfg, "teardown", context, report=report(rows), dry_run=dry_run)
+    deleted = [r for r in rows if _deleted(r)]
+    if deleted:
+        notify(cfg, "deletion", context, report=report(deleted), deleted=deleted)
+    return rows
+
+
+def _deleted(row: dict) -> bool:
+    result = str(row.get("result", ""))
+    if row["kind"].startswith("s3:"):
+        return not result.startswith("0 ") and "deleted" in result
+    return result.startswith("deleted")
