@@ -6,35 +6,21 @@ and the parent document; it may fill defaults into `doc` and returns extra creat
 
 from __future__ import annotations
 
-import json
-import logging
-import shutil
 import uuid
-from pathlib import Path
 
-from personalize_local.errors import (
+from personalize_local import catalog
+from personalize_local.aws_errors import (
     InvalidInput,
     LimitExceeded,
     ResourceAlreadyExists,
     ResourceInUse,
-    ResourceNotFound,
 )
+from personalize_local.datasets import DATASET_TYPES, parse_schema
 from personalize_local.kinds import ACCOUNT, DELETING, IN_FLIGHT, Kind
-from personalize_local.paths import UnsafePath, dataset_file, model_dir
-from personalize_local.recipes import RECIPES
 
-log = logging.getLogger("personalize_local")
 MAX_FILTERS_PER_GROUP = 10
 MAX_CAMPAIGNS_PER_GROUP = 5
 MAX_IMPORTS_IN_FLIGHT = 5
-AVRO_TYPES = {"string", "long", "int", "float", "double", "boolean", "null"}
-DATASET_TYPES = {
-    "INTERACTIONS": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
-    "ITEMS": ("ITEM_ID",),
-    "USERS": ("USER_ID",),
-    "ACTIONS": ("ACTION_ID",),
-    "ACTION_INTERACTIONS": ("USER_ID", "ACTION_ID", "TIMESTAMP"),
-}
 
 
 def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | None) -> dict | None:
@@ -42,68 +28,9 @@ def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | N
     return hook(backend, doc, params, parent) if hook else None
 
 
-def owned_files(backend, doc: dict) -> list[Path]:
-    """The files a resource owns under the data dir (imported rows, a trained model), each checked to lie
-    inside it (UnsafePath otherwise)."""
-    if doc["_kind"] == "Dataset":
-        return [dataset_file(backend.data_dir, doc["datasetArn"])]
-    if doc["_kind"] == "SolutionVersion" and doc.get("_model_dir"):
-        return [model_dir(backend.data_dir, doc["solutionVersionArn"])]
-    return []
-
-
-def after_remove(backend, doc: dict) -> None:
-    """Drop the files a removed resource owned, so a resource created later under the same ARN starts empty,
-    as on AWS. Delete requests checked the paths already; one that is unsafe now is left alone (logged)."""
-    try:
-        paths = owned_files(backend, doc)
-    except UnsafePath as exc:
-        log.error("not deleting the files of %s: %s", doc["_kind"], exc.message)
-        paths = []
-    for path in paths:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    if doc["_kind"] == "DatasetGroup":
-        backend.events.forget(doc["datasetGroupArn"])
-
-
 def apply_update(kind: Kind, doc: dict, summary: dict) -> dict:
-    """Fields of the resource that change once its latest*Update is ACTIVE."""
-    if kind.name == "Campaign":
-        return {
-            k: summary[k]
-            for k in ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")
-            if summary.get(k) is not None
-        }
-    fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
-    auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
-    if auto:
-        fields["solutionConfig"] = {**(doc.get("solutionConfig") or {}), "autoTrainingConfig": auto}
-    return fields
-
-
-def parse_schema(text: str) -> list[dict]:
-    """The fields of an Avro record schema as Personalize accepts it; InvalidInputException otherwise."""
-    try:
-        schema = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"schema is not valid JSON: {exc}") from exc
-    if (
-        not isinstance(schema, dict)
-        or schema.get("type") != "record"
-        or not isinstance(schema.get("fields"), list)
-    ):
-        raise InvalidInput('schema must be an Avro record: {"type": "record", "name": ..., "fields": [...]}')
-    for i, field in enumerate(schema["fields"]):
-        name, types = field.get("name"), field.get("type")
-        types = types if isinstance(types, list) else [types]
-        if not isinstance(name, str) or not name or any(t not in AVRO_TYPES for t in types):
-            raise InvalidInput(
-                f"schema field {i} ({field!r}) needs a name and a type among {sorted(AVRO_TYPES)}"
-            )
-    return schema["fields"]
+    """Fields of the resource that change once its latest*Update summary is ACTIVE."""
+    return _UPDATES[kind.name](doc, summary)
 
 
 def _count(backend, kind: str, member: str, arn: str, statuses_excluded=("CREATE FAILED", *DELETING)) -> int:
@@ -123,9 +50,7 @@ def _dataset(backend, doc, params, parent):
     fields = {f["name"] for f in parse_schema(backend.require(doc["schemaArn"], "Schema")["schema"])}
     missing = [f for f in DATASET_TYPES[dtype] if f not in fields]
     if missing:
-        raise InvalidInput(
-            f"Schema {doc['schemaArn']} lacks the fields {missing} required for a {dtype} dataset"
-        )
+        raise InvalidInput(f"Schema {doc['schemaArn']} lacks the fields {missing} required for a {dtype} dataset")
     for other in backend.linked("Dataset", "datasetGroupArn", doc["datasetGroupArn"]):
         if other["datasetType"] == dtype:
             raise ResourceAlreadyExists(
@@ -135,8 +60,8 @@ def _dataset(backend, doc, params, parent):
 
 def _solution(backend, doc, params, parent):
     recipe = doc.get("recipeArn")
-    if recipe and recipe not in RECIPES:
-        raise ResourceNotFound(f"Recipe {recipe} does not exist. Known recipes: {sorted(RECIPES)}")
+    if recipe:
+        catalog.require(recipe)
     if not recipe and not doc.get("performAutoML"):
         raise InvalidInput("recipeArn is required unless performAutoML is true")
     doc.setdefault("performAutoTraining", True)
@@ -184,13 +109,10 @@ def _filter(backend, doc, params, parent):
     group = doc["datasetGroupArn"]
     if _count(backend, "Filter", "datasetGroupArn", group, ()) >= MAX_FILTERS_PER_GROUP:
         raise LimitExceeded(
-            f"Dataset group {group} already has {MAX_FILTERS_PER_GROUP} filters (the limit); "
-            "delete one first."
+            f"Dataset group {group} already has {MAX_FILTERS_PER_GROUP} filters (the limit); delete one first."
         )
-    try:
-        from personalize_local.engine import FilterSyntaxError, parse_filter
-    except ImportError:
-        return
+    from personalize_local.engine import FilterSyntaxError, parse_filter
+
     try:
         parse_filter(doc["filterExpression"])
     except FilterSyntaxError as exc:
@@ -201,8 +123,7 @@ def _event_tracker(backend, doc, params, parent):
     existing = backend.linked("EventTracker", "datasetGroupArn", doc["datasetGroupArn"])
     if existing:
         raise ResourceAlreadyExists(
-            f"Dataset group {doc['datasetGroupArn']} already has an event tracker: "
-            f"{existing[0]['eventTrackerArn']}"
+            f"Dataset group {doc['datasetGroupArn']} already has an event tracker: {existing[0]['eventTrackerArn']}"
         )
     doc["trackingId"] = str(uuid.uuid4())
     doc["accountId"] = ACCOUNT
@@ -211,11 +132,7 @@ def _event_tracker(backend, doc, params, parent):
 
 def _import_job(backend, doc, params, parent):
     group = doc["_ancestors"]["datasetGroupArn"]
-    busy = [
-        d
-        for d in backend.linked("DatasetImportJob", "datasetGroupArn", group)
-        if d.get("status") in IN_FLIGHT
-    ]
+    busy = [d for d in backend.linked("DatasetImportJob", "datasetGroupArn", group) if d.get("status") in IN_FLIGHT]
     if len(busy) >= MAX_IMPORTS_IN_FLIGHT:
         raise LimitExceeded(
             f"Dataset group {group} already has {MAX_IMPORTS_IN_FLIGHT} dataset import jobs "
@@ -248,3 +165,19 @@ _HOOKS = {
     "DatasetImportJob": _import_job,
     "BatchInferenceJob": _batch_job,
 }
+
+
+def _campaign_update(doc: dict, summary: dict) -> dict:
+    members = ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")
+    return {k: summary[k] for k in members if summary.get(k) is not None}
+
+
+def _solution_update(doc: dict, summary: dict) -> dict:
+    fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
+    auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
+    if auto:
+        fields["solutionConfig"] = {**(doc.get("solutionConfig") or {}), "autoTrainingConfig": auto}
+    return fields
+
+
+_UPDATES = {"Campaign": _campaign_update, "Solution": _solution_update}

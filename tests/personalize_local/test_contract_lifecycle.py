@@ -9,7 +9,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from personalize_local.importer import dataset_file
+from personalize_local.paths import dataset_file
 from tests.personalize_local.helpers import (
     INTERACTIONS_SCHEMA,
     interactions_csv,

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from personalize_local.aws_errors import InvalidInput
 from personalize_local.backend import Backend
-from personalize_local.errors import InvalidInput
 from personalize_local.kinds import ARN_PREFIX
 from personalize_local.paths import UnsafePath, data_path, dataset_file, model_dir
 
@@ -91,7 +91,7 @@ def test_delete_of_a_resource_whose_model_path_is_unsafe_is_refused_before_touch
         with pytest.raises(InvalidInput, match="Refusing to delete Solution"):
             backend.call("DeleteSolution", {"solutionArn": solution})
         for _ in range(3):  # what the status ticker would do next, were the delete accepted
-            backend.tick()
+            backend.lifecycle.tick()
         assert kept.read_bytes() == b"another solution's model"
         assert backend.store.get(solution)["status"] == "ACTIVE"  # nothing half-applied
     finally:

@@ -1,4 +1,9 @@
-"""The AWS-provided recipes this service knows (ListRecipes / DescribeRecipe), as AWS names them."""
+"""The recipe catalog: the AWS-provided recipes this service trains, as ListRecipes / DescribeRecipe show them."""
+
+from __future__ import annotations
+
+from personalize_local.aws_errors import ResourceNotFound
+from personalize_local.pagination import page
 
 _CREATED = 1543622400.0  # 2018-12-01, a fixed date as on AWS
 
@@ -16,7 +21,7 @@ _ROWS = (
     ("aws-popularity-count", "USER_PERSONALIZATION", "The most popular items, by event count."),
 )
 
-RECIPES: dict[str, dict] = {
+_RECIPES: dict[str, dict] = {
     f"arn:aws:personalize:::recipe/{name}": {
         "name": name,
         "recipeArn": f"arn:aws:personalize:::recipe/{name}",
@@ -31,3 +36,28 @@ RECIPES: dict[str, dict] = {
     }
     for name, recipe_type, description in _ROWS
 }
+
+
+def recipes() -> dict[str, dict]:
+    """Recipe ARN -> its Recipe document."""
+    return _RECIPES
+
+
+def require(arn: str) -> dict:
+    """The Recipe document of `arn`, or ResourceNotFoundException naming the known ones."""
+    recipe = recipes().get(arn)
+    if recipe is None:
+        raise ResourceNotFound(f"Recipe {arn} does not exist. Known recipes: {sorted(recipes())}")
+    return recipe
+
+
+def list_recipes(model, params: dict) -> dict:
+    """ListRecipes (`model`: the personalize ServiceModel): the service's recipes unless a domain or another
+    provider is asked for."""
+    listed = params.get("recipeProvider") in (None, "SERVICE") and not params.get("domain")
+    docs = sorted(recipes().values(), key=lambda r: r["name"]) if listed else []
+    return page("recipes", docs, params, "ListRecipes", lambda r: model.project("RecipeSummary", r))
+
+
+def describe_recipe(model, params: dict) -> dict:
+    return {"recipe": model.project("Recipe", require(params["recipeArn"]))}
