@@ -25,7 +25,7 @@ import pandas as pd
 from personalize_local.engine import TrainingData
 from personalize_local.engine import metrics as M
 from personalize_local.engine.data import encode, select_events
-from personalize_local.engine.training import cross_validate
+from personalize_local.engine.evaluation import cross_validate
 
 from .recipes_vs_aws import DEFAULT_DATA, paired_bootstrap_ratio
 

@@ -265,12 +265,12 @@ class Backend:
 
     def describe_any(self, arn: str) -> dict:
         """The Describe* response for any ARN (the admin "console link")."""
+        kind = kind_of_arn(arn)
+        if kind is not None:
+            return self.describe(kind, {kind.arn_member: arn})
         if arn in catalog.recipes():
             return catalog.describe_recipe(self.model, {"recipeArn": arn})
-        kind = kind_of_arn(arn)
-        if kind is None:
-            raise ResourceNotFound(f"{arn} is not an ARN this service issues.")
-        return self.describe(kind, {kind.arn_member: arn})
+        raise ResourceNotFound(f"{arn} is not an ARN this service issues.")
 
     # -- helpers --------------------------------------------------------------------------------------------
     def require(self, arn: str, kind: str | None = None) -> dict:

@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 from personalize_local.engine import TrainingData, load_model, train
+from personalize_local.engine.algorithms import metadata
 from personalize_local.engine.features import item_tokens
-from personalize_local.engine.recipes import metadata
 
 from .conftest import ARN
 

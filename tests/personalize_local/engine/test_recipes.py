@@ -42,7 +42,7 @@ def test_user_personalization_excludes_history_and_returns_softmax_scores(up_mod
     assert not seen & {i for i, _ in recs}
     scores = [s for _, s in recs]
     assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0 + 1e-6
-    assert up_model.recipe == "user-personalization" and "0" in up_model.known_items
+    assert up_model.kind == "user-personalization" and "0" in up_model.known_items
 
 
 def test_unknown_user_gets_popular_items(up_model, trained):
@@ -237,8 +237,8 @@ def test_popularity_counts_unique_users_not_events(tmp_path):
 
 
 def test_cross_validation_holds_every_user_out_once_and_fold_0_is_what_train_reports(small_data, trained):
+    from personalize_local.engine.evaluation import cross_validate
     from personalize_local.engine.metrics import compute_metrics
-    from personalize_local.engine.training import cross_validate
 
     folds = cross_validate(UP, small_data, seed=42, n_folds=5)
     assert len(folds) == 5
