@@ -1,9 +1,10 @@
 """The backend: owns resource state and semantics; the HTTP layer only parses, calls `call` and serializes.
 
-`call` dispatches an operation: Create/Describe/List/Delete are generic over the kind table (kinds.py), with
-per-kind rules (defaults, quotas, schema checks) as hooks in semantics.py; the few other operations are
-methods here or in catalog.py. What happens after a create or delete (status transitions, jobs, removal) is
-lifecycle.py's and jobs/'s.
+`call` dispatches an operation: Create/Describe/List/Delete, and Update where a kind has one, are generic over
+the kind table (kinds.py), with per-kind rules (defaults, quotas, checks, what an update changes) as hooks in
+semantics.py; ListRecipes/DescribeRecipe are catalog.py's; tags, metrics and stopping a version are methods
+here. What happens after a create, update or delete (status transitions, jobs, removal) is lifecycle.py's and
+jobs/'s.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class Backend:
     def _dispatch_table(self) -> dict[str, Callable[[dict], dict]]:
         ops: dict[str, Callable[[dict], dict]] = {}
         for kind in KINDS.values():
+            if semantics.updatable(kind):
+                ops[f"Update{kind.name}"] = partial(self.update, kind)
             ops[kind.create_op] = partial(self.create, kind)
             ops[kind.describe_op] = partial(self.describe, kind)
             ops[kind.list_op] = partial(self.list, kind)
@@ -92,8 +95,6 @@ class Backend:
                 ops[kind.delete_op] = partial(self.delete, kind)
         ops.update(
             {
-                "UpdateCampaign": self.update_campaign,
-                "UpdateSolution": self.update_solution,
                 "StopSolutionVersionCreation": self.stop_solution_version,
                 "ListRecipes": partial(catalog.list_recipes, self.model),
                 "DescribeRecipe": partial(catalog.describe_recipe, self.model),
@@ -153,7 +154,7 @@ class Backend:
         member, shape = self.model.single_member(kind.describe_op)
         with self.store.lock:
             doc = self.require(params[kind.arn_member], kind.name)
-            return {member: self.model.project(shape, self._view(doc))}
+            return {member: self._project(shape, doc)}
 
     def list(self, kind: Kind, params: dict) -> dict:
         member, shape = self.model.list_member(kind.list_op)
@@ -166,7 +167,8 @@ class Backend:
             ]
             order = partial(_newest_first, kind.arn_member)
             docs.sort(key=order)
-            return page(member, docs, params, kind.list_op, lambda d: self.model.project(shape, self._view(d)), order)
+            project = partial(self._project, shape)
+            return page(member, docs, params, kind.list_op, project, order)
 
     def delete(self, kind: Kind, params: dict) -> dict:
         arn = params[kind.arn_member]
@@ -194,33 +196,14 @@ class Backend:
         return {}
 
     # -- special operations ---------------------------------------------------------------------------------
-    def update_campaign(self, params: dict) -> dict:
-        arn = params["campaignArn"]
+    def update(self, kind: Kind, params: dict) -> dict:
+        """Update<Kind>: the requested fields become the latest<Kind>Update summary, applied once it is ACTIVE."""
+        arn = params[kind.arn_member]
         with self.store.lock:
-            doc = self.require(arn, "Campaign")
-            new_sv = params.get("solutionVersionArn") or doc["solutionVersionArn"]
-            if new_sv != doc["solutionVersionArn"]:
-                sv = self.require(new_sv, "SolutionVersion")
-                self._require_active(sv, "SolutionVersion")
-            fields = {
-                "solutionVersionArn": new_sv,
-                "minProvisionedTPS": params.get("minProvisionedTPS", doc.get("minProvisionedTPS")),
-                "campaignConfig": params.get("campaignConfig", doc.get("campaignConfig")),
-            }
-            self._start_update(doc, "Campaign", "latestCampaignUpdate", fields)
-        return {"campaignArn": arn}
-
-    def update_solution(self, params: dict) -> dict:
-        arn = params["solutionArn"]
-        with self.store.lock:
-            doc = self.require(arn, "Solution")
-            fields = {
-                k: params[k]
-                for k in ("performAutoTraining", "performIncrementalUpdate", "solutionUpdateConfig")
-                if k in params
-            }
-            self._start_update(doc, "Solution", "latestSolutionUpdate", fields)
-        return {"solutionArn": arn}
+            doc = self.require(arn, kind.name)
+            fields = semantics.requested_update(self, kind, doc, params)
+            self._start_update(doc, kind, fields)
+        return {kind.arn_member: arn}
 
     def stop_solution_version(self, params: dict) -> dict:
         arn = params["solutionVersionArn"]
@@ -300,11 +283,11 @@ class Backend:
             return None
         member, parent_kind = kind.parent
         parent = self.require(params[member], parent_kind)
-        self._require_active(parent, parent_kind)
+        self.require_active(parent, parent_kind)
         return parent
 
     @staticmethod
-    def _require_active(doc: dict, kind: str) -> None:
+    def require_active(doc: dict, kind: str) -> None:
         if doc.get("status") != "ACTIVE":
             arn = doc[KINDS[kind].arn_member]
             raise ResourceInUse(f"{kind} {arn} is {doc.get('status')}; it must be ACTIVE. Wait for it first.")
@@ -320,29 +303,22 @@ class Backend:
             if other.get(kind.name_member) == name:
                 raise ResourceAlreadyExists(f"{kind.name} named {name} already exists in {doc[member]}.")
 
-    def _view(self, doc: dict) -> dict:
-        """The document as Describe/List show it (derived fields added)."""
-        if doc["_kind"] != "Solution":
-            return doc
-        versions = self.linked("SolutionVersion", "solutionArn", doc["solutionArn"])
-        if not versions:
-            return doc
-        latest = max(versions, key=lambda d: d["creationDateTime"])
-        return {**doc, "latestSolutionVersion": latest}
+    def _project(self, shape: str, doc: dict) -> dict:
+        """The document as Describe/List answer it: derived members added, only the shape's members kept."""
+        return self.model.project(shape, semantics.view(self, doc))
 
-    def _start_update(self, doc: dict, kind: str, member: str, fields: dict) -> None:
-        self._require_active(doc, kind)
+    def _start_update(self, doc: dict, kind: Kind, fields: dict) -> None:
+        self.require_active(doc, kind.name)
+        member = f"latest{kind.name}Update"
         current = doc.get(member) or {}
         if current.get("status") in IN_FLIGHT:
             raise ResourceInUse(
-                f"{kind} {doc[KINDS[kind].arn_member]} has an update {current['status']}; wait for it to finish."
+                f"{kind.name} {doc[kind.arn_member]} has an update {current['status']}; wait for it to finish."
             )
         now = time.time()
         update = {**fields, "status": "CREATE PENDING", "creationDateTime": now, "lastUpdatedDateTime": now}
         self.set_fields(
-            doc[KINDS[kind].arn_member],
-            **{member: update},
-            _update={"member": member, "due": now + self.min_delay},
+            doc[kind.arn_member], **{member: update}, _update={"member": member, "due": now + self.min_delay}
         )
 
 

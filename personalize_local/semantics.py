@@ -1,6 +1,7 @@
-"""Per-kind rules at create time (defaults AWS applies, quotas, schema checks) and how updates apply.
+"""Per-kind rules: at create time (defaults AWS applies, quotas, schema checks), of Update<Kind> operations, and
+members Describe/List derive from other resources: tables of hooks per kind (_HOOKS, _UPDATES, _VIEWS).
 
-Each hook gets the backend (lock held), the new document (create params already copied in), the raw params
+A create hook gets the backend (lock held), the new document (create params already copied in), the raw params
 and the parent document; it may fill defaults into `doc` and returns extra create-response members.
 """
 
@@ -28,9 +29,25 @@ def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | N
     return hook(backend, doc, params, parent) if hook else None
 
 
+def view(backend, doc: dict) -> dict:
+    """The document as Describe/List show it: with the members derived from other resources."""
+    derive = _VIEWS.get(doc["_kind"])
+    return derive(backend, doc) if derive else doc
+
+
+def updatable(kind: Kind) -> bool:
+    """Whether the kind has an Update<Kind> operation (and a latest<Kind>Update summary)."""
+    return kind.name in _UPDATES
+
+
+def requested_update(backend, kind: Kind, doc: dict, params: dict) -> dict:
+    """The fields of an Update<Kind> request, checked (the backend holds the lock)."""
+    return _UPDATES[kind.name][0](backend, doc, params)
+
+
 def apply_update(kind: Kind, doc: dict, summary: dict) -> dict:
-    """Fields of the resource that change once its latest*Update summary is ACTIVE."""
-    return _UPDATES[kind.name](doc, summary)
+    """Fields of the resource that change once its latest<Kind>Update summary is ACTIVE."""
+    return _UPDATES[kind.name][1](doc, summary)
 
 
 def _count(backend, kind: str, member: str, arn: str, statuses_excluded=("CREATE FAILED", *DELETING)) -> int:
@@ -167,12 +184,28 @@ _HOOKS = {
 }
 
 
-def _campaign_update(doc: dict, summary: dict) -> dict:
+def _campaign_request(backend, doc: dict, params: dict) -> dict:
+    version = params.get("solutionVersionArn") or doc["solutionVersionArn"]
+    if version != doc["solutionVersionArn"]:
+        backend.require_active(backend.require(version, "SolutionVersion"), "SolutionVersion")
+    return {
+        "solutionVersionArn": version,
+        "minProvisionedTPS": params.get("minProvisionedTPS", doc.get("minProvisionedTPS")),
+        "campaignConfig": params.get("campaignConfig", doc.get("campaignConfig")),
+    }
+
+
+def _campaign_applied(doc: dict, summary: dict) -> dict:
     members = ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")
     return {k: summary[k] for k in members if summary.get(k) is not None}
 
 
-def _solution_update(doc: dict, summary: dict) -> dict:
+def _solution_request(backend, doc: dict, params: dict) -> dict:
+    members = ("performAutoTraining", "performIncrementalUpdate", "solutionUpdateConfig")
+    return {k: params[k] for k in members if k in params}
+
+
+def _solution_applied(doc: dict, summary: dict) -> dict:
     fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
     auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
     if auto:
@@ -180,4 +213,18 @@ def _solution_update(doc: dict, summary: dict) -> dict:
     return fields
 
 
-_UPDATES = {"Campaign": _campaign_update, "Solution": _solution_update}
+# Kind -> (the fields an Update<Kind> request sets, the fields of the resource they change once ACTIVE).
+_UPDATES = {
+    "Campaign": (_campaign_request, _campaign_applied),
+    "Solution": (_solution_request, _solution_applied),
+}
+
+
+def _solution_view(backend, doc: dict) -> dict:
+    versions = backend.linked("SolutionVersion", "solutionArn", doc["solutionArn"])
+    if not versions:
+        return doc
+    return {**doc, "latestSolutionVersion": max(versions, key=lambda d: d["creationDateTime"])}
+
+
+_VIEWS = {"Solution": _solution_view}

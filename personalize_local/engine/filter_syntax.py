@@ -37,7 +37,6 @@ _DATASETS = {
     "CURRENTUSER": "CurrentUser",
     "CURRENTITEM": "CurrentItem",
 }
-_CMP = {"=", "!=", "<", "<=", ">", ">="}
 
 
 @dataclass(frozen=True)
@@ -149,18 +148,18 @@ class _Parser:
         return Expression(action, where, cond)
 
     def condition(self):
-        parts = [self.conjunct()]
-        while self.is_kw("OR"):
-            self.k += 1
-            parts.append(self.conjunct())
-        return parts[0] if len(parts) == 1 else BoolOp("OR", tuple(parts))
+        return self.joined("OR", self.conjunct)
 
     def conjunct(self):
-        parts = [self.term()]
-        while self.is_kw("AND"):
+        return self.joined("AND", self.term)
+
+    def joined(self, word: str, part):
+        """part (word part)*: one part as itself, several as a BoolOp."""
+        parts = [part()]
+        while self.is_kw(word):
             self.k += 1
-            parts.append(self.term())
-        return parts[0] if len(parts) == 1 else BoolOp("AND", tuple(parts))
+            parts.append(part())
+        return parts[0] if len(parts) == 1 else BoolOp(word, tuple(parts))
 
     def term(self):
         if self.tok.kind == "punct" and self.tok.text == "(":

@@ -1,5 +1,6 @@
 """The recipe registry and protocol: a recipe is one module; its declarations are the only place of its facts."""
 
+import re
 import sys
 
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 from personalize_local.engine import UnsupportedRecipeError, load_model, recipes, train
 from personalize_local.engine.recipes import BY_ARN, RECIPES, recipe_for
 from personalize_local.engine.recipes.base import ARN_PREFIX, HyperParameter, Recipe
-from tests.personalize_local.engine.helpers import ARN
+from tests.personalize_local.engine.helpers import ARN, REPO_ROOT
 
 TOY_MODULE = '''
 import numpy as np
@@ -64,6 +65,18 @@ def test_every_recipe_declares_the_protocol(name):
     names = [n for p in recipe.hyperparameters for n in (p.name, *p.aliases)]
     assert len(names) == len(set(names))
     assert recipe.effective({}) == {p.name: p.default for p in recipe.hyperparameters}
+
+
+def test_the_readme_lists_every_hyperparameter_with_its_default():
+    text = (REPO_ROOT / "personalize_local" / "README.md").read_text()
+    section = " ".join(text.split("## Hyperparameters", 1)[1].split("\n## ", 1)[0].split())
+    aws_part, own_part = section.split("own knobs", 1)
+    for recipe in RECIPES.values():
+        for p in recipe.hyperparameters:
+            default = str(p.default).lower() if isinstance(p.default, bool) else f"{p.default:g}"
+            listed = re.search(rf"`{p.name}` \(([^)]*)\)", aws_part if p.aws else own_part)
+            assert listed, f"{recipe.name}: {p.name} is not listed among the {'AWS' if p.aws else 'own'} names"
+            assert re.search(rf"(^|[ ,(]){re.escape(default)}($|[;,)])", listed[1]), (p.name, default, listed[1])
 
 
 def test_unknown_recipe_arns_are_unsupported_naming_the_known_ones():
