@@ -134,6 +134,45 @@ def test_the_import_graph_has_no_cycle(tree):
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
+PL = "personalize_local"
+# personalize_local's layers (its README): protocol -> backend dispatch -> jobs -> engine.
+# (rule, modules it applies to, modules exempt from it, modules they must not import, modules exempt from that)
+LAYER_RULES = [
+    ("the engine is a library of its own", (f"{PL}.engine",), (), (f"{PL}.",), (f"{PL}.engine",)),
+    (
+        "jobs do not reach back into dispatch or protocol",
+        (f"{PL}.jobs",),
+        (),
+        tuple(f"{PL}.{m}" for m in ("backend", "lifecycle", "semantics", "catalog", "server", "rest", "serving")),
+        (),
+    ),
+    (
+        "only the protocol layer knows HTTP",
+        (f"{PL}.",),
+        tuple(f"{PL}.{m}" for m in ("server", "rest", "__main__")),
+        tuple(f"{PL}.{m}" for m in ("server", "rest", "access", "__main__")),
+        (),
+    ),
+]
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p.rstrip(".") or name.startswith(p if p.endswith(".") else p + ".") for p in prefixes)
+
+
+@pytest.mark.parametrize("rule, sources, exempt, targets, allowed", LAYER_RULES, ids=[r[0] for r in LAYER_RULES])
+def test_personalize_local_imports_follow_its_layers(rule, sources, exempt, targets, allowed):
+    graph = import_graph(tree_modules("personalize_local"))
+    wrong = sorted(
+        (source, target)
+        for source, imported in graph.items()
+        if _within(source, sources) and not _within(source, exempt)
+        for target in imported
+        if _within(target, targets) and not _within(target, allowed)
+    )
+    assert not wrong, f"{rule}: {wrong}"
+
+
 def test_the_cycle_finder_finds_a_cycle_and_names_its_path():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
