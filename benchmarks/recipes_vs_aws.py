@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from personalize_local.engine import TrainingData, train
+from personalize_local.engine.evaluation import cross_validate
 from personalize_local.engine.metrics import METRIC_NAMES, per_user_metrics
-from personalize_local.engine.training import cross_validate
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "movielens-poc"
 RECIPES = ["aws-user-personalization", "aws-sims", "aws-personalized-ranking", "aws-popularity-count"]

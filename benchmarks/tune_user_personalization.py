@@ -5,7 +5,7 @@ Usage: .venv/bin/python -m benchmarks.tune_user_personalization [--data DIR] [--
 
 The held-out test users of the benchmark split (metrics.split_events with seed 42, as recipes_vs_aws uses)
 are removed first, so nothing here ever sees them. On the remaining users, each candidate setting is
-evaluated with the documented procedure repeated so that every user is held out once (training.cross_validate)
+evaluated with the documented procedure repeated so that every user is held out once (evaluation.cross_validate)
 and pooled: ~550 users instead of one ~55-user split, next to popularity-count on the same folds.
 Prints one row per setting (pooled NDCG@10, MRR@25, their ratios to popularity and a paired bootstrap 95%
 interval of MRR@25 relative to the first setting of the grid), best MRR last.
@@ -25,7 +25,7 @@ import pandas as pd
 from personalize_local.engine import TrainingData
 from personalize_local.engine import metrics as M
 from personalize_local.engine.data import encode, select_events
-from personalize_local.engine.training import cross_validate
+from personalize_local.engine.evaluation import cross_validate
 
 from .recipes_vs_aws import DEFAULT_DATA, paired_bootstrap_ratio
 

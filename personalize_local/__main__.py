@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_server(args) -> int:
     from personalize_local.backend import Backend
     from personalize_local.faults import Faults
+    from personalize_local.lifecycle import warm_up
     from personalize_local.server import PersonalizeServer
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
@@ -93,7 +94,7 @@ def run_server(args) -> int:
     server = PersonalizeServer(
         (args.host, args.port), backend, max_body_bytes=args.max_body_bytes, allow_hosts=tuple(args.allow_host)
     )
-    backend.warm_up()
+    warm_up()
 
     def shutdown(*_):
         threading.Thread(target=server.shutdown, daemon=True).start()

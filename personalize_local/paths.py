@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from personalize_local.errors import InvalidInput
+from personalize_local.aws_errors import InvalidInput
 from personalize_local.kinds import ARN_PREFIX
 
 _SEPARATORS = ("/", "\\", "\x00")

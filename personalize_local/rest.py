@@ -17,7 +17,7 @@ _HANDLERS = {
 def routes(backend) -> dict:
     """{(method, path): (operation, handler(params) -> dict)} for every operation of both services; the
     ones without a handler answer "not implemented by personalize_local"."""
-    from personalize_local.errors import NotImplementedOp
+    from personalize_local.aws_errors import NotImplementedOp
 
     serving = Serving(backend)
     table = {}

@@ -1,40 +1,27 @@
-"""Per-kind rules at create time (defaults AWS applies, quotas, schema checks) and how updates apply.
+"""Per-kind rules: at create time (defaults AWS applies, quotas, schema checks), of Update<Kind> operations, and
+members Describe/List derive from other resources: tables of hooks per kind (_HOOKS, _UPDATES, _VIEWS).
 
-Each hook gets the backend (lock held), the new document (create params already copied in), the raw params
+A create hook gets the backend (lock held), the new document (create params already copied in), the raw params
 and the parent document; it may fill defaults into `doc` and returns extra create-response members.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import shutil
 import uuid
-from pathlib import Path
 
-from personalize_local.errors import (
+from personalize_local import catalog
+from personalize_local.aws_errors import (
     InvalidInput,
     LimitExceeded,
     ResourceAlreadyExists,
     ResourceInUse,
-    ResourceNotFound,
 )
+from personalize_local.datasets import DATASET_TYPES, parse_schema
 from personalize_local.kinds import ACCOUNT, DELETING, IN_FLIGHT, Kind
-from personalize_local.paths import UnsafePath, dataset_file, model_dir
-from personalize_local.recipes import RECIPES
 
-log = logging.getLogger("personalize_local")
 MAX_FILTERS_PER_GROUP = 10
 MAX_CAMPAIGNS_PER_GROUP = 5
 MAX_IMPORTS_IN_FLIGHT = 5
-AVRO_TYPES = {"string", "long", "int", "float", "double", "boolean", "null"}
-DATASET_TYPES = {
-    "INTERACTIONS": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
-    "ITEMS": ("ITEM_ID",),
-    "USERS": ("USER_ID",),
-    "ACTIONS": ("ACTION_ID",),
-    "ACTION_INTERACTIONS": ("USER_ID", "ACTION_ID", "TIMESTAMP"),
-}
 
 
 def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | None) -> dict | None:
@@ -42,68 +29,25 @@ def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | N
     return hook(backend, doc, params, parent) if hook else None
 
 
-def owned_files(backend, doc: dict) -> list[Path]:
-    """The files a resource owns under the data dir (imported rows, a trained model), each checked to lie
-    inside it (UnsafePath otherwise)."""
-    if doc["_kind"] == "Dataset":
-        return [dataset_file(backend.data_dir, doc["datasetArn"])]
-    if doc["_kind"] == "SolutionVersion" and doc.get("_model_dir"):
-        return [model_dir(backend.data_dir, doc["solutionVersionArn"])]
-    return []
+def view(backend, doc: dict) -> dict:
+    """The document as Describe/List show it: with the members derived from other resources."""
+    derive = _VIEWS.get(doc["_kind"])
+    return derive(backend, doc) if derive else doc
 
 
-def after_remove(backend, doc: dict) -> None:
-    """Drop the files a removed resource owned, so a resource created later under the same ARN starts empty,
-    as on AWS. Delete requests checked the paths already; one that is unsafe now is left alone (logged)."""
-    try:
-        paths = owned_files(backend, doc)
-    except UnsafePath as exc:
-        log.error("not deleting the files of %s: %s", doc["_kind"], exc.message)
-        paths = []
-    for path in paths:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    if doc["_kind"] == "DatasetGroup":
-        backend.events.forget(doc["datasetGroupArn"])
+def updatable(kind: Kind) -> bool:
+    """Whether the kind has an Update<Kind> operation (and a latest<Kind>Update summary)."""
+    return kind.name in _UPDATES
+
+
+def requested_update(backend, kind: Kind, doc: dict, params: dict) -> dict:
+    """The fields of an Update<Kind> request, checked (the backend holds the lock)."""
+    return _UPDATES[kind.name][0](backend, doc, params)
 
 
 def apply_update(kind: Kind, doc: dict, summary: dict) -> dict:
-    """Fields of the resource that change once its latest*Update is ACTIVE."""
-    if kind.name == "Campaign":
-        return {
-            k: summary[k]
-            for k in ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")
-            if summary.get(k) is not None
-        }
-    fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
-    auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
-    if auto:
-        fields["solutionConfig"] = {**(doc.get("solutionConfig") or {}), "autoTrainingConfig": auto}
-    return fields
-
-
-def parse_schema(text: str) -> list[dict]:
-    """The fields of an Avro record schema as Personalize accepts it; InvalidInputException otherwise."""
-    try:
-        schema = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"schema is not valid JSON: {exc}") from exc
-    if (
-        not isinstance(schema, dict)
-        or schema.get("type") != "record"
-        or not isinstance(schema.get("fields"), list)
-    ):
-        raise InvalidInput('schema must be an Avro record: {"type": "record", "name": ..., "fields": [...]}')
-    for i, field in enumerate(schema["fields"]):
-        name, types = field.get("name"), field.get("type")
-        types = types if isinstance(types, list) else [types]
-        if not isinstance(name, str) or not name or any(t not in AVRO_TYPES for t in types):
-            raise InvalidInput(
-                f"schema field {i} ({field!r}) needs a name and a type among {sorted(AVRO_TYPES)}"
-            )
-    return schema["fields"]
+    """Fields of the resource that change once its latest<Kind>Update summary is ACTIVE."""
+    return _UPDATES[kind.name][1](doc, summary)
 
 
 def _count(backend, kind: str, member: str, arn: str, statuses_excluded=("CREATE FAILED", *DELETING)) -> int:
@@ -123,9 +67,7 @@ def _dataset(backend, doc, params, parent):
     fields = {f["name"] for f in parse_schema(backend.require(doc["schemaArn"], "Schema")["schema"])}
     missing = [f for f in DATASET_TYPES[dtype] if f not in fields]
     if missing:
-        raise InvalidInput(
-            f"Schema {doc['schemaArn']} lacks the fields {missing} required for a {dtype} dataset"
-        )
+        raise InvalidInput(f"Schema {doc['schemaArn']} lacks the fields {missing} required for a {dtype} dataset")
     for other in backend.linked("Dataset", "datasetGroupArn", doc["datasetGroupArn"]):
         if other["datasetType"] == dtype:
             raise ResourceAlreadyExists(
@@ -135,8 +77,8 @@ def _dataset(backend, doc, params, parent):
 
 def _solution(backend, doc, params, parent):
     recipe = doc.get("recipeArn")
-    if recipe and recipe not in RECIPES:
-        raise ResourceNotFound(f"Recipe {recipe} does not exist. Known recipes: {sorted(RECIPES)}")
+    if recipe:
+        catalog.require(recipe)
     if not recipe and not doc.get("performAutoML"):
         raise InvalidInput("recipeArn is required unless performAutoML is true")
     doc.setdefault("performAutoTraining", True)
@@ -184,13 +126,10 @@ def _filter(backend, doc, params, parent):
     group = doc["datasetGroupArn"]
     if _count(backend, "Filter", "datasetGroupArn", group, ()) >= MAX_FILTERS_PER_GROUP:
         raise LimitExceeded(
-            f"Dataset group {group} already has {MAX_FILTERS_PER_GROUP} filters (the limit); "
-            "delete one first."
+            f"Dataset group {group} already has {MAX_FILTERS_PER_GROUP} filters (the limit); delete one first."
         )
-    try:
-        from personalize_local.engine import FilterSyntaxError, parse_filter
-    except ImportError:
-        return
+    from personalize_local.engine import FilterSyntaxError, parse_filter
+
     try:
         parse_filter(doc["filterExpression"])
     except FilterSyntaxError as exc:
@@ -201,8 +140,7 @@ def _event_tracker(backend, doc, params, parent):
     existing = backend.linked("EventTracker", "datasetGroupArn", doc["datasetGroupArn"])
     if existing:
         raise ResourceAlreadyExists(
-            f"Dataset group {doc['datasetGroupArn']} already has an event tracker: "
-            f"{existing[0]['eventTrackerArn']}"
+            f"Dataset group {doc['datasetGroupArn']} already has an event tracker: {existing[0]['eventTrackerArn']}"
         )
     doc["trackingId"] = str(uuid.uuid4())
     doc["accountId"] = ACCOUNT
@@ -211,11 +149,7 @@ def _event_tracker(backend, doc, params, parent):
 
 def _import_job(backend, doc, params, parent):
     group = doc["_ancestors"]["datasetGroupArn"]
-    busy = [
-        d
-        for d in backend.linked("DatasetImportJob", "datasetGroupArn", group)
-        if d.get("status") in IN_FLIGHT
-    ]
+    busy = [d for d in backend.linked("DatasetImportJob", "datasetGroupArn", group) if d.get("status") in IN_FLIGHT]
     if len(busy) >= MAX_IMPORTS_IN_FLIGHT:
         raise LimitExceeded(
             f"Dataset group {group} already has {MAX_IMPORTS_IN_FLIGHT} dataset import jobs "
@@ -248,3 +182,49 @@ _HOOKS = {
     "DatasetImportJob": _import_job,
     "BatchInferenceJob": _batch_job,
 }
+
+
+def _campaign_request(backend, doc: dict, params: dict) -> dict:
+    version = params.get("solutionVersionArn") or doc["solutionVersionArn"]
+    if version != doc["solutionVersionArn"]:
+        backend.require_active(backend.require(version, "SolutionVersion"), "SolutionVersion")
+    return {
+        "solutionVersionArn": version,
+        "minProvisionedTPS": params.get("minProvisionedTPS", doc.get("minProvisionedTPS")),
+        "campaignConfig": params.get("campaignConfig", doc.get("campaignConfig")),
+    }
+
+
+def _campaign_applied(doc: dict, summary: dict) -> dict:
+    members = ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")
+    return {k: summary[k] for k in members if summary.get(k) is not None}
+
+
+def _solution_request(backend, doc: dict, params: dict) -> dict:
+    members = ("performAutoTraining", "performIncrementalUpdate", "solutionUpdateConfig")
+    return {k: params[k] for k in members if k in params}
+
+
+def _solution_applied(doc: dict, summary: dict) -> dict:
+    fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
+    auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
+    if auto:
+        fields["solutionConfig"] = {**(doc.get("solutionConfig") or {}), "autoTrainingConfig": auto}
+    return fields
+
+
+# Kind -> (the fields an Update<Kind> request sets, the fields of the resource they change once ACTIVE).
+_UPDATES = {
+    "Campaign": (_campaign_request, _campaign_applied),
+    "Solution": (_solution_request, _solution_applied),
+}
+
+
+def _solution_view(backend, doc: dict) -> dict:
+    versions = backend.linked("SolutionVersion", "solutionArn", doc["solutionArn"])
+    if not versions:
+        return doc
+    return {**doc, "latestSolutionVersion": max(versions, key=lambda d: d["creationDateTime"])}
+
+
+_VIEWS = {"Solution": _solution_view}

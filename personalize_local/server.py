@@ -1,7 +1,7 @@
 """The HTTP layer: parse a request, call the backend, serialize the answer. No resource semantics here.
 
 - Control plane: POST / with `X-Amz-Target: AmazonPersonalize.<Operation>` (awsJson1_1).
-- personalize-runtime / personalize-events: REST-JSON routes from `personalize_local.rest` (if present).
+- personalize-runtime / personalize-events: REST-JSON routes from `personalize_local.rest`.
 - Admin: GET /_admin/health, GET /_admin/faults, POST /_admin/faults, POST /_admin/faults/clear,
   GET /_admin/describe?arn=...
 Before anything runs (access.py): the Host must be a local or configured name (403), the method one the route
@@ -19,8 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from personalize_local import access
-from personalize_local.backend import Backend
-from personalize_local.errors import (
+from personalize_local.aws_errors import (
     AccessDenied,
     InternalFailure,
     InvalidInput,
@@ -32,6 +31,8 @@ from personalize_local.errors import (
     UnknownOperation,
     UnsupportedMediaType,
 )
+from personalize_local.backend import Backend
+from personalize_local.rest import routes
 
 log = logging.getLogger("personalize_local.http")
 JSON_11 = "application/x-amz-json-1.1"
@@ -62,7 +63,7 @@ class PersonalizeServer(ThreadingHTTPServer):
         self.backend = backend
         self.max_body_bytes = max_body_bytes
         self.allowed_hosts = access.allowed_hosts(allow_hosts, bind_address=address[0])
-        self.rest_routes = _rest_routes(backend)
+        self.rest_routes = routes(backend)
         self.rest_methods: dict[str, list[str]] = {}
         for method, path in self.rest_routes:
             self.rest_methods.setdefault(path, []).append(method)
@@ -71,14 +72,6 @@ class PersonalizeServer(ThreadingHTTPServer):
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
-
-
-def _rest_routes(backend: Backend) -> dict:
-    try:
-        from personalize_local.rest import routes
-    except ImportError:
-        return {}
-    return routes(backend)
 
 
 class Handler(BaseHTTPRequestHandler):

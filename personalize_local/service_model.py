@@ -16,7 +16,7 @@ import unicodedata
 from functools import cache, lru_cache
 from pathlib import Path
 
-from personalize_local.errors import InvalidInput
+from personalize_local.aws_errors import InvalidInput
 
 log = logging.getLogger("personalize_local")
 

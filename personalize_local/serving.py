@@ -12,10 +12,9 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-from personalize_local.errors import InvalidInput, ResourceInUse, ResourceNotFound
-from personalize_local.importer import ARROW_TYPES, store
+from personalize_local.aws_errors import InvalidInput, ResourceInUse, ResourceNotFound
+from personalize_local.datasets import ARROW_TYPES, ID_FIELDS, field_types, parse_schema, write_rows
 from personalize_local.paths import dataset_file, model_dir
-from personalize_local.semantics import parse_schema
 
 
 @lru_cache(maxsize=256)
@@ -132,12 +131,13 @@ class Serving:
         return {}
 
     def put_items(self, params: dict) -> dict:
-        return self._put_rows(params["datasetArn"], "ITEMS", "ITEM_ID", "itemId", params["items"])
+        return self._put_rows(params["datasetArn"], "ITEMS", "itemId", params["items"])
 
     def put_users(self, params: dict) -> dict:
-        return self._put_rows(params["datasetArn"], "USERS", "USER_ID", "userId", params["users"])
+        return self._put_rows(params["datasetArn"], "USERS", "userId", params["users"])
 
-    def _put_rows(self, dataset_arn: str, dtype: str, id_field: str, id_member: str, records: list) -> dict:
+    def _put_rows(self, dataset_arn: str, dtype: str, id_member: str, records: list) -> dict:
+        id_field = ID_FIELDS[dtype]
         with self.backend.store.lock:
             dataset = self.backend.require(dataset_arn, "Dataset")
             if dataset["datasetType"] != dtype:
@@ -145,10 +145,7 @@ class Serving:
             if dataset.get("status") != "ACTIVE":
                 raise ResourceInUse(f"Dataset {dataset_arn} is {dataset.get('status')}, not ACTIVE.")
             fields = parse_schema(self.backend.require(dataset["schemaArn"], "Schema")["schema"])
-        types = {
-            f["name"]: next(t for t in (f["type"] if isinstance(f["type"], list) else [f["type"]]) if t != "null")
-            for f in fields
-        }
+        types = {name: base for name, (base, _) in field_types(fields).items()}
         columns: dict[str, list] = {name: [] for name in types}
         for n, record in enumerate(records):
             try:
@@ -170,7 +167,7 @@ class Serving:
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise InvalidInput(f"property values do not match the schema types {types}: {exc}") from exc
         with self._write_lock:
-            store(dataset_file(self.backend.data_dir, dataset_arn), table, "INCREMENTAL", id_field)
+            write_rows(dataset_file(self.backend.data_dir, dataset_arn), table, "INCREMENTAL", id_field)
         return {}
 
 

@@ -1,6 +1,6 @@
 """Recommender engine of the local Personalize service: a pure library (no HTTP, no SQLite).
 
-Public API (stable; the service backend calls only these names):
+Public API (stable; the service calls only these names):
 
 - `TrainingData(interactions, items=None, users=None)`: pandas frames as imported into a dataset group.
   interactions: USER_ID, ITEM_ID, TIMESTAMP (int epoch seconds), optional EVENT_TYPE, EVENT_VALUE.
@@ -10,7 +10,8 @@ Public API (stable; the service backend calls only these names):
   "trainingMode": "FULL"|"UPDATE"}. Raises `InsufficientDataError` (AWS wording) or `UnsupportedRecipeError`.
 - `load_model(path) -> Model` (cached per path, immutable, safe for concurrent reads):
   `Model.recommend(user_id=None, item_id=None, num_results=25, item_filter=None, recent_events=None)`,
-  `Model.rank(user_id, item_ids, item_filter=None, recent_events=None)`, `Model.recipe`, `Model.known_items`.
+  `Model.rank(user_id, item_ids, item_filter=None, recent_events=None)`, `Model.kind` (the recipe's name),
+  `Model.recipe` (the fitted recipe), `Model.known_items`.
   `item_filter` is a `FilterExpr`, a `BoundFilter` (`expr.bind(filter_values)`), or
   a callable item_id -> bool.
   `recent_events` is a list of (item_id, event_type, timestamp) received via PutEvents after training.
@@ -19,19 +20,17 @@ Public API (stable; the service backend calls only these names):
   passes them: '"a","b"').
 - `run_batch_lines(model, lines, num_results=25, item_filter_factory=None) -> Iterator[str]`: batch
   inference in Personalize's JSON Lines output format; bad lines yield an error line, never raise.
-- `SUPPORTED_RECIPES`: recipe ARN -> recipe kind.
+- `RECIPES`: model kind -> recipe (recipes/base.py: the protocol); `recipe_for(recipe_arn)` -> recipe.
+  Each recipe lists the AWS recipes it trains (`aws_recipes`) and declares its hyperparameters.
 
-Recipes (details in recipes/*.py):
-- user-personalization(-v2), personalized-ranking(-v2): hybrid of implicit ALS on recency-weighted
-  confidences (long-term taste; exact ALS fold-in for recent events and unknown users) and sequential item
-  neighbours of the user's last items (short-term intent, standing in for AWS's HRNN), plus the affinity of
-  those last items' metadata to each item (genre, binned numbers; recipes/metadata.py). Items without
-  interactions get factors from item-metadata tokens (cold start). History is excluded from results.
-- similar-items / sims: item co-occurrence with popularity_discount_factor and min_cointeraction_count;
-  cold items fall back to metadata-token overlap, then popularity.
-- popularity-count: number of unique users per item; same list for everyone (history not excluded at serving time).
-Offline metrics: metrics.py documents the split; the served model is refitted on all data afterwards.
-UPDATE mode: 2 warm-started ALS iterations from the previous model; it reports the previous metrics.
+Recipes, one module each in recipes/ (building blocks in algorithms/):
+- user_personalization (aws-user-personalization, -v2) and personalized_ranking (aws-personalized-ranking, -v2):
+  the hybrid of implicit ALS, sequential item neighbours and item-metadata affinity; history is excluded.
+- sims (aws-sims, aws-similar-items): item co-occurrence with popularity_discount_factor and
+  min_cointeraction_count; cold items fall back to metadata-token overlap, then popularity.
+- popularity_count (aws-popularity-count): unique users per item; the same list for everyone.
+Offline metrics: evaluation.py documents the procedure; the served model is refitted on all data afterwards.
+UPDATE mode (where a recipe supports it): 2 warm-started ALS iterations; it reports the previous metrics.
 """
 
 from personalize_local.engine.batch import run_batch_lines
@@ -44,11 +43,11 @@ from personalize_local.engine.errors import (
 )
 from personalize_local.engine.filters import BoundFilter, FilterContext, FilterExpr, parse_filter
 from personalize_local.engine.model import Model, load_model
-from personalize_local.engine.recipes import SUPPORTED_RECIPES, recipe_kind
+from personalize_local.engine.recipes import RECIPES, recipe_for
 from personalize_local.engine.training import train
 
 __all__ = [
-    "SUPPORTED_RECIPES",
+    "RECIPES",
     "BoundFilter",
     "EngineError",
     "FilterContext",
@@ -60,7 +59,7 @@ __all__ = [
     "UnsupportedRecipeError",
     "load_model",
     "parse_filter",
-    "recipe_kind",
+    "recipe_for",
     "run_batch_lines",
     "train",
 ]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 
-from personalize_local.engine.recipes import SIMS
-
 
 def _error(inp, reason: str) -> str:
     return json.dumps({"input": inp, "output": None, "error": reason})
@@ -32,7 +30,7 @@ def run_batch_lines(
         if not isinstance(inp, dict):
             yield _error(inp, f"line {lineno}: expected a JSON object with userId or itemId")
             continue
-        key = "itemId" if model.kind == SIMS else "userId"
+        key = model.recipe.query
         if inp.get(key) in (None, ""):
             yield _error(inp, f"line {lineno}: missing {key} (required by {model.recipe_arn})")
             continue

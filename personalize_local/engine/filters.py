@@ -1,15 +1,4 @@
-"""Personalize filter expressions: parser and vectorised evaluation over a model's item catalog.
-
-Grammar (keywords case-insensitive)::
-
-    filter     := expression ("|" expression)*
-    expression := ("INCLUDE" | "EXCLUDE") "ItemID" "WHERE" condition ["IF" condition]
-    condition  := conjunct ("OR" conjunct)*
-    conjunct   := term ("AND" term)*
-    term       := "(" condition ")" | field ("IN" | "NOT" "IN") "(" values ")" | field cmp value
-    field      := ("Items" | "Interactions" | "CurrentUser" | "CurrentItem") "." NAME
-    values     := value ("," value)*        value := "string" | number | $PARAM | CurrentItem.NAME
-    cmp        := "=" | "!=" | "<" | "<=" | ">" | ">="
+"""Personalize filter expressions evaluated over a model's item catalog (the grammar is filter_syntax.py's).
 
 Semantics: INCLUDE keeps matching items, EXCLUDE removes them; chained expressions all apply.
 `Interactions.EVENT_TYPE IN ("*")` matches every item the user interacted with (training history plus
@@ -22,215 +11,13 @@ unset placeholders); filter values are strings as the API passes them, e.g. '"co
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from personalize_local.engine.errors import FilterSyntaxError
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<string>"(?:[^"\\]|\\.)*")
-    | (?P<number>-?\d+(?:\.\d+)?)
-    | (?P<param>\$[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<name>[A-Za-z_][A-Za-z0-9_\-]*)
-    | (?P<op><=|>=|!=|=|<|>)
-    | (?P<punct>[(),.|*])
-    )""",
-    re.VERBOSE,
-)
-_DATASETS = {
-    "ITEMS": "Items",
-    "INTERACTIONS": "Interactions",
-    "CURRENTUSER": "CurrentUser",
-    "CURRENTITEM": "CurrentItem",
-}
-_CMP = {"=", "!=", "<", "<=", ">", ">="}
-
-
-@dataclass(frozen=True)
-class Tok:
-    kind: str
-    text: str
-    pos: int
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    dataset: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Compare:
-    field: FieldRef
-    op: str  # IN, NOT IN or a comparison operator
-    values: tuple
-
-
-@dataclass(frozen=True)
-class BoolOp:
-    op: str  # AND / OR
-    parts: tuple
-
-
-@dataclass(frozen=True)
-class Expression:
-    action: str  # INCLUDE / EXCLUDE
-    where: Any
-    condition: Any = None
-
-
-def _tokenize(text: str) -> list[Tok]:
-    toks, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            if text[pos:].strip() == "":
-                break
-            start = pos + len(text[pos:]) - len(text[pos:].lstrip())
-            raise FilterSyntaxError(
-                f"Invalid filter expression: unexpected character {text[start]!r} at position {start}.", start
-            )
-        kind = m.lastgroup
-        toks.append(Tok(kind, m.group(kind), m.start(kind)))
-        pos = m.end()
-    toks.append(Tok("end", "", len(text)))
-    return toks
-
-
-class _Parser:
-    def __init__(self, text: str):
-        self.text = text
-        self.toks = _tokenize(text)
-        self.k = 0
-
-    @property
-    def tok(self) -> Tok:
-        return self.toks[self.k]
-
-    def fail(self, expected: str):
-        t = self.tok
-        got = "end of expression" if t.kind == "end" else repr(t.text)
-        raise FilterSyntaxError(
-            f"Invalid filter expression at position {t.pos}: expected {expected}, found {got}.", t.pos
-        )
-
-    def is_kw(self, *words: str) -> bool:
-        return self.tok.kind == "name" and self.tok.text.upper() in words
-
-    def kw(self, *words: str) -> str:
-        if not self.is_kw(*words):
-            self.fail(" or ".join(words))
-        t = self.tok
-        self.k += 1
-        return t.text.upper()
-
-    def punct(self, p: str) -> None:
-        if not (self.tok.kind == "punct" and self.tok.text == p):
-            self.fail(repr(p))
-        self.k += 1
-
-    def parse(self) -> list[Expression]:
-        exprs = [self.expression()]
-        while self.tok.kind == "punct" and self.tok.text == "|":
-            self.k += 1
-            exprs.append(self.expression())
-        if self.tok.kind != "end":
-            self.fail("'|', AND, OR, IF or end of expression")
-        return exprs
-
-    def expression(self) -> Expression:
-        action = self.kw("INCLUDE", "EXCLUDE")
-        self.kw("ITEMID")
-        self.kw("WHERE")
-        where = self.condition()
-        cond = None
-        if self.is_kw("IF"):
-            self.k += 1
-            cond = self.condition()
-        return Expression(action, where, cond)
-
-    def condition(self):
-        parts = [self.conjunct()]
-        while self.is_kw("OR"):
-            self.k += 1
-            parts.append(self.conjunct())
-        return parts[0] if len(parts) == 1 else BoolOp("OR", tuple(parts))
-
-    def conjunct(self):
-        parts = [self.term()]
-        while self.is_kw("AND"):
-            self.k += 1
-            parts.append(self.term())
-        return parts[0] if len(parts) == 1 else BoolOp("AND", tuple(parts))
-
-    def term(self):
-        if self.tok.kind == "punct" and self.tok.text == "(":
-            self.k += 1
-            inner = self.condition()
-            self.punct(")")
-            return inner
-        ref = self.field_ref()
-        if self.is_kw("NOT"):
-            self.k += 1
-            self.kw("IN")
-            return Compare(ref, "NOT IN", self.value_list())
-        if self.is_kw("IN"):
-            self.k += 1
-            return Compare(ref, "IN", self.value_list())
-        if self.tok.kind == "op":
-            op = self.tok.text
-            self.k += 1
-            return Compare(ref, op, (self.value(),))
-        self.fail("IN, NOT IN or a comparison operator (=, !=, <, <=, >, >=)")
-
-    def field_ref(self) -> FieldRef:
-        if not (self.tok.kind == "name" and self.tok.text.upper() in _DATASETS):
-            self.fail("a field such as Items.<field>, Interactions.EVENT_TYPE or CurrentUser.<field>")
-        dataset = _DATASETS[self.tok.text.upper()]
-        self.k += 1
-        self.punct(".")
-        if self.tok.kind != "name":
-            self.fail(f"a field name after '{dataset}.'")
-        name = self.tok.text
-        self.k += 1
-        return FieldRef(dataset, name)
-
-    def value_list(self) -> tuple:
-        self.punct("(")
-        values = [self.value()]
-        while self.tok.kind == "punct" and self.tok.text == ",":
-            self.k += 1
-            values.append(self.value())
-        self.punct(")")
-        return tuple(values)
-
-    def value(self):
-        t = self.tok
-        if t.kind == "string":
-            self.k += 1
-            return bytes(t.text[1:-1], "utf-8").decode("unicode_escape")
-        if t.kind == "number":
-            self.k += 1
-            return float(t.text)
-        if t.kind == "param":
-            self.k += 1
-            return Param(t.text[1:])
-        if t.kind == "punct" and t.text == "*":
-            self.k += 1
-            return "*"
-        if t.kind == "name" and t.text.upper() == "CURRENTITEM":
-            return self.field_ref()
-        self.fail('a value: a "quoted string", a number or a $PARAMETER')
+from personalize_local.engine.filter_syntax import BoolOp, Compare, Expression, FieldRef, Param, parse
 
 
 def parse_filter_values(raw: str) -> list:
@@ -410,7 +197,7 @@ class _Evaluator:
 
 
 class FilterExpr:
-    """A parsed filter. `mask(ctx)` -> bool array of allowed catalog items; `predicate(ctx)` -> callable."""
+    """A parsed filter. `mask(ctx)` -> bool array of allowed catalog items."""
 
     def __init__(self, source: str, expressions: list[Expression]):
         self.source = source
@@ -425,10 +212,6 @@ class FilterExpr:
             self, {k.lstrip("$"): parse_filter_values(v) for k, v in (filter_values or {}).items()}
         )
 
-    @property
-    def uses_interactions(self) -> bool:
-        return "Interactions." in self.source or "INTERACTIONS." in self.source.upper()
-
     def mask(self, ctx: FilterContext) -> np.ndarray:
         ev = _Evaluator(ctx)
         allowed = np.ones(ev.n, dtype=bool)
@@ -440,11 +223,6 @@ class FilterExpr:
                 continue
             allowed &= m if expr.action == "INCLUDE" else ~m
         return allowed
-
-    def predicate(self, ctx: FilterContext) -> Callable[[str], bool]:
-        m = self.mask(ctx)
-        index = {iid: k for k, iid in enumerate(ctx.item_ids.tolist())}
-        return lambda item_id: item_id in index and bool(m[index[item_id]])
 
 
 @dataclass
@@ -461,10 +239,4 @@ class BoundFilter:
 
 def parse_filter(expression: str) -> FilterExpr:
     """Parse a Personalize filter expression; raises FilterSyntaxError naming position and expectation."""
-    if not isinstance(expression, str) or not expression.strip():
-        raise FilterSyntaxError(
-            "Invalid filter expression at position 0: expected INCLUDE or EXCLUDE, "
-            "found an empty expression.",
-            0,
-        )
-    return FilterExpr(expression, _Parser(expression).parse())
+    return FilterExpr(expression, parse(expression))

@@ -1,8 +1,9 @@
 """A trained model directory loaded for serving: recommendations, ranking, filters, recent events.
 
-Directory layout (written once by `training.save_model`, never modified):
-model.json (recipe, hyperparameters, metrics), arrays.npz (ids, popularity, user histories, factors or
-neighbours), items.parquet / users.parquet (metadata used by filters and cold items, when provided).
+Directory layout (written once by training.train, never modified): model.json (recipe ARN and kind,
+hyperparameters, metrics), arrays.npz (ids, popularity, user histories and event types, each user's recent
+items, and what the recipe's fit learned), items.parquet / users.parquet (metadata for filters, when provided).
+What the lists are made of is the recipe's (recipes/); this module holds what every recipe shares.
 """
 
 from __future__ import annotations
@@ -18,15 +19,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from personalize_local.engine.filters import BoundFilter, FilterContext, FilterExpr
-from personalize_local.engine.recipes import (
-    PERSONALIZED_RANKING,
-    POPULARITY,
-    SIMS,
-    USER_PERSONALIZATION,
-    als,
-    hybrid,
-    metadata,
-)
+from personalize_local.engine.recipes import RECIPES
+from personalize_local.engine.top_k import top_k
 
 RecentEvent = tuple  # (item_id, event_type, timestamp)
 _MASK_CACHE_MAX = 512
@@ -43,28 +37,6 @@ def _in_time_order(recent: Sequence[RecentEvent] | None) -> list:
             return float("-inf")
 
     return sorted(events, key=key) if len(events) > 1 else events
-
-
-_BLOCK = 64  # top_k: block size for the lower bound
-_SORT_MAX = 8192  # top_k: candidates sorted exactly
-
-
-def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best allowed scores, best first, ties by lower index (unless > 8192 tie at the cut).
-
-    The k-th largest of the block maxima (blocks of 64) is a lower bound of the k-th best score, so only the
-    few items at or above it are sorted (6x faster than argpartition over a 10k catalog)."""
-    if k <= 0:
-        return np.flatnonzero(allowed)[:0]
-    work = np.where(allowed, scores, -np.inf)
-    pad = (-len(work)) % _BLOCK
-    maxima = np.concatenate([work, np.full(pad, -np.inf)]).reshape(-1, _BLOCK).max(axis=1)
-    thr = np.partition(maxima, len(maxima) - k)[len(maxima) - k] if len(maxima) > k else -np.inf
-    cand = np.flatnonzero(work >= thr) if np.isfinite(thr) else np.flatnonzero(allowed)
-    if len(cand) > _SORT_MAX:  # thousands tied at the threshold: any k of the best (ties then not by index)
-        cand = cand[np.argpartition(-work[cand], k - 1)[:k]]
-    order = np.lexsort((cand, -work[cand]))[:k]
-    return cand[order]
 
 
 _BLAS_LIMITED = False
@@ -91,20 +63,18 @@ class Model:
             self.arrays = {k: z[k] for k in z.files}
         self.recipe_arn: str = self.meta["recipe_arn"]
         self.kind: str = self.meta["kind"]
-        self.recipe = self.kind
         self.hyperparameters: dict = self.meta["hyperparameters"]
         self.metrics: dict = self.meta.get("metrics", {})
         a = self.arrays
         self.item_ids: np.ndarray = a["item_ids"]
         self.user_ids: np.ndarray = a["user_ids"]
         self.known_items: list[str] = self.item_ids.tolist()
-        self._item_index = {iid: k for k, iid in enumerate(self.known_items)}
+        self.item_index = {iid: k for k, iid in enumerate(self.known_items)}
         self._user_index = {uid: k for k, uid in enumerate(self.user_ids.tolist())}
         n_u, n_i = len(self.user_ids), len(self.item_ids)
         self.history = sp.csr_matrix((a["hist_data"], a["hist_indices"], a["hist_indptr"]), shape=(n_u, n_i))
         self.event_type_names = a["event_type_names"]
         self.popularity = a["popularity"].astype(np.float64)
-        self._pop_score = self.popularity / max(self.popularity.max(), 1.0)
         self.items = self._read_parquet("items.parquet")
         self.users = self._read_parquet("users.parquet")
         self._user_meta_index = (
@@ -114,17 +84,8 @@ class Model:
         )
         self._mask_cache: dict = {}
         self._lock = threading.Lock()
-        if self.kind in (USER_PERSONALIZATION, PERSONALIZED_RANKING):
-            self._yty = a["item_factors"].astype(np.float64).T @ a["item_factors"].astype(np.float64)
-            self._has_seq = "seq_neighbors" in a
-            vectors = metadata.matrix(a)
-            meta = None if vectors is None else metadata.ItemAffinity(vectors)
-            self._hybrid = hybrid.HybridScorer(a["item_factors"], self.hyperparameters, meta)
-        if self.kind == SIMS:
-            self.tokens = sp.csr_matrix(
-                (np.ones(len(a["tok_indices"]), dtype=np.float32), a["tok_indices"], a["tok_indptr"]),
-                shape=(n_i, int(a["tok_shape"][1])),
-            )
+        self.recipe = RECIPES[self.kind](self.hyperparameters, a, self.popularity)
+        self.recipe.prepare_serving()
 
     def _read_parquet(self, name: str) -> pd.DataFrame | None:
         p = self.path / name
@@ -139,9 +100,9 @@ class Model:
             items.append(a["ev_items"][lo:hi].astype(np.int64))
             types.append(self.event_type_names[a["ev_types"][lo:hi]].astype(object))
         rec = [
-            (self._item_index[str(e[0])], str(e[1]) if len(e) > 1 and e[1] is not None else "")
+            (self.item_index[str(e[0])], str(e[1]) if len(e) > 1 and e[1] is not None else "")
             for e in recent or ()
-            if str(e[0]) in self._item_index
+            if str(e[0]) in self.item_index
         ]
         if rec:
             items.append(np.array([r[0] for r in rec], dtype=np.int64))
@@ -163,8 +124,8 @@ class Model:
         if user_id is not None and str(user_id) in self._user_meta_index:
             user = self.users.iloc[self._user_meta_index[str(user_id)]].to_dict()
         current = None
-        if item_id is not None and self.items is not None and str(item_id) in self._item_index:
-            current = self.items.iloc[self._item_index[str(item_id)]].to_dict()
+        if item_id is not None and self.items is not None and str(item_id) in self.item_index:
+            current = self.items.iloc[self.item_index[str(item_id)]].to_dict()
         return FilterContext(
             item_ids=self.item_ids,
             items=self.items,
@@ -206,7 +167,7 @@ class Model:
             )
         else:
             row = sp.csr_matrix((1, n), dtype=np.float32)
-        rec = [self._item_index[str(e[0])] for e in recent or () if str(e[0]) in self._item_index]
+        rec = [self.item_index[str(e[0])] for e in recent or () if str(e[0]) in self.item_index]
         if not rec:
             return row
         hl = self.meta.get("half_life")
@@ -218,8 +179,9 @@ class Model:
         add = sp.csr_matrix((w.astype(np.float32), (np.zeros(len(rec), dtype=int), rec)), shape=(1, n))
         return (row + add).tocsr()
 
-    def _user_scores(self, user_id, recent_events) -> tuple[np.ndarray, np.ndarray]:
-        """(scores over catalog, indices of items the user interacted with)."""
+    def user_scores(self, user_id, recent_events) -> tuple[np.ndarray, np.ndarray]:
+        """(scores over the catalog, indices of items the user interacted with): the recipe's, or the popular
+        items for a user the model does not know and who has no recent events."""
         u = self._user_index.get(str(user_id)) if user_id is not None else None
         if u is not None and not recent_events:  # the hot path: no sparse row needed, just the history
             h = None
@@ -227,47 +189,16 @@ class Model:
         else:
             h = self._history_row(u, recent_events)
             seen = h.indices.astype(np.int64)
-        if self.kind == POPULARITY or (u is None and h.nnz == 0):
+        if u is None and h.nnz == 0:
             return self.popularity.copy(), seen
-        y = self.arrays["item_factors"]
-        if recent_events or u is None:
-            vec = als.fold_in(y, h, self.hyperparameters, self._yty)[0]
-        else:
-            vec = self.arrays["user_factors"][u]
-        if not self._has_seq:
-            return y @ vec, seen
-        seq_items = self._recent_sequence(u, recent_events)
-        if not len(seq_items):
-            return y @ vec, seen
-        hl = float(self.hyperparameters["sequence_half_life"])
-        w = np.power(0.5, np.arange(len(seq_items))[::-1] / hl)
-        nb = self.arrays["seq_neighbors"][seq_items]
-        wt = self.arrays["seq_scores"][seq_items] * w[:, None]
-        ok = nb >= 0
-        short = np.bincount(nb[ok], weights=wt[ok], minlength=len(y))
-        return self._hybrid.scores(vec, short, seq_items, w), seen
+        return self.recipe.user_scores(self, u, h, recent_events), seen
 
-    def _recent_sequence(self, u: int | None, recent: Sequence[RecentEvent]) -> np.ndarray:
+    def recent_items(self, u: int | None, recent: Sequence[RecentEvent]) -> np.ndarray:
         """Catalog indices of the user's most recent items, oldest first (training tail + recent events)."""
         a = self.arrays
         stored = a["recent_items"][a["recent_indptr"][u] : a["recent_indptr"][u + 1]] if u is not None else []
-        rec = [self._item_index[str(e[0])] for e in recent or () if str(e[0]) in self._item_index]
+        rec = [self.item_index[str(e[0])] for e in recent or () if str(e[0]) in self.item_index]
         return np.concatenate([np.asarray(stored, dtype=np.int64), np.asarray(rec, dtype=np.int64)])
-
-    def _item_scores(self, item_id: str) -> np.ndarray:
-        k = self._item_index.get(str(item_id))
-        scores = self._pop_score * 1e-3
-        if k is None:
-            return scores
-        nb, sc = self.arrays["neighbors"][k], self.arrays["neighbor_scores"][k]
-        ok = nb >= 0
-        if ok.any():
-            scores[nb[ok]] += 1.0 + sc[ok] / max(float(sc[ok].max()), 1e-12)
-        elif self.tokens.shape[1]:
-            overlap = np.asarray((self.tokens @ self.tokens[k].T).todense()).ravel()
-            scores += overlap / max(float(overlap.max()), 1.0)
-        scores[k] = -np.inf
-        return scores
 
     def recommend(
         self,
@@ -276,33 +207,30 @@ class Model:
         num_results: int = 25,
         item_filter: FilterExpr | BoundFilter | Callable | None = None,
         recent_events: Sequence[RecentEvent] | None = None,
-        exclude_interacted: bool | None = None,
     ) -> list[tuple[str, float]]:
-        """Top `num_results` (item_id, score). SIMS needs item_id; other recipes use user_id (unknown or
-        None user -> popularity, or fold-in of recent_events). User-personalization and ranking exclude
-        items the user interacted with (exclude_interacted overrides). Raises ValueError on a wrong input."""
+        """Top `num_results` (item_id, score) for what the recipe's requests name: an item_id (related items),
+        or a user_id (unknown or None user -> popular items, or fold-in of recent_events), leaving out the
+        user's items where the recipe says so. Raises ValueError on a wrong input."""
         recent_events = _in_time_order(recent_events)
-        if self.kind == SIMS:
+        if self.recipe.query == "itemId":
             if item_id is None:
                 raise ValueError("itemId is required for a similar-items (SIMS) recipe.")
-            scores = self._item_scores(item_id)
+            scores = self.recipe.item_scores(self, item_id)
             allowed = np.isfinite(scores)
-            if exclude_interacted and user_id is not None:
-                allowed[self._user_events(self._user_index.get(str(user_id)), recent_events)[0]] = False
         else:
             if item_id is not None and user_id is None:
                 raise ValueError(f"Recipe {self.recipe_arn} recommends for a userId, not an itemId.")
-            scores, seen = self._user_scores(user_id, recent_events)
+            scores, seen = self.user_scores(user_id, recent_events)
             allowed = np.ones(len(scores), dtype=bool)
-            if exclude_interacted if exclude_interacted is not None else self.kind != POPULARITY:
+            if self.recipe.excludes_history:
                 allowed[seen] = False
         allowed &= self._allowed(item_filter, user_id, recent_events, item_id)
         idx = top_k(scores, allowed, int(num_results))
         return list(zip(self.item_ids[idx].tolist(), self._normalise(scores, idx).tolist(), strict=True))
 
     def _normalise(self, scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Scores as Personalize shows them: softmax over the catalog for factor models, else max-scaled."""
-        if self.kind in (USER_PERSONALIZATION, PERSONALIZED_RANKING):
+        """Scores as Personalize shows them: a softmax over the catalog where the recipe says so, else max-scaled."""
+        if self.recipe.softmax_scores:
             finite = scores[np.isfinite(scores)]
             m = finite.max() if len(finite) else 0.0
             z = np.exp(finite - m).sum()
@@ -321,14 +249,11 @@ class Model:
         """Order `item_ids` for the user (best first). Filtered-out items are dropped; items the model
         does not know keep their input order at the end with score 0. Scores are a softmax over the list."""
         recent_events = _in_time_order(recent_events)
-        if self.kind == SIMS:
-            scores = self._pop_score.copy()
-        else:
-            scores, _ = self._user_scores(user_id, recent_events)
+        scores = self.recipe.rank_scores(self, user_id, recent_events)
         allowed = self._allowed(item_filter, user_id, recent_events)
         known, unknown = [], []
         for iid in dict.fromkeys(str(x) for x in item_ids):
-            k = self._item_index.get(iid)
+            k = self.item_index.get(iid)
             if k is None:
                 unknown.append(iid)
             elif allowed[k]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalize_local.errors import InvalidInput
+from personalize_local.aws_errors import InvalidInput
 from personalize_local.kinds import KINDS
 from personalize_local.service_model import ServiceModel
 

@@ -1,15 +1,10 @@
 """Shared fixtures: a small generated dataset and one trained model per recipe (session scope)."""
 
-from pathlib import Path
-
 import pytest
 
 from personalize_local.engine import load_model, train
 from personalize_local.engine.synthetic import generate
-
-ARN = "arn:aws:personalize:::recipe/"
-REPO_ROOT = Path(__file__).resolve().parents[3]
-POC_DIR = REPO_ROOT.parent / "shared" / "data" / "movielens-poc"
+from tests.personalize_local.engine.helpers import ARN
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from personalize_local.engine import FilterContext, FilterSyntaxError, parse_filter
+from personalize_local.engine import FilterContext, parse_filter
 
 ITEMS = pd.DataFrame(
     {
@@ -93,33 +93,9 @@ def test_if_current_user_condition_switches_expression():
     assert allowed(cat, ctx(user={"TIER": "silver", "AGE": 30})) == list(IDS)
 
 
-def test_predicate_callable_and_keywords_case_insensitive():
-    f = parse_filter('include ItemId where Items.GENRE in ("drama")')
-    pred = f.predicate(ctx())
-    assert pred("d") and pred("b") and not pred("a") and not pred("unknown")
+def test_keywords_and_dataset_names_are_case_insensitive():
+    assert allowed('include ItemId where items.GENRE in ("drama")') == ["b", "d"]
 
 
 def test_item_id_field():
     assert allowed('EXCLUDE ItemID WHERE Items.ITEM_ID IN ("a", "c")') == ["b", "d", "e"]
-
-
-@pytest.mark.parametrize(
-    "expr,position,expected",
-    [
-        ('INCLUDE ItemID WHERE Items.GENRE IN ("a"', 40, "')'"),
-        ("EXCLUDE ItemID WHEN Items.X IN (1)", 15, "WHERE"),
-        ('KEEP ItemID WHERE Items.X IN ("a")', 0, "INCLUDE or EXCLUDE"),
-        ('INCLUDE ItemID WHERE Items.GENRE LIKE ("a")', 33, "IN, NOT IN or a comparison"),
-        ('INCLUDE ItemID WHERE Genre IN ("a")', 21, "a field such as Items"),
-        ("INCLUDE ItemID WHERE Items.PRICE < ", 35, "a value"),
-        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") EXTRA', 42, "end of expression"),
-        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") # x', 42, "unexpected character"),
-        ("", 0, "INCLUDE or EXCLUDE"),
-    ],
-)
-def test_syntax_errors_name_position_and_expectation(expr, position, expected):
-    with pytest.raises(FilterSyntaxError) as err:
-        parse_filter(expr)
-    assert f"position {position}" in str(err.value)
-    assert expected in str(err.value)
-    assert err.value.position == position

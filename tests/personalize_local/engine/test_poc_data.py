@@ -4,8 +4,7 @@ import pandas as pd
 import pytest
 
 from personalize_local.engine import TrainingData, load_model, train
-
-from .conftest import ARN, POC_DIR
+from tests.personalize_local.engine.helpers import ARN, POC_DIR
 
 
 @pytest.mark.skipif(not (POC_DIR / "interactions.csv").exists(), reason="POC data not present")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from personalize_local.engine.model import top_k
+from personalize_local.engine.top_k import top_k
 
 
 def _reference(scores, allowed, k):

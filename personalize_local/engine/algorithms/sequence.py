@@ -7,7 +7,7 @@ at most `sequence_window` events apart (time order), count a -> b with weight de
 keep the top neighbours per item. At scoring time the
 user's recent items (weights 0.5 ** (events since / sequence_half_life)) vote for their neighbours.
 The hybrid score is z-scored ALS + sequence_weight * 3 * (sequence score / its max) + metadata_weight * the
-item-metadata affinity (recipes/metadata.py) of the same recent items.
+item-metadata affinity (metadata.py) of the same recent items.
 """
 
 from __future__ import annotations
@@ -15,20 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from personalize_local.engine.recipes.params import get_float, get_int
-
 PAIR_BUDGET = 60_000_000  # cap on co-occurrence pairs (window shrinks on very large data)
-
-
-def hyperparameters(hp: dict) -> dict:
-    return {
-        "sequence_weight": get_float(hp, ("sequence_weight",), 3.0),
-        "sequence_window": get_int(hp, ("sequence_window",), 20),
-        "sequence_decay": get_float(hp, ("sequence_decay",), 0.9),
-        "sequence_half_life": get_float(hp, ("sequence_half_life",), 3.0),
-        "sequence_neighbors": get_int(hp, ("sequence_neighbors",), 100),
-        "sequence_backward_weight": get_float(hp, ("sequence_backward_weight",), 0.5),
-    }
 
 
 def fit(u: np.ndarray, i: np.ndarray, ts: np.ndarray, n_items: int, eff: dict) -> dict:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from personalize_local.importer import dataset_file
+from personalize_local.paths import dataset_file
 from tests.personalize_local.helpers import ITEMS_SCHEMA, interactions_csv, items_csv, make_bucket, put
 
-POC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "movielens-poc"
+POC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "movielens-poc"
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from personalize_local.engine.recipes import metadata, sequence
-from personalize_local.engine.recipes.hybrid import HybridScorer
+from personalize_local.engine.algorithms import metadata, sequence
+from personalize_local.engine.algorithms.hybrid import HybridScorer
 
 
 def _case(rng, n_items=500, k=16, n_tokens=12):

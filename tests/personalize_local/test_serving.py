@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
-from personalize_local.importer import dataset_file
+from personalize_local.paths import dataset_file
 from tests.personalize_local.helpers import batch_inference, put, uid, wait_status
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from personalize_local.errors import JobFailed
+from personalize_local.jobs.context import JobFailed
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -31,9 +31,7 @@ def read_objects(s3, url: str) -> list[tuple[str, bytes]]:
         ]
         if not keys:
             raise JobFailed(f"No files found under {url}.")
-        return [
-            (f"s3://{bucket}/{k}", s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)
-        ]
+        return [(f"s3://{bucket}/{k}", s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)]
     except s3.exceptions.NoSuchBucket as exc:
         raise JobFailed(f"Bucket {bucket} does not exist (reading {url}).") from exc
 

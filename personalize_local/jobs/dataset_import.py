@@ -1,11 +1,11 @@
-"""Dataset import jobs: CSV from S3, validated the way Personalize does, stored as parquet for training.
+"""Dataset import jobs: CSV from S3, validated the way Personalize does, stored as the dataset's rows.
 
 Checks: header columns vs the schema (order free, unknown or missing columns fail), values vs field types,
 reserved id fields non-empty, TIMESTAMP in epoch seconds, at least 1000 interactions in a FULL import.
 Empty values in other fields are nulls even where the schema says non-null, and so are metadata values that
 do not parse as the declared type (logged): AWS accepted the POC item-meta.csv, whose int YEAR column holds
 empty values and one '2006–2007'. Reserved fields (ids, TIMESTAMP, EVENT_VALUE) stay strict.
-FULL replaces the dataset's data; INCREMENTAL upserts (items/users by id; interactions are appended).
+FULL replaces the dataset's rows; INCREMENTAL upserts (items/users by id; interactions are appended).
 """
 
 from __future__ import annotations
@@ -13,18 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from personalize_local.errors import JobFailed
+from personalize_local.datasets import ARROW_TYPES, ID_FIELDS, field_types, parse_schema, write_rows
+from personalize_local.jobs.context import JobFailed
+from personalize_local.jobs.s3io import read_objects
 from personalize_local.paths import dataset_file
-from personalize_local.s3io import read_objects
-from personalize_local.semantics import parse_schema
 
 log = logging.getLogger("personalize_local.import")
 MIN_INTERACTIONS = 1000
@@ -32,15 +29,6 @@ REQUIRED_VALUES = ("USER_ID", "ITEM_ID", "TIMESTAMP", "ACTION_ID")
 STRICT_VALUES = (*REQUIRED_VALUES, "EVENT_VALUE", "CREATION_TIMESTAMP")  # bad values fail the import
 TIMESTAMP_FIELDS = ("TIMESTAMP", "CREATION_TIMESTAMP")
 MAX_EPOCH_SECONDS = 10_000_000_000  # year 2286; anything larger is milliseconds
-ID_FIELDS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
-ARROW_TYPES = {
-    "string": pa.string(),
-    "long": pa.int64(),
-    "int": pa.int32(),
-    "float": pa.float32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-}
 
 
 def run_import(ctx) -> dict:
@@ -60,7 +48,7 @@ def run_import(ctx) -> dict:
             f"{location} has {table.num_rows} interactions; Amazon Personalize requires at least "
             f"{MIN_INTERACTIONS} interactions in the interactions dataset."
         )
-    rows = store(dataset_file(ctx.data_dir, dataset["datasetArn"]), table, mode, ID_FIELDS.get(dtype))
+    rows = write_rows(dataset_file(ctx.data_dir, dataset["datasetArn"]), table, mode, ID_FIELDS.get(dtype))
     return {"_rows_imported": table.num_rows, "_rows_total": rows}
 
 
@@ -70,9 +58,9 @@ def parse_csv(url: str, body: bytes, fields: list[dict]) -> pa.Table:
         body = body[3:]
     first_line = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r")
     header = next(csv.reader([first_line]), [])
-    specs = {f["name"]: f["type"] if isinstance(f["type"], list) else [f["type"]] for f in fields}
+    specs = field_types(fields)
     unknown = [c for c in header if c not in specs]
-    missing = [n for n, types in specs.items() if n not in header and "null" not in types]
+    missing = [n for n, (_, nullable) in specs.items() if n not in header and not nullable]
     if unknown or missing or len(set(header)) != len(header):
         raise JobFailed(
             f"{url}: the CSV header {header} does not match the schema fields {list(specs)}"
@@ -91,8 +79,7 @@ def parse_csv(url: str, body: bytes, fields: list[dict]) -> pa.Table:
     except pa.ArrowInvalid as exc:
         raise JobFailed(f"{url}: not a valid CSV file: {exc}") from exc
     columns, names = [], []
-    for name, types in specs.items():
-        base = next((t for t in types if t != "null"), "string")
+    for name, (base, _) in specs.items():
         if name not in header:
             columns.append(pa.nulls(raw.num_rows, ARROW_TYPES[base]))
         else:
@@ -105,9 +92,7 @@ def _convert(url: str, name: str, column: pa.ChunkedArray, base: str) -> pa.Arra
     column = column.combine_chunks()
     if name in REQUIRED_VALUES and column.null_count:
         row = pc.index(pc.is_null(column), True).as_py()
-        raise JobFailed(
-            f"{url}: row {row + 1} (line {row + 2}): {name} is empty; it is required in every row."
-        )
+        raise JobFailed(f"{url}: row {row + 1} (line {row + 2}): {name} is empty; it is required in every row.")
     if base == "string":
         return column
     target = ARROW_TYPES[base]
@@ -162,22 +147,3 @@ def _bad_rows(column: pa.Array, base: str) -> list[int]:
         except (ValueError, KeyError):
             bad.append(i)
     return bad or [0]
-
-
-def store(path: Path, table: pa.Table, mode: str, id_field: str | None) -> int:
-    """Write `table` (FULL) or upsert it into the existing file (INCREMENTAL); returns the row count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if mode == "INCREMENTAL" and path.exists():
-        old = pq.read_table(path)
-        table = (
-            pa.concat_tables([old, table.cast(old.schema)], promote_options="permissive")
-            if old.schema.names == table.schema.names
-            else table
-        )
-        if id_field:
-            frame = table.to_pandas().drop_duplicates(subset=[id_field], keep="last")
-            table = pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False)
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-    return table.num_rows

@@ -13,11 +13,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from personalize_local.engine.features import column_moments
-from personalize_local.engine.recipes.params import get_float
-
-
-def hyperparameters(hp: dict) -> dict:
-    return {"metadata_weight": get_float(hp, ("metadata_weight",), 1.0)}
 
 
 def fit(tokens: sp.csr_matrix) -> dict:

@@ -37,7 +37,3 @@ MethodNotAllowed = _error("MethodNotAllowedException", 405)
 LengthRequired = _error("LengthRequiredException", 411)
 RequestTooLarge = _error("RequestEntityTooLargeException", 413)
 UnsupportedMediaType = _error("UnsupportedMediaTypeException", 415)
-
-
-class JobFailed(Exception):
-    """Raised by a job runner: the job ends CREATE FAILED with this message as failureReason."""

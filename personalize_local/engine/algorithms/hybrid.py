@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from personalize_local.engine.algorithms.metadata import ItemAffinity
 from personalize_local.engine.features import column_moments
-from personalize_local.engine.recipes.metadata import ItemAffinity
 
 
 class HybridScorer:

@@ -1,9 +1,8 @@
-"""Collaborative model for user-personalization and personalized-ranking: implicit ALS
-(`implicit` library) on recency-weighted confidences, with exact ALS fold-in for unseen histories.
+"""Implicit ALS (the `implicit` library) on recency-weighted confidences, with exact ALS fold-in for unseen
+histories: the long-term half of the user-personalization hybrid.
 
-Hyperparameters (algorithmHyperParameters, strings): hidden_dimension (factors, default 64),
-regularization (default 0.1), training_iterations (default 15), alpha (confidence scale, default 16),
-recency_mask ("true": newer events weigh more, default true), bptt (recency half-life in events, default 16).
+Reads hidden_dimension, regularization, training_iterations and alpha from the effective hyperparameters
+(declared in recipes/user_personalization.py).
 """
 
 from __future__ import annotations
@@ -14,24 +13,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-
-from personalize_local.engine.recipes.params import get_bool, get_float, get_int
-
-
-def hyperparameters(hp: dict) -> dict:
-    """Effective hyperparameters with defaults applied."""
-    return {
-        "hidden_dimension": get_int(hp, ("hidden_dimension", "factors"), 64),
-        "regularization": get_float(hp, ("regularization", "lambda"), 0.1),
-        "training_iterations": get_int(hp, ("training_iterations", "iterations"), 15),
-        "alpha": get_float(hp, ("alpha",), 16.0),
-        "recency_mask": get_bool(hp, ("recency_mask",), True),
-        "bptt": get_int(hp, ("bptt",), 16),
-    }
-
-
-def half_life(eff: dict) -> float | None:
-    return float(eff["bptt"]) if eff["recency_mask"] else None
 
 
 def confidence(x: sp.csr_matrix, alpha: float) -> sp.csr_matrix:
@@ -91,8 +72,3 @@ def fold_in(
         b = yu.T @ conf
         out[r] = np.linalg.solve(a, b)
     return out
-
-
-def fold_in_items(user_factors: np.ndarray, h_items: sp.csr_matrix, eff: dict) -> np.ndarray:
-    """Item vectors for item x user weight rows (the symmetric ALS item step); used by UPDATE mode."""
-    return fold_in(user_factors, h_items, eff)

@@ -1,0 +1,19 @@
+"""personalized-ranking: user-personalization's model, asked to order a given list (GetPersonalizedRanking)."""
+
+from __future__ import annotations
+
+from personalize_local.engine.recipes.base import AwsRecipe
+from personalize_local.engine.recipes.user_personalization import UserPersonalization
+
+
+class PersonalizedRanking(UserPersonalization):
+    name = "personalized-ranking"
+    aws_recipes = (
+        AwsRecipe("aws-personalized-ranking", "PERSONALIZED_RANKING", "Ranks a given list of items for a user."),
+        AwsRecipe(
+            "aws-personalized-ranking-v2", "PERSONALIZED_RANKING", "Ranks a given list of items for a user (v2)."
+        ),
+    )
+
+
+RECIPE = PersonalizedRanking
