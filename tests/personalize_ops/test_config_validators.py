@@ -322,6 +322,14 @@ CASES = [
          put("filters[1].expression", "INCLUDE ItemID WHERE Items.GENRE IN ($G)"),
          put("filters[1].expression", "INCLUDE ItemID WHERE Items.PRICE > 10"),
          "filters[1].expression", "Items.GENRE: items dataset has no field GENRE"),
+    Case("filter-uses-missing-current-item-field",
+         put("filters[1].expression", "INCLUDE ItemID WHERE Items.PRICE < CurrentItem.COST"),
+         put("filters[1].expression", "INCLUDE ItemID WHERE Items.PRICE < CurrentItem.PRICE"),
+         "filters[1].expression", "CurrentItem.COST: items dataset has no field COST"),
+    Case("filter-lowercase-dataset-missing-field",
+         put("filters[1].expression", "include ItemID where items.GENRE in ($G)"),
+         put("filters[1].expression", "include ItemID where items.CATEGORY in ($G)"),
+         "filters[1].expression", "Items.GENRE: items dataset has no field GENRE"),
 ]  # fmt: skip
 
 
