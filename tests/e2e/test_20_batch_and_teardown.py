@@ -63,44 +63,62 @@ def _read_table(pipeline, path: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_batch_export_answers_every_user(pipeline):
-    """Every user of the imported interactions is answered or listed as failed, and the job's filter holds.
+def _with_popularity_export(cfg):
+    """The demo's batch job plus the same job on the popularity-count solution.
 
-    Expectations come from the sample CSV and the active config only (csv + yaml): the batch job scores
-    ``users: interactions``, i.e. every USER_ID of the imported interactions file, which the config maps 1:1
+    personalize_local's user-personalization never recommends an item the user interacted with (its README), so
+    there the exclusion filter changes nothing; popularity-count recommends the same popular items to everyone,
+    so its job shows that the filter is applied.
+    """
+    demo = cfg["batch_jobs"][0]
+    destination = str(Path(demo["destination"]).parent / "demo-popularity-export")
+    cfg["batch_jobs"].append({**demo, "name": "demo-popularity-export", "solution": "demo-popularity",
+                              "destination": destination})  # fmt: skip
+
+
+def test_batch_export_answers_every_user(pipeline):
+    """Every user of the imported interactions is answered or listed as failed, and each job's filter holds.
+
+    Expectations come from the sample CSV and the active config only (csv + yaml): a batch job with
+    ``users: interactions`` scores every USER_ID of the imported interactions file, which the config maps 1:1
     from the source rows (quality ``on_fail: fail``, no event rules).
     """
-    config = yaml.safe_load(Path(os.environ["PERSONALIZE_PIPELINE_CONFIG"]).read_text())
-    [job] = config["batch_jobs"]
-    assert job["users"] == "interactions"
-    expression = next(f["expression"] for f in config["filters"] if f["name"] == job["filter"])
+    path = pipeline.config(_with_popularity_export, name="batch.yaml")
+    try:
+        config = yaml.safe_load(path.read_text())
+        run = pipeline.run("personalize_batch_export")
+    finally:
+        pipeline.config()
+    assert run.state == "success", task_states(run)
     rows, columns = _source_interactions(config)
     expected_users = {r[columns["USER_ID"]] for r in rows}
-    excluded = _excluded_items(rows, columns, _event_types(expression))
     catalog = {r[columns["ITEM_ID"]] for r in rows}
+    assert [j["solution"] for j in config["batch_jobs"]] == ["demo-user-personalization", "demo-popularity"]
+    for job in config["batch_jobs"]:
+        assert job["users"] == "interactions"
+        expression = next(f["expression"] for f in config["filters"] if f["name"] == job["filter"])
+        excluded = _excluded_items(rows, columns, _event_types(expression))
+        summary = xcom(run, f"job_{job['name'].replace('-', '_')}.export")
+        recs = _read_table(pipeline, summary["path"])
+        failed = _read_table(pipeline, summary["errors_path"]) if summary["errors_path"] else []
 
-    run = pipeline.run("personalize_batch_export")
-    assert run.state == "success", task_states(run)
-    summary = xcom(run, f"job_{job['name'].replace('-', '_')}.export")
-    recs = _read_table(pipeline, summary["path"])
-    failed = _read_table(pipeline, summary["errors_path"]) if summary["errors_path"] else []
-
-    answered = {r["user_id"] for r in recs}
-    failed_users = [r["user_id"] for r in failed]
-    assert answered.isdisjoint(failed_users) and len(set(failed_users)) == len(failed_users)
-    assert answered | set(failed_users) == expected_users, "each input user answered or in the errors file, no other"
-    assert summary["users_sent"] == len(expected_users) == summary["users_answered"] + summary["users_failed"]
-    assert len(recs) == summary["rows"] > 0 and len(answered) == summary["users_answered"] > 0
-    by_user: dict[str, list[dict]] = {}
-    for r in recs:
-        by_user.setdefault(r["user_id"], []).append(r)
-    for user, items in by_user.items():
-        assert [int(r["rank"]) for r in items] == list(range(1, len(items) + 1)), user
-        assert len(items) <= job.get("num_results", 25)
-        ids = [r["item_id"] for r in items]
-        assert len(set(ids)) == len(ids) and set(ids) <= catalog, user
-        assert not set(ids) & excluded.get(user, set()), f"{user} was recommended items the filter excludes"
-    assert sum(len(excluded.get(u, ())) for u in by_user) > 10 * len(by_user), "the filter had items to exclude"
+        answered = {r["user_id"] for r in recs}
+        failed_users = [r["user_id"] for r in failed]
+        assert answered.isdisjoint(failed_users) and len(set(failed_users)) == len(failed_users)
+        assert answered | set(failed_users) == expected_users, "each user answered or in the errors file, no other"
+        assert summary["users_sent"] == len(expected_users) == summary["users_answered"] + summary["users_failed"]
+        assert len(recs) == summary["rows"] > 0 and len(answered) == summary["users_answered"] > 0
+        by_user: dict[str, list[dict]] = {}
+        for r in recs:
+            by_user.setdefault(r["user_id"], []).append(r)
+        for user, items in by_user.items():
+            assert [int(r["rank"]) for r in items] == list(range(1, len(items) + 1)), (job["name"], user)
+            assert len(items) <= job.get("num_results", 25)
+            ids = [r["item_id"] for r in items]
+            assert len(set(ids)) == len(ids) and set(ids) <= catalog, (job["name"], user)
+            hit = set(ids) & excluded.get(user, set())
+            assert not hit, f"{job['name']}: {user} was recommended {sorted(hit)}, which the filter excludes"
+        assert sum(len(excluded.get(u, ())) for u in by_user) > 10 * len(by_user), "the filter had items to exclude"
 
 
 def test_ui_page_charts_the_e2e_runs_in_chromium(pipeline, monkeypatch, airflow_db, chromium, tmp_path):
