@@ -170,7 +170,7 @@ class _Parser:
         negated = self.accept("word", "NOT")
         self.word("IN")
         tok = self.peek()
-        if tok and tok[0] == "word" and tok[1] == "CurrentItem":
+        if tok and tok[0] == "word" and tok[1].upper() == "CURRENTITEM":
             self.field_ref("CurrentItem")
             return dataset, offset
         if not self.accept("punct", "("):
@@ -195,7 +195,7 @@ class _Parser:
             if tok[0] == "param":
                 self.out.params.append(tok[1][1:])
             return tok[0]
-        if tok and tok[0] == "word" and tok[1] == "CurrentItem":
+        if tok and tok[0] == "word" and tok[1].upper() == "CURRENTITEM":
             self.field_ref("CurrentItem")
             return "field"
         raise self.fail('a value ("string", number, $PARAMETER or CurrentItem.FIELD)')

@@ -133,3 +133,6 @@ def test_current_item_values_from_the_guide():
 def test_dataset_names_are_reported_as_documented():
     """Any spelling of a dataset is reported canonically, so the config's field check sees it."""
     assert parse_filter_expression("include ItemID where items.GENRE in ($G)").fields == [("Items", "GENRE")]
+    expr = "include itemid where items.PRICE < currentitem.PRICE and items.G in CURRENTITEM.G"
+    parsed = parse_filter_expression(expr)
+    assert parsed.fields == [("Items", "PRICE"), ("CurrentItem", "PRICE"), ("Items", "G"), ("CurrentItem", "G")]
