@@ -84,7 +84,7 @@ class Strict(BaseModel):
 def _name(v: str) -> str:
     if len(v) > 63:
         raise ValueError(f"name {v!r} is {len(v)} characters; Personalize allows at most 63")
-    if not NAME_RE.match(v):
+    if not NAME_RE.fullmatch(v):
         raise ValueError(f"name {v!r} must match ^[a-zA-Z0-9][a-zA-Z0-9\\-_]* (letters, digits, '-', '_')")
     return v
 
@@ -143,7 +143,7 @@ class FieldSpec(Strict):
     @field_validator("name")
     @classmethod
     def _field_name(cls, v: str) -> str:
-        if not FIELD_RE.match(v):
+        if not FIELD_RE.fullmatch(v):
             raise ValueError(f"field name {v!r} must match ^[A-Za-z_][A-Za-z0-9_]* (max 150)")
         return v
 
@@ -245,7 +245,7 @@ class Dataset(Strict):
     @field_validator("transform")
     @classmethod
     def _dotted(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^[A-Za-z_][\w.]*[:.][A-Za-z_]\w*$", v):
+        if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*", v):
             raise ValueError(f"transform {v!r} must be a dotted path like 'mypkg.module:function'")
         return v
 
@@ -300,7 +300,7 @@ class Solution(Strict):
     @field_validator("recipe")
     @classmethod
     def _recipe(cls, v: str) -> str:
-        if v not in RECIPES and not RECIPE_ARN_RE.match(v):
+        if v not in RECIPES and not RECIPE_ARN_RE.fullmatch(v):
             raise ValueError(f"unknown recipe {v!r}: use a full recipe ARN or one of {', '.join(sorted(RECIPES))}")
         return v
 
@@ -386,6 +386,10 @@ class Schedules(Strict):
         parts = v.split()
         if len(parts) != 5 or not all(CRON_FIELD.match(p) for p in parts):
             raise ValueError(f"{v!r} is neither a preset ({', '.join(sorted(CRON_PRESETS))}) nor a 5-field cron")
+        from croniter import croniter  # the parser Airflow's cron timetables use (apache-airflow-core dependency)
+
+        if not croniter.is_valid(v):
+            raise ValueError(f"{v!r} is not a valid cron expression (a field is out of range or malformed)")
         return v
 
 

@@ -6,11 +6,24 @@ Grammar (as documented by Personalize, "Filter expression elements"):
     part       := ("INCLUDE" | "EXCLUDE") ("ItemID" | "UserID") "WHERE" condition
                   ( ("AND" | "OR") condition )*
                   [ "IF" condition ( "AND" condition )* ]
-    condition  := Dataset "." FIELD ( ["NOT"] "IN" "(" value ("," value)* ")" | op value )
+    condition  := Dataset "." FIELD ( ["NOT"] "IN" ( "(" value ("," value)* ")" | CurrentItem.FIELD ) | op value )
     Dataset    := Items | Interactions | Users | CurrentItem | CurrentUser
-    value      := "string" | number | $PARAM       op := = | < | <= | > | >=
+    value      := "string" | number | $PARAM | CurrentItem "." FIELD       op := = | < | <= | > | >=
 
-Only syntax and the documented structural limits are checked; the service stays the authority.
+Only syntax and the documented limits are checked ("Filter expression elements" and "Guidelines and
+requirements" in the Personalize developer guide; the service stays the authority):
+
+- at most 2500 characters (CreateFilter's ``filterExpression``);
+- conditions joined by AND/OR use the dataset of the first condition (so Interactions and Items never share
+  one expression: chain expressions with ``|`` instead);
+- Interactions conditions use EVENT_TYPE only;
+- ``CurrentUser`` only in the IF condition, which checks only ``CurrentUser``, comes once at the end and is
+  extended with AND only;
+- no ``$PARAMETER`` with NOT IN;
+- at most 10 distinct dataset fields per filter (the current guide; earlier editions said 5: the service
+  decides);
+- at most 25 distinct ``$PARAMETERS``: a GetRecommendations call passes at most 25 ``filterValues``
+  (botocore's ``FilterValues`` shape).
 """
 
 from __future__ import annotations
@@ -30,7 +43,11 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 DATASETS = {"Items", "Interactions", "Users", "CurrentItem", "CurrentUser"}
+#: Which dataset a reference reads (``CurrentItem.PRICE`` is the items dataset's PRICE field).
+DATASET_OF = {"CurrentItem": "Items", "CurrentUser": "Users"}
 MAX_LENGTH = 2500
+MAX_FIELDS = 10
+MAX_PARAMETERS = 25
 
 
 class FilterExpressionError(ValueError):
@@ -75,10 +92,16 @@ class _Parser:
         return FilterExpressionError(f"expected {expected}, found {where}")
 
     def word(self, *choices: str) -> str:
+        """The next name; with ``choices``, one of them (any case), returned as spelled in ``choices``."""
         tok = self.peek()
-        if tok and tok[0] == "word" and (not choices or tok[1].upper() in {c.upper() for c in choices}):
-            self.i += 1
-            return tok[1]
+        if tok and tok[0] == "word":
+            if not choices:
+                self.i += 1
+                return tok[1]
+            match = next((c for c in choices if c.upper() == tok[1].upper()), None)
+            if match:
+                self.i += 1
+                return match
         raise self.fail(" or ".join(choices) or "a name")
 
     def accept(self, kind: str, value: str | None = None) -> bool:
@@ -102,46 +125,80 @@ class _Parser:
         self.out.actions.append(self.word("INCLUDE", "EXCLUDE").upper())
         self.word("ItemID", "UserID")
         self.word("WHERE")
-        self.condition()
+        first, offset = self.condition()
+        if first == "CurrentUser":
+            raise FilterExpressionError(f"offset {offset}: CurrentUser can only be used in the IF condition")
         while self.accept("word", "AND") or self.accept("word", "OR"):
-            self.condition()
+            dataset, offset = self.condition()
+            if DATASET_OF.get(dataset, dataset) != DATASET_OF.get(first, first):
+                raise FilterExpressionError(
+                    f"offset {offset}: conditions joined by AND/OR must use the dataset of the first condition "
+                    f"({first}), not {dataset}; chain expressions with '|' to filter on both"
+                )
         if self.accept("word", "IF"):
-            self.condition()
-            while self.accept("word", "AND"):
-                self.condition()
+            while True:
+                dataset, offset = self.condition()
+                if dataset != "CurrentUser":
+                    raise FilterExpressionError(f"offset {offset}: an IF condition can only check CurrentUser")
+                if not self.accept("word", "AND"):
+                    break
+            tok = self.peek()
+            if tok and tok[0] == "word" and tok[1].upper() in ("OR", "IF"):
+                raise FilterExpressionError(
+                    f"offset {tok[2]}: an IF condition comes once, at the end, extended with AND only"
+                )
 
-    def condition(self) -> None:
+    def field_ref(self, *datasets: str) -> tuple[str, int]:
+        """``Dataset.FIELD``; records the field and returns (dataset, offset)."""
         tok = self.peek()
-        dataset = self.word(*sorted(DATASETS))
+        dataset = self.word(*datasets)
         if not self.accept("punct", "."):
             raise self.fail("'.' after dataset name")
         fld = self.word()
-        if dataset == "Interactions" and fld != "EVENT_TYPE":
+        if dataset == "Interactions" and fld.upper() != "EVENT_TYPE":
             raise FilterExpressionError(
                 f"offset {tok[2]}: Interactions filters may only use EVENT_TYPE, not {fld!r}"
             )
         self.out.fields.append((dataset, fld))
+        return dataset, tok[2]
+
+    def condition(self) -> tuple[str, int]:
+        dataset, offset = self.field_ref(*sorted(DATASETS))
         if self.accept("op"):
             self.value()
-            return
-        self.accept("word", "NOT")
+            return dataset, offset
+        negated = self.accept("word", "NOT")
         self.word("IN")
+        tok = self.peek()
+        if tok and tok[0] == "word" and tok[1].upper() == "CURRENTITEM":
+            self.field_ref("CurrentItem")
+            return dataset, offset
         if not self.accept("punct", "("):
             raise self.fail("'(' after IN")
-        self.value()
+        values = [self.value()]
         while self.accept("punct", ","):
-            self.value()
+            values.append(self.value())
         if not self.accept("punct", ")"):
             raise self.fail("',' or ')' in value list")
+        if negated and "param" in values:
+            raise FilterExpressionError(
+                f"offset {offset}: a $PARAMETER cannot be used with NOT IN; use IN with the opposite "
+                "INCLUDE/EXCLUDE instead"
+            )
+        return dataset, offset
 
-    def value(self) -> None:
+    def value(self) -> str:
+        """One value; returns its kind (str, num, param or field)."""
         tok = self.peek()
         if tok and tok[0] in ("str", "num", "param"):
             self.i += 1
             if tok[0] == "param":
                 self.out.params.append(tok[1][1:])
-            return
-        raise self.fail('a value ("string", number or $PARAMETER)')
+            return tok[0]
+        if tok and tok[0] == "word" and tok[1].upper() == "CURRENTITEM":
+            self.field_ref("CurrentItem")
+            return "field"
+        raise self.fail('a value ("string", number, $PARAMETER or CurrentItem.FIELD)')
 
 
 def parse_filter_expression(expr: str) -> ParsedFilter:
@@ -149,6 +206,15 @@ def parse_filter_expression(expr: str) -> ParsedFilter:
     if len(expr) > MAX_LENGTH:
         raise FilterExpressionError(f"expression is {len(expr)} characters; Personalize allows {MAX_LENGTH}")
     parsed = _Parser(expr).parse()
-    if len(set(parsed.params)) > 10:
-        raise FilterExpressionError("more than 10 distinct $PARAMETERS")
+    fields = sorted({f"{DATASET_OF.get(ds, ds)}.{fld}" for ds, fld in parsed.fields})
+    if len(fields) > MAX_FIELDS:
+        raise FilterExpressionError(
+            f"uses {len(fields)} distinct dataset fields ({', '.join(fields)}); Personalize allows {MAX_FIELDS}"
+        )
+    params = sorted(set(parsed.params))
+    if len(params) > MAX_PARAMETERS:
+        raise FilterExpressionError(
+            f"has {len(params)} distinct $PARAMETERS; a recommendation request passes at most {MAX_PARAMETERS} "
+            "filter values"
+        )
     return parsed

@@ -169,7 +169,8 @@ def test_worse_challenger_leaves_campaign_on_champion(pipeline, first_run, tmp_p
     pz = pipeline.personalize
     group_arn = dataset_group_arn(pz, GROUP)
     campaign_arn = inventory(pz, group_arn)["campaigns"][0]
-    served = pz.describe_campaign(campaignArn=campaign_arn)["campaign"]["solutionVersionArn"]
+    before = pz.describe_campaign(campaignArn=campaign_arn)["campaign"]
+    served = before["solutionVersionArn"]
     noisy = _noisy_copy(pipeline.sample_dir, tmp_path / "noisy")
 
     def crippled(cfg):
@@ -189,8 +190,10 @@ def test_worse_challenger_leaves_campaign_on_champion(pipeline, first_run, tmp_p
     assert decision["challenger_value"] < decision["champion_value"]
     assert f"{decision['challenger_value']:.4f}" in decision["reason"]
     assert f"{decision['champion_value']:.4f}" in decision["reason"]
-    assert pz.describe_campaign(campaignArn=campaign_arn)["campaign"]["solutionVersionArn"] == served
+    assert pz.describe_campaign(campaignArn=campaign_arn)["campaign"] == before, "no UpdateCampaign at all"
     states = task_states(run)
+    assert states["gate_demo_user_personalization"] == "success"
+    assert states["deploy_demo_user_personalization"] == "success"
     assert states["solution_demo_sims.ensure_solution"] == "skipped"  # not in the requested subset
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
+import re
+from pathlib import Path
+
+import yaml
 
 import pytest
 
@@ -12,19 +17,110 @@ from tests.e2e.state import dataset_group_arn, inventory, schema_arns, task_stat
 GROUP = "personalize-demo"
 
 
+def _source_interactions(config: dict) -> tuple[list[dict], dict[str, str]]:
+    """The interactions source rows of the active config (csv module) and its Personalize field -> column map."""
+    ds = config["datasets"]["interactions"]
+    assert ds["source"].get("format", "csv") == "csv" and ds.get("quality", {}).get("on_fail") == "fail"
+    assert not ds.get("event_rules") and not ds.get("transform"), "every source row is one interaction"
+    columns = {f["name"]: f.get("source", f["name"]) for f in ds["fields"]}
+    with open(ds["source"]["path"], newline="") as fh:
+        return list(csv.DictReader(fh)), columns
+
+
+def _event_types(expression: str) -> set[str] | None:
+    """Event types of an ``EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (...)`` filter; None means all."""
+    m = re.fullmatch(r'\s*EXCLUDE\s+ItemID\s+WHERE\s+Interactions\.EVENT_TYPE\s+IN\s*\(([^)]*)\)\s*', expression, re.I)
+    assert m, f"the demo batch job's filter is expected to exclude by event type: {expression}"
+    types = {v.strip().strip('"').lower() for v in m.group(1).split(",")}
+    return None if "*" in types else types
+
+
+def _excluded_items(rows: list[dict], columns: dict[str, str], event_types: set[str] | None) -> dict[str, set]:
+    """Per user, the items an event-type filter must exclude.
+
+    Personalize documents that a filter considers up to 100 of the most recent interactions per user and event
+    type; the sample data has heavier users, so only those (all, for every lighter user) are expected excluded.
+    """
+    user, item, ts, etype = (columns[k] for k in ("USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"))
+    events: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for row in {tuple(r.items()): r for r in rows}.values():  # an exact duplicate row is one event
+        kind = row[etype].lower()
+        if event_types is None or kind in event_types:
+            events.setdefault((row[user], kind), []).append((int(row[ts]), row[item]))
+    excluded: dict[str, set] = {}
+    for (u, _), evs in events.items():
+        evs.sort(reverse=True)
+        cutoff = evs[100][0] if len(evs) > 100 else None  # ties at the 100th event: keep only the strictly newer
+        excluded.setdefault(u, set()).update(i for t, i in evs if cutoff is None or t > cutoff)
+    return excluded
+
+
+def _read_table(pipeline, path: str) -> list[dict]:
+    if path.startswith("s3://"):
+        bucket, key = path.removeprefix("s3://").split("/", 1)
+        text = pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    else:
+        with open(path, newline="") as fh:
+            text = fh.read()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _with_popularity_export(cfg):
+    """The demo's batch job plus the same job on the popularity-count solution.
+
+    personalize_local's user-personalization never recommends an item the user interacted with (its README), so
+    there the exclusion filter changes nothing; popularity-count recommends the same popular items to everyone,
+    so its job shows that the filter is applied.
+    """
+    demo = cfg["batch_jobs"][0]
+    destination = str(Path(demo["destination"]).parent / "demo-popularity-export")
+    cfg["batch_jobs"].append({**demo, "name": "demo-popularity-export", "solution": "demo-popularity",
+                              "destination": destination})  # fmt: skip
+
+
 def test_batch_export_answers_every_user(pipeline):
-    run = pipeline.run("personalize_batch_export")
+    """Every user of the imported interactions is answered or listed as failed, and each job's filter holds.
+
+    Expectations come from the sample CSV and the active config only (csv + yaml): a batch job with
+    ``users: interactions`` scores every USER_ID of the imported interactions file, which the config maps 1:1
+    from the source rows (quality ``on_fail: fail``, no event rules).
+    """
+    path = pipeline.config(_with_popularity_export, name="batch.yaml")
+    try:
+        config = yaml.safe_load(path.read_text())
+        run = pipeline.run("personalize_batch_export")
+    finally:
+        pipeline.config()
     assert run.state == "success", task_states(run)
-    summary = xcom(run, "job_demo_daily_recommendations.export")
-    with open(summary["path"]) as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == summary["rows"] > 0
-    users = {r["user_id"] for r in rows}
-    assert len(users) + summary["users_failed"] == summary["users_sent"]
-    per_user = {u: [r for r in rows if r["user_id"] == u] for u in list(users)[:20]}
-    for u, recs in per_user.items():
-        assert [int(r["rank"]) for r in recs] == list(range(1, len(recs) + 1)), u
-        assert len(recs) <= 25
+    rows, columns = _source_interactions(config)
+    expected_users = {r[columns["USER_ID"]] for r in rows}
+    catalog = {r[columns["ITEM_ID"]] for r in rows}
+    assert [j["solution"] for j in config["batch_jobs"]] == ["demo-user-personalization", "demo-popularity"]
+    for job in config["batch_jobs"]:
+        assert job["users"] == "interactions"
+        expression = next(f["expression"] for f in config["filters"] if f["name"] == job["filter"])
+        excluded = _excluded_items(rows, columns, _event_types(expression))
+        summary = xcom(run, f"job_{job['name'].replace('-', '_')}.export")
+        recs = _read_table(pipeline, summary["path"])
+        failed = _read_table(pipeline, summary["errors_path"]) if summary["errors_path"] else []
+
+        answered = {r["user_id"] for r in recs}
+        failed_users = [r["user_id"] for r in failed]
+        assert answered.isdisjoint(failed_users) and len(set(failed_users)) == len(failed_users)
+        assert answered | set(failed_users) == expected_users, "each user answered or in the errors file, no other"
+        assert summary["users_sent"] == len(expected_users) == summary["users_answered"] + summary["users_failed"]
+        assert len(recs) == summary["rows"] > 0 and len(answered) == summary["users_answered"] > 0
+        by_user: dict[str, list[dict]] = {}
+        for r in recs:
+            by_user.setdefault(r["user_id"], []).append(r)
+        for user, items in by_user.items():
+            assert [int(r["rank"]) for r in items] == list(range(1, len(items) + 1)), (job["name"], user)
+            assert len(items) <= job.get("num_results", 25)
+            ids = [r["item_id"] for r in items]
+            assert len(set(ids)) == len(ids) and set(ids) <= catalog, (job["name"], user)
+            hit = set(ids) & excluded.get(user, set())
+            assert not hit, f"{job['name']}: {user} was recommended {sorted(hit)}, which the filter excludes"
+        assert sum(len(excluded.get(u, ())) for u in by_user) > 10 * len(by_user), "the filter had items to exclude"
 
 
 def test_runs_without_logical_date_keep_their_own_exports(pipeline):

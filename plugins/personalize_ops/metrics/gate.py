@@ -17,7 +17,7 @@ from typing import Any
 
 
 class GateInputError(ValueError):
-    """A metric is missing from, or not a number in, one of the metric sets given to the gate."""
+    """A metric is missing from, or not a finite number in, one of the metric sets given to the gate."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def _value(metrics: Mapping[str, Any], metric: str, role: str) -> float:
         available = ", ".join(sorted(metrics)) or "none"
         raise GateInputError(f"{role} metrics have no {metric!r}; available: {available}")
     value = metrics[metric]
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise GateInputError(f"{role} metric {metric!r} is {value!r}, expected a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise GateInputError(f"{role} metric {metric!r} is {value!r}, expected a finite number")
     return float(value)
 
 

@@ -268,6 +268,20 @@ def record_gate_decision(
     return key
 
 
+def load_gate_decision(
+    s3: Any, bucket: str, prefix: str, dataset_group: str, campaign: str, run_id: str
+) -> dict[str, Any] | None:
+    """The gate decision recorded for ``campaign`` in DAG run ``run_id``, or None."""
+    key = gate_key(prefix, dataset_group, campaign, run_id)
+    raw = _get_json(s3, bucket, key)
+    if raw is None:
+        return None
+    try:
+        return validate_gate_record(raw)
+    except HistoryRecordError as err:
+        raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
+
+
 def _iter_json(s3: Any, bucket: str, key_prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
         for obj in page.get("Contents", []):

@@ -1,5 +1,7 @@
 """Champion/challenger gate: pure decisions and their reasons."""
 
+import math
+
 import pytest
 from personalize_ops.metrics import GateInputError, decide
 
@@ -48,7 +50,7 @@ def test_missing_metric_names_metric_and_available():
         decide({"coverage": 0.1}, {"precision_at_5": 0.1}, "precision_at_5")
     with pytest.raises(GateInputError, match="challenger metrics have no"):
         decide(None, {}, M)
-    with pytest.raises(GateInputError, match="expected a number"):
+    with pytest.raises(GateInputError, match="expected a finite number"):
         decide(None, {M: None}, M)
     with pytest.raises(GateInputError, match="min_improvement"):
         decide(None, m(0.1), M, -0.1)
@@ -62,3 +64,87 @@ def test_to_record_has_documented_fields():
         "campaign", "champion_arn", "challenger_arn", "metric", "champion_value", "challenger_value",
         "baseline_value", "margin", "promoted", "reason", "run_id", "decided_at",
     }
+
+
+# --- boundaries of the rule (module docstring of personalize_ops.metrics.gate) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("challenger", "promoted"),
+    [
+        (0.11, True),  # exactly +10%, although 0.1 * 1.1 == 0.11000000000000001 in binary floating point
+        (0.10999, False),  # +9.99%
+        (0.1101, True),
+    ],
+)
+def test_relative_margin_that_is_not_exact_in_binary(challenger, promoted):
+    assert 0.1 * (1 + 0.1) > 0.11  # the premise: a plain >= comparison would refuse exactly +10%
+    d = decide(m(0.1), m(challenger), M, 0.1)
+    assert d.promoted is promoted, d.reason
+    assert d.reason.startswith("promoted: challenger beats champion" if promoted else "not promoted: challenger")
+
+
+def test_tie_and_the_smallest_step_above_it():
+    tie = decide(m(0.3), m(0.3), M)
+    above = decide(m(0.3), m(math.nextafter(0.3, 1.0)), M)
+    below = decide(m(0.3), m(math.nextafter(0.3, 0.0)), M)
+    assert (tie.promoted, above.promoted, below.promoted) == (False, True, False)
+    zero = decide(m(0.0), m(0.0), M, 0.5)
+    assert not zero.promoted, "0 vs 0 is a tie, whatever the margin"
+
+
+@pytest.mark.parametrize("with_champion", [False, True])
+def test_baseline_boundary_on_both_sides(with_champion):
+    """Below the popularity baseline never promotes; equal to it is allowed (rule 1 of the module docstring)."""
+    champion = m(0.01) if with_champion else None
+    base = m(0.12)
+    equal = decide(champion, m(0.12), M, baseline=base)
+    below = decide(champion, m(math.nextafter(0.12, 0.0)), M, baseline=base)
+    assert equal.promoted, equal.reason
+    assert not below.promoted and "below the popularity baseline" in below.reason
+
+
+def test_baseline_blocks_a_challenger_that_beats_the_champion():
+    d = decide(m(0.05), m(0.10), M, 0.02, baseline=m(0.12))
+    assert not d.promoted and "below the popularity baseline" in d.reason
+    assert (d.challenger_value, d.champion_value, d.baseline_value) == (0.10, 0.05, 0.12)
+
+
+def test_baseline_does_not_rescue_a_challenger_worse_than_the_champion():
+    d = decide(m(0.30), m(0.20), M, baseline=m(0.10))
+    assert not d.promoted and "vs champion" in d.reason
+
+
+def test_decision_carries_each_number_in_its_own_field():
+    d = decide(m(0.30), m(0.33), M, 0.02, baseline=m(0.12))
+    assert (d.challenger_value, d.champion_value, d.baseline_value, d.margin, d.metric) == (0.33, 0.30, 0.12, 0.02, M)
+    assert d.reason.index("challenger 0.3300") < d.reason.index("champion 0.3000")
+
+
+@pytest.mark.parametrize(
+    ("champion", "challenger", "baseline", "role"),
+    [
+        (None, m(float("nan")), None, "challenger"),
+        (m(float("nan")), m(0.5), None, "champion"),
+        (m(0.1), m(0.5), m(float("nan")), "baseline"),
+        (None, m(float("inf")), None, "challenger"),
+        (m(float("-inf")), m(0.5), None, "champion"),
+        (None, m(True), None, "challenger"),
+        (None, m("0.5"), None, "challenger"),
+        (m(0.1), {"coverage": 0.5}, None, "challenger"),
+        (m(0.1), m(0.5), {"coverage": 0.5}, "baseline"),
+    ],
+)
+def test_a_metric_that_is_not_a_finite_number_is_an_error_never_a_promotion(champion, challenger, baseline, role):
+    with pytest.raises(GateInputError, match=rf"^{role} metric"):
+        decide(champion, challenger, M, 0.0, baseline)
+
+
+@pytest.mark.parametrize("margin", [-0.01, float("nan")])
+def test_a_negative_or_nan_margin_is_an_error(margin):
+    with pytest.raises(GateInputError, match="min_improvement"):
+        decide(m(0.1), m(0.5), M, margin)
+
+
+def test_integer_metrics_are_numbers():
+    assert decide({M: 0}, {M: 1}, M).promoted

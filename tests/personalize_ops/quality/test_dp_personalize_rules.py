@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 from personalize_ops.quality import DataQualityError
 from personalize_ops.quality.gx_runner import SuiteRunner
@@ -243,3 +244,26 @@ def test_gx_rows_mode_validates_every_row(tmp_path):
     rows[7][1] = None
     rules, err = failed_rules(tmp_path, rows, rows_mode)
     assert rules == {"id_null"} and "'source_row': 7" in str(err)
+
+
+@pytest.mark.parametrize(("value", "flagged"), [(99_999_999_999, False), (100_000_000_000, True)])
+def test_millisecond_detection_threshold(tmp_path, value, flagged):
+    """Epoch seconds below 1e11 pass (year 5138); from 1e11 on they read as milliseconds (GX and the row mask)."""
+    from personalize_ops.quality.rules import row_rules
+
+    rule = next(r for r in row_rules("interactions", {"fields": [{"name": "TIMESTAMP", "type": "long"}]}, [], (0, 1))
+                if r.name == "timestamp_milliseconds")  # fmt: skip
+    mask = rule.mask(pa.table({"TIMESTAMP": pa.array([1_600_000_000, value], pa.int64())}))
+    assert mask.to_pylist() == [False, flagged]
+
+    rows = interactions_rows()
+    rows[7][2] = value
+
+    def wide(c):
+        c["datasets"]["interactions"]["quality"] = {"timestamp_max": 10**13}
+
+    if not flagged:
+        assert run(tmp_path, rows, wide).rows_out == 1000
+        return
+    rules, err = failed_rules(tmp_path, rows, wide)
+    assert rules == {"timestamp_milliseconds"} and "1 of 1000 rows" in str(err) and "'source_row': 7" in str(err)
