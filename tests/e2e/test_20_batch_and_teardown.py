@@ -8,9 +8,8 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-
 import pytest
+import yaml
 
 from tests.e2e.state import dataset_group_arn, inventory, schema_arns, task_states, xcom
 
