@@ -29,7 +29,16 @@ from personalize_local.events import EventLog
 from personalize_local.faults import Faults
 from personalize_local.jobs import default_runners, deletion
 from personalize_local.jobs.context import Runner
-from personalize_local.kinds import DEFAULT_ACCOUNT, DELETING, IN_FLIGHT, KINDS, Kind, arn_prefix, kind_of_arn, parse_arn
+from personalize_local.kinds import (
+    DEFAULT_ACCOUNT,
+    DELETING,
+    IN_FLIGHT,
+    KINDS,
+    Kind,
+    arn_prefix,
+    kind_of_arn,
+    parse_arn,
+)
 from personalize_local.lifecycle import MAX_RESUMES, Lifecycle
 from personalize_local.pagination import page
 from personalize_local.scope import current_region, request_region

@@ -39,7 +39,9 @@ QUOTAS = {
     "SolutionVersion": Quota(20, "region", "in_flight"),
     "Campaign": Quota(5, "group", "live"),
     "Filter": Quota(10, "group", "all"),
-    **{kind: Quota(500, "region", "live") for kind in ("Schema", "Dataset", "DatasetGroup", "EventTracker", "Solution")},
+    **{
+        kind: Quota(500, "region", "live") for kind in ("Schema", "Dataset", "DatasetGroup", "EventTracker", "Solution")
+    },
 }
 
 

@@ -73,17 +73,13 @@ class LocalStack:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ports = {"moto": free_port(), "personalize": free_port()}
         try:
-            self._spawn(
-                "moto", [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])]
-            )
+            self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])])
             self._wait_ready("moto", self.s3_endpoint + "/")
             self.start_service()
         except BaseException:
             self.stop()
             raise
-        (self.dir / "endpoints.json").write_text(
-            json.dumps({"s3": self.s3_endpoint, "personalize": self.endpoint})
-        )
+        (self.dir / "endpoints.json").write_text(json.dumps({"s3": self.s3_endpoint, "personalize": self.endpoint}))
         return self
 
     def start_service(self) -> None:
@@ -162,9 +158,7 @@ class LocalStack:
                 return  # it answered
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(
-            f"{name} did not answer {url} within {self.ready_timeout}s; see {self.dir / name}.log"
-        )
+        raise RuntimeError(f"{name} did not answer {url} within {self.ready_timeout}s; see {self.dir / name}.log")
 
     # -- clients and admin ----------------------------------------------------------------------------------
     def client(self, service_name: str, region_name: str = "us-east-1", **config):

@@ -73,9 +73,12 @@ def test_an_incremental_interactions_import_needs_1000_records_too(sc):
     job = sc.import_job(dataset, small, mode="INCREMENTAL")
     assert job["status"] == "CREATE FAILED"
     assert "999 interactions records" in job["failureReason"] and "at least 1000" in job["failureReason"]
-    assert sc.import_job(dataset, put(sc.s3, bucket, "inc-ok.csv", interactions_csv(rows=1000)), mode="INCREMENTAL")[
-        "status"
-    ] == "ACTIVE"
+    assert (
+        sc.import_job(dataset, put(sc.s3, bucket, "inc-ok.csv", interactions_csv(rows=1000)), mode="INCREMENTAL")[
+            "status"
+        ]
+        == "ACTIVE"
+    )
 
 
 def test_a_dataset_group_with_only_filters_can_be_deleted_and_its_filters_go_with_it(sc):
@@ -120,9 +123,10 @@ def test_the_account_id_option_names_the_account_in_arns(account_stack):
     assert group.startswith("arn:aws:personalize:ap-southeast-2:123456789012:dataset-group/")
     wait_status(lambda: pz.describe_dataset_group(datasetGroupArn=group), "datasetGroup")
     tracker = pz.create_event_tracker(name=uid("t"), datasetGroupArn=group)["eventTrackerArn"]
-    assert wait_status(lambda: pz.describe_event_tracker(eventTrackerArn=tracker), "eventTracker")[
-        "accountId"
-    ] == "123456789012"
+    assert (
+        wait_status(lambda: pz.describe_event_tracker(eventTrackerArn=tracker), "eventTracker")["accountId"]
+        == "123456789012"
+    )
 
 
 def test_role_arns_must_name_a_role_in_iam_when_roles_are_checked(account_stack):
@@ -141,6 +145,7 @@ def test_role_arns_must_name_a_role_in_iam_when_roles_are_checked(account_stack)
     code, message = error_of(lambda: create(missing))
     assert code == "InvalidInputException" and "no-such-role" in message and "not a role that exists" in message
     job = create(role)
-    assert wait_status(lambda: sc.pz.describe_dataset_import_job(datasetImportJobArn=job), "datasetImportJob")[
-        "status"
-    ] == "ACTIVE"
+    assert (
+        wait_status(lambda: sc.pz.describe_dataset_import_job(datasetImportJobArn=job), "datasetImportJob")["status"]
+        == "ACTIVE"
+    )
