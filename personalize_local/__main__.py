@@ -18,6 +18,12 @@ ACCOUNT_ID_ENV = "PERSONALIZE_LOCAL_ACCOUNT_ID"
 IAM_ENDPOINT_ENV = "PERSONALIZE_LOCAL_IAM_ENDPOINT"
 
 
+def account_id(value: str) -> str:
+    if not (len(value) == 12 and value.isascii() and value.isdigit()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS account id (12 digits, e.g. 123456789012)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m personalize_local")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument(
         "--account-id",
+        type=account_id,
         default=os.environ.get(ACCOUNT_ID_ENV) or DEFAULT_ACCOUNT,
         help=f"the 12-digit account id in the ARNs it issues (also {ACCOUNT_ID_ENV}; default {DEFAULT_ACCOUNT}); "
         "the region is each request's signing region",
@@ -71,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("action", choices=["up", "down"])
     stack.add_argument("--dir", type=Path, required=True)
     stack.add_argument("--min-delay", type=float, default=0.2)
-    stack.add_argument("--account-id", default=None, help=f"as for serve (default {DEFAULT_ACCOUNT})")
+    stack.add_argument(
+        "--account-id", type=account_id, default=None, help=f"as for serve (default {DEFAULT_ACCOUNT})"
+    )
     stack.add_argument(
         "--check-roles", action="store_true", help="roleArn must name a role created in the stack's moto IAM"
     )
