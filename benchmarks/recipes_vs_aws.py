@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from personalize_local.engine import TrainingData, train
+from personalize_local.engine import TrainingData, evaluation_note, train
 from personalize_local.engine.evaluation import cross_validate
 from personalize_local.engine.metrics import METRIC_NAMES, per_user_metrics
 
@@ -70,6 +70,10 @@ def main() -> None:
     for m in METRIC_NAMES:
         print(SHORT[m].ljust(9) + "".join(f"{c[1][m]:.4f}".rjust(width) for c in cols))
     print("train s".ljust(9) + "".join((f"{c[2]:.1f}" if c[2] is not None else "-").rjust(width) for c in cols))
+    for name in RECIPES:
+        note = evaluation_note(f"arn:aws:personalize:::recipe/{name}")
+        if note:
+            print(f"note: {note}")
     if args.folds:
         pooled_ratios(data, args.seed, args.folds)
     else:

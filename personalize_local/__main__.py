@@ -5,12 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
 from personalize_local.access import ALLOWED_HOSTS_ENV, DEFAULT_MAX_BODY_BYTES
+from personalize_local.kinds import DEFAULT_ACCOUNT
+
+ACCOUNT_ID_ENV = "PERSONALIZE_LOCAL_ACCOUNT_ID"
+IAM_ENDPOINT_ENV = "PERSONALIZE_LOCAL_IAM_ENDPOINT"
+
+
+def account_id(value: str) -> str:
+    if not (len(value) == 12 and value.isascii() and value.isdigit()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS account id (12 digits, e.g. 123456789012)")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,11 +59,31 @@ def main(argv: list[str] | None = None) -> int:
         help=f"a Host name to answer besides 127.0.0.1, localhost and ::1 (repeatable; also {ALLOWED_HOSTS_ENV}, "
         "comma-separated), e.g. a Compose service name",
     )
+    serve.add_argument(
+        "--account-id",
+        type=account_id,
+        default=os.environ.get(ACCOUNT_ID_ENV) or DEFAULT_ACCOUNT,
+        help=f"the 12-digit account id in the ARNs it issues (also {ACCOUNT_ID_ENV}; default {DEFAULT_ACCOUNT}); "
+        "the region is each request's signing region",
+    )
+    serve.add_argument(
+        "--iam-endpoint",
+        default=os.environ.get(IAM_ENDPOINT_ENV) or None,
+        metavar="URL",
+        help=f"check that every roleArn names a role existing in the IAM served there, e.g. the stack's moto server "
+        f"(also {IAM_ENDPOINT_ENV}; default: roleArn is only checked to be an IAM role ARN)",
+    )
     serve.add_argument("--log-level", default="INFO")
-    stack = sub.add_parser("stack", help="moto server (S3) + the service in the background")
+    stack = sub.add_parser("stack", help="moto server (S3, IAM) + the service in the background")
     stack.add_argument("action", choices=["up", "down"])
     stack.add_argument("--dir", type=Path, required=True)
     stack.add_argument("--min-delay", type=float, default=0.2)
+    stack.add_argument(
+        "--account-id", type=account_id, default=None, help=f"as for serve (default {DEFAULT_ACCOUNT})"
+    )
+    stack.add_argument(
+        "--check-roles", action="store_true", help="roleArn must name a role created in the stack's moto IAM"
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return run_server(args)
@@ -64,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"a stack already runs from {args.dir} (pids {alive}); stop it with `stack down --dir`")
             return 1
         stop_from_dir(args.dir)  # clears pid files left by a stack that died (e.g. a reboot)
-        st = LocalStack(args.dir, min_delay=args.min_delay).start()
+        st = LocalStack(
+            args.dir, min_delay=args.min_delay, account_id=args.account_id, check_roles=args.check_roles
+        ).start()
         print(json.dumps({"s3": st.s3_endpoint, "personalize": st.endpoint, "dir": str(st.dir)}))
         st.procs.clear()  # leave them running; `stack down --dir` stops them via the pid files
         return 0
@@ -89,6 +122,8 @@ def run_server(args) -> int:
         s3_endpoint=args.s3_endpoint,
         faults=Faults(**(args.faults or {})),
         max_resumes=args.max_resumes,
+        account_id=args.account_id,
+        iam_endpoint=args.iam_endpoint,
     )
     backend.start()
     server = PersonalizeServer(
@@ -102,10 +137,12 @@ def run_server(args) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     logging.getLogger("personalize_local").info(
-        "personalize_local listening on %s (data %s, s3 %s, Host names %s)",
+        "personalize_local listening on %s (account %s, data %s, s3 %s, iam %s, Host names %s)",
         server.url,
+        args.account_id,
         args.data_dir,
         args.s3_endpoint,
+        args.iam_endpoint or "-",
         ", ".join(sorted(server.allowed_hosts)),
     )
     try:

@@ -29,9 +29,19 @@ from personalize_local.events import EventLog
 from personalize_local.faults import Faults
 from personalize_local.jobs import default_runners, deletion
 from personalize_local.jobs.context import Runner
-from personalize_local.kinds import ARN_PREFIX, DELETING, IN_FLIGHT, KINDS, Kind, kind_of_arn
+from personalize_local.kinds import (
+    DEFAULT_ACCOUNT,
+    DELETING,
+    IN_FLIGHT,
+    KINDS,
+    Kind,
+    arn_prefix,
+    kind_of_arn,
+    parse_arn,
+)
 from personalize_local.lifecycle import MAX_RESUMES, Lifecycle
 from personalize_local.pagination import page
+from personalize_local.scope import current_region, request_region
 from personalize_local.service_model import ServiceModel
 from personalize_local.store import Store
 
@@ -50,7 +60,13 @@ class Backend:
         runners: dict[str, Runner] | None = None,
         workers: int = 4,
         max_resumes: int = MAX_RESUMES,
+        account_id: str = DEFAULT_ACCOUNT,
+        iam_endpoint: str | None = None,
     ):
+        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"account id {account_id!r} must be 12 digits, as AWS account ids are")
+        self.account_id = account_id
+        self.iam_endpoint = iam_endpoint  # roleArn must name a role that exists there (None: not checked)
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.min_delay = float(min_delay)
@@ -139,7 +155,7 @@ class Backend:
                 "uid": uid,
                 "parent_name": parent.get("name") if parent else None,
             }
-            arn = ARN_PREFIX + kind.arn_path.format(**fields)
+            arn = self.arn_prefix() + kind.arn_path.format(**fields)
             self._check_unique(kind, doc, arn)
             doc[kind.arn_member] = arn
             doc["_tags"] = {t["tagKey"]: t["tagValue"] for t in params.get("tags") or []}
@@ -162,7 +178,7 @@ class Backend:
         with self.store.lock:
             docs = [
                 d
-                for d in self.store.all(kind.name)
+                for d in self.in_region(kind.name)
                 if all(d.get(m) == v or d["_ancestors"].get(m) == v for m, v in links.items())
             ]
             order = partial(_newest_first, kind.arn_member)
@@ -247,19 +263,36 @@ class Backend:
             return {"solutionVersionArn": arn, "metrics": dict(doc.get("_metrics") or {})}
 
     def describe_any(self, arn: str) -> dict:
-        """The Describe* response for any ARN (the admin "console link")."""
+        """The Describe* response for any ARN (the admin "console link"), whatever its region."""
         kind = kind_of_arn(arn)
         if kind is not None:
-            return self.describe(kind, {kind.arn_member: arn})
+            with request_region(parse_arn(arn)[0]):
+                return self.describe(kind, {kind.arn_member: arn})
         if arn in catalog.recipes():
             return catalog.describe_recipe(self.model, {"recipeArn": arn})
         raise ResourceNotFound(f"{arn} is not an ARN this service issues.")
 
     # -- helpers --------------------------------------------------------------------------------------------
+    def arn_prefix(self) -> str:
+        """The ARN head of resources created by the current request: its signing region, the service's account."""
+        return arn_prefix(current_region(), self.account_id)
+
+    def visible(self, arn: str) -> bool:
+        """Whether `arn` belongs to the current request's region and the service's account (AWS serves each
+        region separately: another region's resource does not exist for this one)."""
+        parsed = parse_arn(arn)
+        return parsed is not None and parsed[:2] == (current_region(), self.account_id)
+
+    def in_region(self, kind: str) -> list[dict]:
+        """Documents of `kind` in the current request's region (and the service's account)."""
+        member = KINDS[kind].arn_member
+        return [d for d in self.store.all(kind) if self.visible(d[member])]
+
     def require(self, arn: str, kind: str | None = None) -> dict:
-        """The stored document (hold the lock) or ResourceNotFoundException."""
+        """The stored document (hold the lock) or ResourceNotFoundException; a resource of another region or
+        account is not found, as on AWS."""
         doc = self.store.peek(arn)
-        if doc is None or (kind is not None and doc["_kind"] != kind):
+        if doc is None or (kind is not None and doc["_kind"] != kind) or not self.visible(arn):
             raise ResourceNotFound(f"Resource {arn} does not exist" + (f" (expected a {kind})." if kind else "."))
         return doc
 

@@ -6,18 +6,33 @@ List<Kind>s, Delete<Kind>. Adding a kind means adding a row (plus its semantics 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
-ARN_PREFIX = f"arn:aws:personalize:{REGION}:{ACCOUNT}:"
+DEFAULT_REGION = "us-east-1"  # when a request is not signed (or names no region)
+DEFAULT_ACCOUNT = "000000000000"  # the dummy account id unless --account-id / PERSONALIZE_LOCAL_ACCOUNT_ID says
+_ARN = re.compile(r"arn:aws:personalize:([a-z0-9-]+):(\d{12}):(.+)")
+
+
+def arn_prefix(region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """`arn:aws:personalize:<region>:<account>:`, the head of every ARN this service issues."""
+    return f"arn:aws:personalize:{region}:{account}:"
+
+
+ARN_PREFIX = arn_prefix()  # the ARN head of the default region and account
+
+
+def parse_arn(arn: str) -> tuple[str, str, str] | None:
+    """(region, account, resource path) of a personalize ARN of this service's layout, or None."""
+    match = _ARN.fullmatch(arn) if isinstance(arn, str) else None
+    return match.groups() if match else None
 
 
 @dataclass(frozen=True)
 class Kind:
     name: str  # "DatasetGroup": the operation suffix
     arn_member: str  # "datasetGroupArn"
-    arn_path: str  # format string over the create params + parent names, after ARN_PREFIX
+    arn_path: str  # format string over the create params + parent names, after the ARN prefix
     parent: tuple[str, str] | None = None  # (member in create params, parent kind name)
     refs: tuple[tuple[str, str], ...] = ()  # other ARNs that must exist: (member, kind name)
     name_member: str = "name"
@@ -53,9 +68,9 @@ KINDS: dict[str, Kind] = {
             "DatasetGroup",
             "datasetGroupArn",
             "dataset-group/{name}",
-            delete_blockers=tuple(
-                (k, "datasetGroupArn", False) for k in ("Dataset", "Solution", "EventTracker", "Filter")
-            ),
+            # What AWS's DeleteDatasetGroup documentation lists: event trackers, solutions, datasets. Filters
+            # (and what else lives only in the group) go with it (jobs/deletion.py).
+            delete_blockers=tuple((k, "datasetGroupArn", False) for k in ("Dataset", "Solution", "EventTracker")),
         ),
         Kind(
             "Schema",
@@ -126,9 +141,10 @@ DELETING = ("DELETE PENDING", "DELETE IN_PROGRESS")
 
 def kind_of_arn(arn: str) -> Kind | None:
     """The kind whose ARN layout matches `arn` (solution versions have one more path segment)."""
-    if not arn.startswith(ARN_PREFIX):
+    parsed = parse_arn(arn)
+    if parsed is None:
         return None
-    path = arn[len(ARN_PREFIX) :].split("/")
+    path = parsed[2].split("/")
     for kind in KINDS.values():
         layout = kind.arn_path.split("/")
         if layout[0] == path[0] and len(layout) == len(path):

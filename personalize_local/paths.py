@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from personalize_local.aws_errors import InvalidInput
-from personalize_local.kinds import ARN_PREFIX
+from personalize_local.kinds import parse_arn
 
 _SEPARATORS = ("/", "\\", "\x00")
 
@@ -34,21 +34,27 @@ def data_path(data_dir: Path, *segments: str) -> Path:
 
 
 def arn_segments(arn: str, resource: str, count: int) -> list[str]:
-    """The `count` path segments after `<ARN prefix><resource>/` of an ARN this service issued; UnsafePath if
-    `arn` has another layout."""
-    head = f"{ARN_PREFIX}{resource}/"
-    parts = arn[len(head) :].split("/") if isinstance(arn, str) and arn.startswith(head) else []
+    """[account, region, *the `count` path segments after `<resource>/`] of an ARN this service issued (names
+    are unique per account and region, as on AWS, so files are kept apart by both); UnsafePath if `arn` has
+    another layout."""
+    region, account, path = parse_arn(arn) or ("", "", "")
+    head, _, rest = path.partition("/")
+    parts = rest.split("/") if head == resource and rest else []
     if len(parts) != count:
-        raise UnsafePath(f"{arn!r} is not a {resource} ARN of this service ({head}<{count} segments>).")
-    return parts
+        raise UnsafePath(
+            f"{arn!r} is not a {resource} ARN of this service "
+            f"(arn:aws:personalize:<region>:<account>:{resource}/<{count} segments>)."
+        )
+    return [account, region, *parts]
 
 
 def dataset_file(data_dir: Path, dataset_arn: str) -> Path:
-    """Where a dataset's imported rows live: <data_dir>/datasets/<group>/<TYPE>.parquet."""
-    group, dtype = arn_segments(dataset_arn, "dataset", 2)
-    return data_path(data_dir, "datasets", group, f"{dtype}.parquet")
+    """Where a dataset's imported rows live: <data_dir>/datasets/<account>/<region>/<group>/<TYPE>.parquet."""
+    account, region, group, dtype = arn_segments(dataset_arn, "dataset", 2)
+    return data_path(data_dir, "datasets", account, region, group, f"{dtype}.parquet")
 
 
 def model_dir(data_dir: Path, solution_version_arn: str) -> Path:
-    """<data_dir>/models/<solution>/<version id>: the immutable model of one solution version."""
+    """<data_dir>/models/<account>/<region>/<solution>/<version id>: the immutable model of one solution
+    version."""
     return data_path(data_dir, "models", *arn_segments(solution_version_arn, "solution", 2))

@@ -8,6 +8,7 @@ and the parent document; it may fill defaults into `doc` and returns extra creat
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 from personalize_local import catalog
 from personalize_local.aws_errors import (
@@ -17,16 +18,97 @@ from personalize_local.aws_errors import (
     ResourceInUse,
 )
 from personalize_local.datasets import DATASET_TYPES, parse_schema
-from personalize_local.kinds import ACCOUNT, DELETING, IN_FLIGHT, Kind
+from personalize_local.kinds import DELETING, IN_FLIGHT, KINDS, Kind
 
-MAX_FILTERS_PER_GROUP = 10
-MAX_CAMPAIGNS_PER_GROUP = 5
-MAX_IMPORTS_IN_FLIGHT = 5
+
+class Quota(NamedTuple):
+    """At most `limit` resources of a kind that count, per region or per dataset group."""
+
+    limit: int
+    scope: str  # "region" (the request's region and the service's account) or "group" (one dataset group)
+    counts: str  # "in_flight" (CREATE PENDING/IN_PROGRESS/STOPPING), "live" (not failed or deleting) or "all"
+
+
+# AWS's quota page ("Amazon Personalize endpoints and quotas") and its error-messages page: 5 pending or in
+# progress dataset import jobs per region (not adjustable), and the per-region table (active schemas, datasets,
+# dataset groups, event trackers, solutions: 500; pending or in progress batch inference jobs 5, solution
+# versions 20). Campaigns and filters stay per dataset group (README, "known differences from AWS").
+QUOTAS = {
+    "DatasetImportJob": Quota(5, "region", "in_flight"),
+    "BatchInferenceJob": Quota(5, "region", "in_flight"),
+    "SolutionVersion": Quota(20, "region", "in_flight"),
+    "Campaign": Quota(5, "group", "live"),
+    "Filter": Quota(10, "group", "all"),
+    **{
+        kind: Quota(500, "region", "live") for kind in ("Schema", "Dataset", "DatasetGroup", "EventTracker", "Solution")
+    },
+}
 
 
 def before_create(backend, kind: Kind, doc: dict, params: dict, parent: dict | None) -> dict | None:
+    _check_quota(backend, kind, doc)
+    if params.get("roleArn"):
+        _check_role(backend, params["roleArn"])
     hook = _HOOKS.get(kind.name)
     return hook(backend, doc, params, parent) if hook else None
+
+
+def _check_quota(backend, kind: Kind, doc: dict) -> None:
+    quota = QUOTAS.get(kind.name)
+    if quota is None:
+        return
+    if quota.scope == "region":
+        docs = backend.in_region(kind.name)
+        where = f"in {backend.arn_prefix().split(':')[3]}"
+    else:
+        group = doc.get("datasetGroupArn") or doc["_ancestors"]["datasetGroupArn"]
+        docs = backend.linked(kind.name, "datasetGroupArn", group)
+        where = f"in dataset group {group}"
+    if quota.counts == "in_flight":
+        docs = [d for d in docs if d.get("status") in IN_FLIGHT]
+    elif quota.counts == "live":
+        docs = [d for d in docs if d.get("status") not in ("CREATE FAILED", *DELETING)]
+    if len(docs) < quota.limit:
+        return
+    if quota.counts == "in_flight":  # AWS's own wording (error-messages page, CreateDatasetImportJob)
+        raise LimitExceeded(f"More than {quota.limit} resources with PENDING or IN_PROGRESS status.")
+    noun = {"Campaign": "active campaigns", "Filter": "filters"}.get(kind.name, f"{kind.name} resources")
+    raise LimitExceeded(
+        f"There are already {len(docs)} {noun} {where} (the limit is {quota.limit}); delete one first. "
+        f"{kind.name} {docs[0][KINDS[kind.name].arn_member]} is one of them."
+    )
+
+
+def _check_role(backend, role_arn: str) -> None:
+    """With an IAM endpoint configured (--iam-endpoint, e.g. the stack's moto server), `roleArn` must name a role
+    that exists there; its form (an IAM role ARN) the service model's pattern has already checked."""
+    if not backend.iam_endpoint:
+        return
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=backend.iam_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    name = role_arn.rsplit("/", 1)[-1]
+    try:
+        found = iam.get_role(RoleName=name)["Role"]["Arn"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        found = None
+    except BotoCoreError as exc:
+        raise InvalidInput(f"roleArn {role_arn} could not be checked: IAM at {backend.iam_endpoint}: {exc}") from exc
+    if found != role_arn:
+        raise InvalidInput(
+            f"roleArn {role_arn} is not a role that exists in IAM"
+            + (f" (a role of that name is {found})" if found else "")
+            + ": create the role (trusted by personalize.amazonaws.com) or name an existing one."
+        )
 
 
 def view(backend, doc: dict) -> dict:
@@ -48,10 +130,6 @@ def requested_update(backend, kind: Kind, doc: dict, params: dict) -> dict:
 def apply_update(kind: Kind, doc: dict, summary: dict) -> dict:
     """Fields of the resource that change once its latest<Kind>Update summary is ACTIVE."""
     return _UPDATES[kind.name][1](doc, summary)
-
-
-def _count(backend, kind: str, member: str, arn: str, statuses_excluded=("CREATE FAILED", *DELETING)) -> int:
-    return sum(1 for d in backend.linked(kind, member, arn) if d.get("status") not in statuses_excluded)
 
 
 def _schema(backend, doc, params, parent):
@@ -113,21 +191,10 @@ def _solution_version(backend, doc, params, parent):
 
 
 def _campaign(backend, doc, params, parent):
-    group = doc["_ancestors"]["datasetGroupArn"]
-    if _count(backend, "Campaign", "datasetGroupArn", group) >= MAX_CAMPAIGNS_PER_GROUP:
-        raise LimitExceeded(
-            f"Dataset group {group} already has {MAX_CAMPAIGNS_PER_GROUP} active campaigns "
-            "(the limit); delete one first."
-        )
     doc.setdefault("minProvisionedTPS", 1)
 
 
 def _filter(backend, doc, params, parent):
-    group = doc["datasetGroupArn"]
-    if _count(backend, "Filter", "datasetGroupArn", group, ()) >= MAX_FILTERS_PER_GROUP:
-        raise LimitExceeded(
-            f"Dataset group {group} already has {MAX_FILTERS_PER_GROUP} filters (the limit); delete one first."
-        )
     from personalize_local.engine import FilterSyntaxError, parse_filter
 
     try:
@@ -143,18 +210,11 @@ def _event_tracker(backend, doc, params, parent):
             f"Dataset group {doc['datasetGroupArn']} already has an event tracker: {existing[0]['eventTrackerArn']}"
         )
     doc["trackingId"] = str(uuid.uuid4())
-    doc["accountId"] = ACCOUNT
+    doc["accountId"] = backend.account_id
     return {"trackingId": doc["trackingId"]}
 
 
 def _import_job(backend, doc, params, parent):
-    group = doc["_ancestors"]["datasetGroupArn"]
-    busy = [d for d in backend.linked("DatasetImportJob", "datasetGroupArn", group) if d.get("status") in IN_FLIGHT]
-    if len(busy) >= MAX_IMPORTS_IN_FLIGHT:
-        raise LimitExceeded(
-            f"Dataset group {group} already has {MAX_IMPORTS_IN_FLIGHT} dataset import jobs "
-            "in progress (the limit); wait for one to finish."
-        )
     location = doc["dataSource"].get("dataLocation") or ""
     if not location.startswith("s3://"):
         raise InvalidInput(f"dataSource.dataLocation {location!r} must be an s3://bucket/key URL")

@@ -33,6 +33,7 @@ from personalize_local.aws_errors import (
 )
 from personalize_local.backend import Backend
 from personalize_local.rest import routes
+from personalize_local.scope import request_region, signing_region
 
 log = logging.getLogger("personalize_local.http")
 JSON_11 = "application/x-amz-json-1.1"
@@ -95,6 +96,10 @@ class Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
+        with request_region(signing_region(self.headers.get("Authorization"))):
+            self._handle_in_region()
+
+    def _handle_in_region(self) -> None:
         started = time.perf_counter()
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"

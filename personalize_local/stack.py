@@ -39,11 +39,15 @@ class LocalStack:
         min_delay: float = 0.2,
         faults: dict | None = None,
         ready_timeout: float = 60.0,
+        account_id: str | None = None,
+        check_roles: bool = False,
     ):
         self.dir = Path(directory).resolve()
         self.data_dir = self.dir / "data"
         self.min_delay = min_delay
         self.faults = faults
+        self.account_id = account_id  # --account-id of the service (None: its default)
+        self.check_roles = check_roles  # roleArn must exist in the moto server's IAM (--iam-endpoint)
         self.service_args: list[str] = []  # extra `serve` options, e.g. ["--max-resumes", "1"]
         self.ready_timeout = ready_timeout
         self.procs: dict[str, subprocess.Popen] = {}
@@ -69,17 +73,13 @@ class LocalStack:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ports = {"moto": free_port(), "personalize": free_port()}
         try:
-            self._spawn(
-                "moto", [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])]
-            )
+            self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])])
             self._wait_ready("moto", self.s3_endpoint + "/")
             self.start_service()
         except BaseException:
             self.stop()
             raise
-        (self.dir / "endpoints.json").write_text(
-            json.dumps({"s3": self.s3_endpoint, "personalize": self.endpoint})
-        )
+        (self.dir / "endpoints.json").write_text(json.dumps({"s3": self.s3_endpoint, "personalize": self.endpoint}))
         return self
 
     def start_service(self) -> None:
@@ -102,6 +102,10 @@ class LocalStack:
         ]
         if self.faults:
             cmd += ["--faults", json.dumps(self.faults)]
+        if self.account_id:
+            cmd += ["--account-id", self.account_id]
+        if self.check_roles:
+            cmd += ["--iam-endpoint", self.s3_endpoint]  # moto serves IAM on the same port
         cmd += self.service_args
         self._spawn("personalize", cmd)
         self._wait_ready("personalize", self.endpoint + "/_admin/health")
@@ -154,21 +158,20 @@ class LocalStack:
                 return  # it answered
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(
-            f"{name} did not answer {url} within {self.ready_timeout}s; see {self.dir / name}.log"
-        )
+        raise RuntimeError(f"{name} did not answer {url} within {self.ready_timeout}s; see {self.dir / name}.log")
 
     # -- clients and admin ----------------------------------------------------------------------------------
-    def client(self, service_name: str, **config):
-        """A boto3 client for "personalize", "personalize-runtime", "personalize-events" or "s3"."""
+    def client(self, service_name: str, region_name: str = "us-east-1", **config):
+        """A boto3 client for "personalize", "personalize-runtime", "personalize-events" (the service answers
+        for the region it is signed for), or "s3" and "iam" (the moto server)."""
         import boto3
         from botocore.config import Config
 
-        url = self.s3_endpoint if service_name == "s3" else self.endpoint
+        url = self.s3_endpoint if service_name in ("s3", "iam") else self.endpoint
         return boto3.client(
             service_name,
             endpoint_url=url,
-            region_name="us-east-1",
+            region_name=region_name,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             config=Config(**config) if config else None,

@@ -41,6 +41,7 @@ from personalize_local.engine.errors import (
     InsufficientDataError,
     UnsupportedRecipeError,
 )
+from personalize_local.engine.evaluation import evaluation_note
 from personalize_local.engine.filters import BoundFilter, FilterContext, FilterExpr, parse_filter
 from personalize_local.engine.model import Model, load_model
 from personalize_local.engine.recipes import RECIPES, recipe_for
@@ -57,6 +58,7 @@ __all__ = [
     "Model",
     "TrainingData",
     "UnsupportedRecipeError",
+    "evaluation_note",
     "load_model",
     "parse_filter",
     "recipe_for",

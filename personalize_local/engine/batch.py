@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Iterator
 
 
 def _error(inp, reason: str) -> str:
-    return json.dumps({"input": inp, "output": None, "error": reason})
+    """A failed line as Amazon Personalize writes one: the input, an empty recommendation list and the reason
+    prefixed "User error: " (e.g. "User error: Required fields for the provided recipe are userId")."""
+    return json.dumps({"input": inp, "output": {"recommendedItems": []}, "error": f"User error: {reason}"})
 
 
 def run_batch_lines(
@@ -18,7 +20,8 @@ def run_batch_lines(
 ) -> Iterator[str]:
     """Yield one output line per non-blank input line: {"input", "output": {"recommendedItems", "scores"},
     "error": null}. `item_filter_factory(input_obj)` returns the item_filter for that line (e.g. a
-    BoundFilter with the line's filterValues) or None. Bad lines yield "error": "<reason>", never raise."""
+    BoundFilter with the line's filterValues) or None. A bad line yields "output": {"recommendedItems": []} and
+    "error": "User error: <reason>" (AWS's shape of a failed line); it never raises."""
     for lineno, raw in enumerate(lines, start=1):
         if not raw or not raw.strip():
             continue
@@ -32,7 +35,7 @@ def run_batch_lines(
             continue
         key = model.recipe.query
         if inp.get(key) in (None, ""):
-            yield _error(inp, f"line {lineno}: missing {key} (required by {model.recipe_arn})")
+            yield _error(inp, f"Required fields for the provided recipe are {key}")
             continue
         try:
             item_filter = item_filter_factory(inp) if item_filter_factory else None

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from personalize_local.engine.data import Encoded, TrainingData
-from personalize_local.engine.evaluation import evaluate, prepare, weights
+from personalize_local.engine.evaluation import evaluate, evaluation_note, prepare, weights
 from personalize_local.engine.recipes.base import TrainingSet
 
 
@@ -127,6 +127,7 @@ def train(
         "training_mode": "UPDATE" if update else "FULL",
         "seed": seed,
         "metrics": metrics,
+        "evaluation_note": evaluation_note(recipe_arn),
         "n_users": enc.n_users,
         "n_items": enc.n_items,
         "n_interactions": int(len(enc.u)),

@@ -1,10 +1,16 @@
-"""Batch inference jobs: JSON lines from S3 in, Personalize's output format out, one <name>.out per input file."""
+"""Batch inference jobs: JSON lines from S3 in, Personalize's output format out, one <name>.out per input file.
+
+The input path is an S3 prefix, as AWS documents it: every file whose key starts with it is input ("s3://b/in"
+reads in/ and in_test/ alike); end it with '/' to read one folder. At most MAX_INPUT_FILES files (AWS's quota).
+"""
 
 from __future__ import annotations
 
 from personalize_local.jobs.context import JobFailed
 from personalize_local.jobs.s3io import read_objects, write_object
 from personalize_local.paths import model_dir
+
+MAX_INPUT_FILES = 1000
 
 
 def run_batch(ctx) -> dict:
@@ -21,7 +27,8 @@ def run_batch(ctx) -> dict:
     if not out_prefix.endswith("/"):
         out_prefix += "/"
     s3 = ctx.s3()
-    for url, body in read_objects(s3, job["jobInput"]["s3DataSource"]["path"]):
+    inputs = read_objects(s3, job["jobInput"]["s3DataSource"]["path"], prefix=True, max_files=MAX_INPUT_FILES)
+    for url, body in inputs:
         lines = body.decode("utf-8").splitlines()
         out = "\n".join(
             engine.run_batch_lines(model, lines, num_results=job.get("numResults", 25), item_filter_factory=factory)

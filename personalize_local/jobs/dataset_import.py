@@ -1,7 +1,9 @@
 """Dataset import jobs: CSV from S3, validated the way Personalize does, stored as the dataset's rows.
 
 Checks: header columns vs the schema (order free, unknown or missing columns fail), values vs field types,
-reserved id fields non-empty, TIMESTAMP in epoch seconds, at least 1000 interactions in a FULL import.
+reserved id fields non-empty, TIMESTAMP in epoch seconds, at least 1000 interactions records in every import
+job, FULL or INCREMENTAL (AWS's quota page: "Minimum number of item interactions records per dataset import job
+with FULL or INCREMENTAL import mode").
 Empty values in other fields are nulls even where the schema says non-null, and so are metadata values that
 do not parse as the declared type (logged): AWS accepted the POC item-meta.csv, whose int YEAR column holds
 empty values and one '2006–2007'. Reserved fields (ids, TIMESTAMP, EVENT_VALUE) stay strict.
@@ -43,10 +45,11 @@ def run_import(ctx) -> dict:
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     dtype = dataset["datasetType"]
     mode = job.get("importMode", "FULL")
-    if dtype == "INTERACTIONS" and mode == "FULL" and table.num_rows < MIN_INTERACTIONS:
+    if dtype == "INTERACTIONS" and table.num_rows < MIN_INTERACTIONS:
         raise JobFailed(
-            f"{location} has {table.num_rows} interactions; Amazon Personalize requires at least "
-            f"{MIN_INTERACTIONS} interactions in the interactions dataset."
+            f"{location} has {table.num_rows} interactions records; Amazon Personalize requires at least "
+            f"{MIN_INTERACTIONS} item interactions records in each dataset import job ({mode} import mode "
+            "included): import them together with others."
         )
     rows = write_rows(dataset_file(ctx.data_dir, dataset["datasetArn"]), table, mode, ID_FIELDS.get(dtype))
     return {"_rows_imported": table.num_rows, "_rows_total": rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pandas as pd
@@ -9,6 +10,8 @@ import pandas as pd
 from personalize_local.datasets import read_frames
 from personalize_local.jobs.context import JobFailed
 from personalize_local.paths import model_dir
+
+log = logging.getLogger("personalize_local.training")
 
 
 def with_events(interactions: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -61,5 +64,8 @@ def run_training(ctx) -> dict:
         metrics = engine.train(version["recipeArn"], data, params, out, previous, seed=42)
     except (engine.InsufficientDataError, engine.UnsupportedRecipeError) as exc:
         raise JobFailed(str(exc)) from exc
+    note = engine.evaluation_note(version["recipeArn"])
+    if note:
+        log.info("%s offline metrics: %s", version["solutionVersionArn"], note)
     # _model_dir marks a version that has a model; readers rebuild (and check) the path from the ARN.
     return {"_metrics": metrics, "_model_dir": str(out), "trainingHours": (time.time() - started) / 3600}

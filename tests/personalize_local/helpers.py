@@ -89,9 +89,9 @@ def make_bucket(s3, prefix: str = "bucket") -> str:
 class Scenario:
     """Builds resources through a boto3 personalize client and waits for them; names are unique per call."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, region: str = "us-east-1"):
         self.stack = stack
-        self.pz = stack.client("personalize")
+        self.pz = stack.client("personalize", region_name=region)
         self.s3 = stack.client("s3")
 
     def group(self) -> str:

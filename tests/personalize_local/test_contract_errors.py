@@ -96,7 +96,7 @@ def test_quota_of_filters_campaigns_and_imports_is_limit_exceeded(sc, trained):
         for _ in range(5):
             sc.import_job(dataset, location, wait=False)
         code, message, _ = code_of(lambda: sc.import_job(dataset, location, wait=False))
-    assert code == "LimitExceededException" and "import jobs" in message
+    assert (code, message) == ("LimitExceededException", "More than 5 resources with PENDING or IN_PROGRESS status.")
 
 
 def test_missing_member_bad_enum_bad_pattern_bad_type_are_invalid_input(sc, raw):

@@ -35,9 +35,19 @@ def test_a_symlink_leading_out_of_the_data_dir_is_refused(data_dir, tmp_path):
 
 def test_plain_names_resolve_inside_the_data_dir(data_dir):
     arn = f"{ARN_PREFIX}solution/my-solution/0a1b2c3d"
-    assert model_dir(data_dir, arn) == data_dir.resolve() / "models" / "my-solution" / "0a1b2c3d"
+    scope = ("000000000000", "us-east-1")
+    assert model_dir(data_dir, arn) == data_dir.resolve().joinpath("models", *scope, "my-solution", "0a1b2c3d")
     dataset = f"{ARN_PREFIX}dataset/my-group/INTERACTIONS"
-    assert dataset_file(data_dir, dataset) == data_dir.resolve() / "datasets" / "my-group" / "INTERACTIONS.parquet"
+    assert dataset_file(data_dir, dataset) == data_dir.resolve().joinpath(
+        "datasets", *scope, "my-group", "INTERACTIONS.parquet"
+    )
+
+
+def test_the_same_names_in_another_region_or_account_have_their_own_files(data_dir):
+    here = model_dir(data_dir, f"{ARN_PREFIX}solution/s/v1")
+    there = model_dir(data_dir, "arn:aws:personalize:eu-west-1:000000000000:solution/s/v1")
+    other_account = model_dir(data_dir, "arn:aws:personalize:us-east-1:123456789012:solution/s/v1")
+    assert len({here, there, other_account}) == 3
 
 
 @pytest.mark.parametrize(
@@ -46,7 +56,8 @@ def test_plain_names_resolve_inside_the_data_dir(data_dir):
         (model_dir, f"{ARN_PREFIX}solution/x/.."),  # last segment "..": the whole models/ directory
         (model_dir, f"{ARN_PREFIX}solution/x/../../../ESCAPED/0a1b2c3d"),
         (model_dir, f"{ARN_PREFIX}solution/only-one-segment"),
-        (model_dir, "arn:aws:personalize:eu-west-1:123456789012:solution/x/v"),  # not an ARN this service issues
+        (model_dir, "arn:aws:personalize:eu-west-1:1234:solution/x/v"),  # not an ARN this service issues
+        (model_dir, "arn:aws:personalize:../..:123456789012:solution/x/v"),
         (dataset_file, f"{ARN_PREFIX}dataset/../INTERACTIONS"),
         (dataset_file, f"{ARN_PREFIX}dataset/g/../../ITEMS"),
     ],

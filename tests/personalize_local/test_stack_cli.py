@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,3 +47,16 @@ def test_stack_up_binds_loopback_only_and_down_leaves_no_process(tmp_path):
     ]
     assert leftovers == []
     assert not (tmp_path / "endpoints.json").exists() and not list(tmp_path.glob("*.pid"))
+
+
+def test_a_bad_account_id_is_refused_before_anything_starts(tmp_path, capsys, monkeypatch):
+    from personalize_local.__main__ import ACCOUNT_ID_ENV, main
+
+    for argv, env in ((["--account-id", "12ab"], None), ([], "99")):
+        if env:
+            monkeypatch.setenv(ACCOUNT_ID_ENV, env)
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", "--data-dir", str(tmp_path / "data"), *argv])
+        assert exit_.value.code == 2
+        assert "is not an AWS account id (12 digits" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

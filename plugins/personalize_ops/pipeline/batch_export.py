@@ -127,7 +127,8 @@ def flatten(s3, parts: list[dict], expected_users: int, output_format: str, dest
     errors, answered = [], set()
     for part in parts:
         for rec in _out_lines(s3, part):
-            user = (rec.get("input") or {}).get("userId")
+            inp = rec.get("input")  # a failed line may echo input that was not a JSON object
+            user = inp.get("userId") if isinstance(inp, dict) else None
             if rec.get("error") or not rec.get("output"):
                 errors.append({"user_id": user, "error": rec.get("error") or "no output"})
                 continue

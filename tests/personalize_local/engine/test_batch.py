@@ -24,9 +24,14 @@ def test_user_lines_bad_lines_and_filters(up_model):
     ok = out[0]
     assert ok["input"] == {"userId": "1"} and ok["error"] is None
     assert len(ok["output"]["recommendedItems"]) == 5 and len(ok["output"]["scores"]) == 5
-    assert out[1]["output"] is None and "line 2: invalid JSON" in out[1]["error"]
-    assert out[2]["output"] is None and "missing userId" in out[2]["error"]
-    assert out[3]["output"] is None and "expected a JSON object" in out[3]["error"]
+    # Failed lines as AWS writes them: the input, an empty recommendation list, "User error: <reason>".
+    assert out[1]["output"] == {"recommendedItems": []} and out[1]["error"].startswith("User error: line 2: invalid")
+    assert out[2] == {
+        "input": {"itemId": "5"},
+        "output": {"recommendedItems": []},
+        "error": "User error: Required fields for the provided recipe are userId",
+    }
+    assert out[3]["output"] == {"recommendedItems": []} and "expected a JSON object" in out[3]["error"]
     genres = up_model.items.set_index("ITEM_ID").loc[out[4]["output"]["recommendedItems"], "GENRE"]
     assert not genres.str.contains("g0").any()
     assert out[5]["output"]["recommendedItems"][-1] == "nope"

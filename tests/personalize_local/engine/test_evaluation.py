@@ -40,3 +40,18 @@ def test_cross_validation_holds_every_user_out_once_and_fold_0_is_what_train_rep
     n_items = load_model(trained["aws-user-personalization"][0]).item_ids.size
     assert compute_metrics(recs, truth, n_items) == trained["aws-user-personalization"][1]
     assert all(len(r) == 25 for f in folds for r in f.recommendations)
+
+
+def test_personalized_ranking_metrics_equal_user_personalization_and_say_why(trained):
+    """AWS documents no ranking-specific offline evaluation: the ranking recipe reports the same metrics as the
+    model it trains, and every place that shows metrics carries the reason."""
+    import json
+
+    from personalize_local.engine import evaluation_note
+
+    ranking_dir, ranking_metrics = trained["aws-personalized-ranking"]
+    assert ranking_metrics == trained["aws-user-personalization"][1]
+    note = evaluation_note("arn:aws:personalize:::recipe/aws-personalized-ranking")
+    assert "user-personalization" in note and "AWS documents no other offline evaluation" in note
+    assert json.loads((ranking_dir / "model.json").read_text())["evaluation_note"] == note
+    assert evaluation_note("arn:aws:personalize:::recipe/aws-user-personalization") is None

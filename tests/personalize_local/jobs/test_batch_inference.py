@@ -29,3 +29,38 @@ def test_batch_inference_job_writes_output(sc, trained):
     rows = [json.loads(line) for line in out]
     assert [r["input"]["userId"] for r in rows] == ["u1", "u2"]
     assert all(len(r["output"]["recommendedItems"]) == 5 for r in rows)
+
+
+def test_an_input_path_without_a_slash_is_a_prefix_of_every_file_read(sc, trained):
+    """AWS: "s3://bucket/folderName" reads the files of folderName/ and of folderName_test/ alike; a path ending in
+    '/' reads that folder only. Each file gets its own <name>.out."""
+    pz, s3 = sc.pz, sc.s3
+    bucket, base = trained["bucket"], uid("prefix")
+    put(s3, bucket, f"{base}/in/a.json", b'{"userId": "u1"}\n')
+    put(s3, bucket, f"{base}/in_test/b.json", b'{"userId": "u2"}\n{"itemId": "x"}\n')
+
+    def run(path: str, out: str) -> dict:
+        arn = pz.create_batch_inference_job(
+            jobName=uid("batch"),
+            solutionVersionArn=trained["version"],
+            numResults=3,
+            jobInput={"s3DataSource": {"path": f"s3://{bucket}/{path}"}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{bucket}/{base}/{out}/"}},
+            roleArn="arn:aws:iam::000000000000:role/p",
+        )["batchInferenceJobArn"]
+        return wait_status(lambda: pz.describe_batch_inference_job(batchInferenceJobArn=arn), "batchInferenceJob")
+
+    assert run(f"{base}/in", "out-prefix")["status"] == "ACTIVE"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{base}/out-prefix/")["Contents"])
+    assert keys == [f"{base}/out-prefix/a.json.out", f"{base}/out-prefix/b.json.out"]
+    lines = [json.loads(x) for x in s3.get_object(Bucket=bucket, Key=keys[1])["Body"].read().splitlines()]
+    assert lines[1] == {
+        "input": {"itemId": "x"},
+        "output": {"recommendedItems": []},
+        "error": "User error: Required fields for the provided recipe are userId",
+    }
+    assert run(f"{base}/in/", "out-folder")["status"] == "ACTIVE"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{base}/out-folder/")["Contents"]]
+    assert keys == [f"{base}/out-folder/a.json.out"]
+    failed = run(f"{base}/nothing-here", "out-none")
+    assert failed["status"] == "CREATE FAILED" and "No files found with the prefix" in failed["failureReason"]

@@ -9,6 +9,7 @@ import pytest
 from personalize_local.aws_errors import InvalidInput
 from personalize_local.backend import Backend
 from personalize_local.kinds import ARN_PREFIX
+from personalize_local.paths import model_dir as model_dir_of
 
 
 @pytest.fixture()
@@ -42,8 +43,8 @@ def _solution_with_version(backend: Backend, name: str, version_id: str, model_d
 
 
 def test_deleting_a_solution_removes_its_versions_and_their_models_only(data_dir):
-    mine = data_dir / "models" / "mine" / "0a1b2c3d"
-    other = data_dir / "models" / "other" / "1b2c3d4e"
+    mine = model_dir_of(data_dir, f"{ARN_PREFIX}solution/mine/0a1b2c3d")
+    other = model_dir_of(data_dir, f"{ARN_PREFIX}solution/other/1b2c3d4e")
     for model in (mine, other):
         model.mkdir(parents=True)
         (model / "model.json").write_text("{}")

@@ -136,3 +136,21 @@ def test_s3_writes_are_conditional(s3, bucket):
     assert batch_export._put_if_absent(s3, f"s3://{bucket}/{key}", b"ours") is False
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"someone else's"
     assert batch_export._put_if_absent(s3, f"s3://{bucket}/exports/x/new.csv", b"ours") is True
+
+
+def test_flatten_reads_failed_lines_as_personalize_writes_them(s3, bucket, destination):
+    """A failed line keeps "output": {"recommendedItems": []} and says "User error: ..."; an input that was not a
+    JSON object is echoed as it was."""
+    tag = uuid.uuid4().hex[:8]
+    lines = [
+        {"input": {"userId": "u1"}, "output": {"recommendedItems": ["i1"], "scores": [0.9]}, "error": None},
+        {"input": {"itemId": "x"}, "output": {"recommendedItems": []},
+         "error": "User error: Required fields for the provided recipe are userId"},
+        {"input": "not json", "output": {"recommendedItems": []}, "error": "User error: invalid JSON"},
+    ]  # fmt: skip
+    s3.put_object(Bucket=bucket, Key=f"batch/{tag}/output/part-00000/part-00000.jsonl.out",
+                  Body="".join(json.dumps(x) + "\n" for x in lines).encode())  # fmt: skip
+    parts = [{"input_path": f"s3://{bucket}/batch/{tag}/input/part-00000.jsonl",
+              "output_path": f"s3://{bucket}/batch/{tag}/output/part-00000/"}]  # fmt: skip
+    summary = flatten(s3, parts, 3, "csv", destination, "20260101T000000Z-aws-shape")
+    assert (summary["users_answered"], summary["users_failed"], summary["rows"]) == (1, 2, 1)
