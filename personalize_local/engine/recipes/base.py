@@ -3,8 +3,9 @@
 A recipe module defines one `Recipe` subclass and names it `RECIPE`. The class declares, once: its name (the
 model kind stored in model.json), the AWS recipes it stands in for (ListRecipes shows them), its
 hyperparameters with their defaults, what a recommendation request names (a user or an item), whether
-recommendations leave out what the user interacted with, how scores are shown, and whether trainingMode
-UPDATE warm-starts it. `fit` learns the model's arrays; an instance (fitted, or loaded from a model directory)
+recommendations leave out what the user interacted with, how scores are shown, whether trainingMode
+UPDATE warm-starts it and whether its campaigns explore (and take new items without retraining). `fit` learns
+the model's arrays; an instance (fitted, or loaded from a model directory)
 scores: `scores` for many history rows at once (offline evaluation), `user_scores`, `item_scores` and
 `rank_scores` for one request (serving; they get the loaded engine.model.Model for its ids, histories and
 recent items).
@@ -87,6 +88,7 @@ class Recipe:
     excludes_history: ClassVar[bool] = True  # a user's recommendations leave out what the user interacted with
     softmax_scores: ClassVar[bool] = False  # scores shown as a softmax over the catalog, else scaled by the top one
     supports_update: ClassVar[bool] = False  # trainingMode UPDATE warm-starts (fit's previous_dir), no full fit
+    explores: ClassVar[bool] = False  # campaigns explore new items (itemExplorationConfig) and add PutItems items
 
     def __init__(self, params: dict, arrays: dict, popularity: np.ndarray):
         self.params = params

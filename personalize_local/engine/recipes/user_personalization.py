@@ -57,6 +57,7 @@ class UserPersonalization(Recipe):
     )
     softmax_scores = True
     supports_update = True
+    explores = True
 
     # -- training ----------------------------------------------------------------------------------------
     @classmethod
