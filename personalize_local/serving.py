@@ -8,8 +8,8 @@ this service still differs):
   campaignConfig.enableMetadataWithRecommendations is on (numResults then at most 50, else 500);
   user-personalization campaigns explore (campaignConfig.itemExplorationConfig, default weight 0.3 and 30 days)
   and recommend items added with PutItems since training (the automatic update, simulated at once);
-  `context` is validated against the API's shape and otherwise unused (the local recipes have no contextual
-  features).
+  `context` (checked against the API's shape) names categorical Interactions fields and their value of the
+  moment; user-personalization and personalized-ranking rank items picked in that context higher.
 - PutEvents: every event member is kept in the event log; events with only a sessionId personalize requests
   that pass that sessionId as the userId, and join a user's history for training once an event carries both.
 """
@@ -98,6 +98,7 @@ class Serving:
                 exploration=exploration,
                 promotion=promotion,
                 seed=random.getrandbits(64),
+                context=params.get("context"),
             )
         except ValueError as exc:
             raise InvalidInput(str(exc)) from exc
@@ -120,6 +121,7 @@ class Serving:
                 params["inputList"],
                 item_filter=self._filter(params.get("filterArn"), params.get("filterValues"), group, model),
                 recent_events=self.backend.events.recent(group, user, trained_at),
+                context=params.get("context"),
             )
         except ValueError as exc:
             raise InvalidInput(str(exc)) from exc

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from personalize_local.engine.algorithms.context import ContextAffinity
 from personalize_local.engine.exploration import Exploration, candidates, explore
 from personalize_local.engine.filters import BoundFilter, FilterContext, FilterExpr
 from personalize_local.engine.recipes import RECIPES
@@ -144,6 +145,7 @@ class Model:
         self.recipe = RECIPES[self.kind](self.hyperparameters, a, self.popularity)
         self.recipe.prepare_serving()
         self.n_model_items = n_i  # items the recipe scores; with_items() may add more to the catalog
+        self._context = ContextAffinity(a) if self.recipe.uses_context and "ctx_lift" in a else None
         self._new_item_weights: sp.csr_matrix | None = None
         self.latest_ts = float(a["latest_ts"][0]) if "latest_ts" in a else math.nan
         self.item_created = self._creation_times()
@@ -302,9 +304,15 @@ class Model:
         add = sp.csr_matrix((w.astype(np.float32), (np.zeros(len(rec), dtype=int), rec)), shape=(1, n))
         return (row + add).tocsr()
 
-    def user_scores(self, user_id, recent_events) -> tuple[np.ndarray, np.ndarray]:
+    def _in_context(self, scores: np.ndarray, context: dict | None) -> np.ndarray:
+        """Scores over the trained items plus the contextual metadata's term (algorithms/context.py)."""
+        extra = self._context.scores(context) if self._context is not None and context else None
+        return scores if extra is None else scores + extra
+
+    def user_scores(self, user_id, recent_events, context: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores over the catalog, indices of items the user interacted with): the recipe's, or the popular
-        items for a user the model does not know and who has no recent events."""
+        items for a user the model does not know and who has no recent events; `context` (contextual metadata,
+        {"DEVICE": "mobile"}) counts where the recipe uses it."""
         u = self._user_index.get(str(user_id)) if user_id is not None else None
         if u is not None and not recent_events:  # the hot path: no sparse row needed, just the history
             h = None
@@ -313,8 +321,10 @@ class Model:
             h = self._history_row(u, recent_events)
             seen = h.indices.astype(np.int64)
         if u is None and h.nnz == 0:
-            return self._with_new_items(self.popularity[: self.n_model_items].copy()), seen
-        return self._with_new_items(self.recipe.user_scores(self, u, h, recent_events)), seen
+            scores = self.popularity[: self.n_model_items].copy()
+        else:
+            scores = self.recipe.user_scores(self, u, h, recent_events)
+        return self._with_new_items(self._in_context(scores, context)), seen
 
     def recent_items(self, u: int | None, recent: Sequence[RecentEvent]) -> np.ndarray:
         """Catalog indices of the user's most recent items, oldest first (training tail + recent events)."""
@@ -345,13 +355,15 @@ class Model:
         exploration: Exploration | None = None,
         promotion: Promotion | None = None,
         seed: int | None = None,
+        context: dict | None = None,
     ) -> list[Recommended]:
         """The list for what the recipe's requests name: an item_id (related items), or a user_id (unknown or None
         user -> popular items, or fold-in of recent_events), leaving out the user's items where the recipe says
         so. `exploration` (recipes that explore: user-personalization) gives places to new and rarely seen items
         (exploration.py); `promotion` takes its share of the places from the items its filter allows, at random
         places (`seed`), in score order among themselves, while `item_filter` applies to the other items (the
-        developer guide, "Promoting items"). Raises ValueError on a wrong input."""
+        developer guide, "Promoting items"); `context` is the request's contextual metadata. Raises ValueError on a
+        wrong input."""
         recent_events = _in_time_order(recent_events)
         num_results = int(num_results)
         if self.recipe.query == "itemId":
@@ -362,7 +374,7 @@ class Model:
         else:
             if item_id is not None and user_id is None:
                 raise ValueError(f"Recipe {self.recipe_arn} recommends for a userId, not an itemId.")
-            scores, seen = self.user_scores(user_id, recent_events)
+            scores, seen = self.user_scores(user_id, recent_events, context)
             base = np.ones(len(scores), dtype=bool)
             if self.recipe.excludes_history:
                 base[seen] = False
@@ -411,11 +423,15 @@ class Model:
         item_ids: Sequence[str],
         item_filter=None,
         recent_events: Sequence[RecentEvent] | None = None,
+        context: dict | None = None,
     ) -> list[tuple[str, float]]:
         """Order `item_ids` for the user (best first). Filtered-out items are dropped; items the model
         does not know keep their input order at the end with score 0. Scores are a softmax over the list."""
         recent_events = _in_time_order(recent_events)
         scores = self.recipe.rank_scores(self, user_id, recent_events)
+        if context and self._context is not None:
+            scores = scores.copy()
+            scores[: self.n_model_items] = self._in_context(scores[: self.n_model_items], context)
         allowed = self._allowed(item_filter, user_id, recent_events)
         known, unknown = [], []
         for iid in dict.fromkeys(str(x) for x in item_ids):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from personalize_local.engine.algorithms import context
 from personalize_local.engine.data import Encoded, TrainingData
 from personalize_local.engine.evaluation import evaluate, prepare, weights
 from personalize_local.engine.recipes.base import TrainingSet
@@ -127,6 +128,7 @@ def train(
         **_recent_items(enc, eff.get("sequence_window", 20)),
         **_item_first_seen(data.interactions, enc),
         **fitted.arrays,
+        **(context.fit(data.interactions, enc.item_ids) if recipe.uses_context else {}),
     }
     np.savez(out / "arrays.npz", **arrays)
     _write_metadata(data.items, "ITEM_ID", out / "items.parquet", enc.item_ids)

@@ -401,3 +401,15 @@ def test_anonymous_session_personalizes_its_requests_and_joins_the_user_at_train
     after = recs(campaign, "member-7")
     assert after and not (set(watched) | {"i23"}) & set(after)  # the session's history is the member's now
     sc.pz.delete_campaign(campaignArn=campaign)
+
+
+def test_context_is_validated_as_the_api_defines_it(local_stack, group):
+    rt = local_stack.client("personalize-runtime")
+    recs = rt.get_recommendations(
+        campaignArn=group["metadata"], userId="u1", numResults=3, context={"DEVICE": "mobile"}
+    )
+    assert len(recs["itemList"]) == 3  # no DEVICE field in this group's interactions: no effect, no error
+    for context in ({"DEVICE-TYPE": "mobile"}, {"DEVICE": "x" * 1001}, {f"K{i}": "v" for i in range(151)}):
+        with pytest.raises(ClientError) as err:
+            rt.get_recommendations(campaignArn=group["metadata"], userId="u1", context=context)
+        assert err.value.response["Error"]["Code"] == "InvalidInputException", context

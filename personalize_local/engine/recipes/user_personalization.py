@@ -58,6 +58,7 @@ class UserPersonalization(Recipe):
     softmax_scores = True
     supports_update = True
     explores = True
+    uses_context = True
 
     # -- training ----------------------------------------------------------------------------------------
     @classmethod

@@ -121,3 +121,21 @@ def test_promotion_takes_its_share_at_random_places(dated):
     assert len(places) > 1  # positioned randomly relative to the other items
     assert Promotion("p", 1, None).count(25) == 1 and Promotion("p", 10, None).count(25) == 3
     assert Promotion("p", 100, None).count(5) == 5
+
+
+def test_context_ranks_items_picked_in_that_context_higher(tmp_path):
+    data = generate(n_users=300, n_items=200, n_interactions=6000, seed=3)
+    genre = data.items.set_index("ITEM_ID")["GENRE"].str[:2]
+    picked = data.interactions["ITEM_ID"].map(genre)
+    data.interactions["DEVICE"] = np.where(picked == "g1", "tv", "mobile")  # g1 items are watched on TV
+    train(UP, data, {}, tmp_path, seed=42)
+    model = load_model(tmp_path)
+
+    def g1_share(**context):
+        recs = [r for u in range(30) for r in model.recommendations(user_id=str(u), num_results=10, **context)]
+        return np.mean([genre[r.item_id] == "g1" for r in recs])
+
+    assert g1_share(context={"DEVICE": "tv"}) > g1_share() > g1_share(context={"DEVICE": "mobile"})
+    assert g1_share(context={"DEVICE": "fridge", "WEATHER": "rain"}) == g1_share()  # unknown: no effect
+    ranked = model.rank("5", ["0", "1", "2", "3"], context={"DEVICE": "tv"})
+    assert sorted(i for i, _ in ranked) == ["0", "1", "2", "3"]
