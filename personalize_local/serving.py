@@ -8,6 +8,7 @@ this service still differs):
   campaignConfig.enableMetadataWithRecommendations is on (numResults then at most 50, else 500);
   user-personalization campaigns explore (campaignConfig.itemExplorationConfig, default weight 0.3 and 30 days)
   and recommend items added with PutItems since training (the automatic update, simulated at once);
+  filters see the Items and Users data as they are now (Personalize updates filters with new data);
   `context` (checked against the API's shape) names categorical Interactions fields and their value of the
   moment; user-personalization and personalized-ranking rank items picked in that context higher.
 - PutEvents: every event member is kept in the event log; events with only a sessionId personalize requests
@@ -59,9 +60,9 @@ class Serving:
         self.backend = backend
         self._write_lock = threading.Lock()
         self._models: dict[str, object] = {}
-        self._catalogs: dict[str, tuple] = {}  # solution version -> (items file stamp, model with new items)
-        self._item_cache: dict[str, tuple] = {}  # items dataset path -> (file stamp, rows, rows by ITEM_ID)
-        self._items_paths: dict[str, tuple] = {}  # dataset group -> (its Items dataset file or None, checked at)
+        self._current_models: dict[str, tuple] = {}  # solution version -> (data file stamps, current model, model)
+        self._row_cache: dict[str, tuple] = {}  # dataset file -> (file stamp, rows, rows by id)
+        self._paths: dict[tuple, tuple] = {}  # (dataset group, type) -> (its dataset file or None, checked at)
         self._recommended: OrderedDict[str, list[str]] = OrderedDict()  # recommendationId -> item ids
 
     # -- runtime ----------------------------------------------------------------------------------------
@@ -77,9 +78,9 @@ class Serving:
         num_results = self._num_results(params.get("numResults", 25), columns)
         user = params.get("userId")
         recent = self.backend.events.recent(group, user, trained_at) if user else []
+        model = self._current(model, campaign["solutionVersionArn"], group)
         exploration = None
         if model.recipe.explores:
-            model = self._with_new_items(model, params["campaignArn"], campaign["solutionVersionArn"], group)
             try:
                 exploration = Exploration.from_config(
                     (campaign.get("campaignConfig") or {}).get("itemExplorationConfig")
@@ -113,6 +114,7 @@ class Serving:
 
     def get_personalized_ranking(self, params: dict) -> dict:
         model, group, trained_at, campaign = self._campaign_model(params["campaignArn"])
+        model = self._current(model, campaign["solutionVersionArn"], group)
         columns = self._metadata_columns(params, campaign, group)
         user = params["userId"]
         try:
@@ -233,32 +235,32 @@ class Serving:
             )
         return columns
 
-    def _items_dataset(self, group: str) -> dict | None:
+    def _dataset(self, group: str, dtype: str) -> dict | None:
         with self.backend.store.lock:
-            found = [d for d in self.backend.linked("Dataset", "datasetGroupArn", group) if d["datasetType"] == "ITEMS"]
+            found = [d for d in self.backend.linked("Dataset", "datasetGroupArn", group) if d["datasetType"] == dtype]
             return dict(found[0]) if found else None
 
-    def _items_path(self, group: str):
-        """Where the group's Items dataset rows live (looked up once per group; None: no Items dataset yet)."""
-        path, checked = self._items_paths.get(group, (None, 0.0))
+    def _dataset_path(self, group: str, dtype: str):
+        """Where the group's dataset of `dtype` keeps its rows (looked up once; None: no such dataset yet)."""
+        path, checked = self._paths.get((group, dtype), (None, 0.0))
         if path is None and time.monotonic() - checked > 1.0:  # look again for a dataset created since
-            dataset = self._items_dataset(group)
+            dataset = self._dataset(group, dtype)
             path = dataset_file(self.backend.data_dir, dataset["datasetArn"]) if dataset else None
-            self._items_paths[group] = (path, time.monotonic())
+            self._paths[(group, dtype)] = (path, time.monotonic())
         return path
 
     def _items_schema(self, group: str) -> set[str]:
-        dataset = self._items_dataset(group)
+        dataset = self._dataset(group, "ITEMS")
         if dataset is None:
             return set()
         with self.backend.store.lock:
             schema = self.backend.require(dataset["schemaArn"], "Schema")["schema"]
         return {name.upper() for name in field_types(parse_schema(schema))} - {"ITEM_ID"}
 
-    def _item_rows(self, group: str):
-        """(file stamp, rows, rows indexed by ITEM_ID) of the Items dataset as it is now (PutItems included),
-        re-read when the file changes; Nones without rows."""
-        path = self._items_path(group)
+    def _rows(self, group: str, dtype: str):
+        """(file stamp, rows, rows by id) of the Items or Users dataset as it is now (imports and PutItems /
+        PutUsers included), re-read when the file changes; Nones without rows."""
+        path = self._dataset_path(group, dtype)
         try:
             st = path.stat() if path is not None else None
         except FileNotFoundError:
@@ -266,21 +268,22 @@ class Serving:
         if st is None:
             return None, None, None
         stamp = (st.st_mtime_ns, st.st_size)
-        cached = self._item_cache.get(str(path))
+        cached = self._row_cache.get(str(path))
         if cached is None or cached[0] != stamp:
+            key = ID_FIELDS[dtype]
             frame = pq.read_table(path).to_pandas()
-            frame["ITEM_ID"] = frame["ITEM_ID"].astype(str)
-            frame = frame.drop_duplicates("ITEM_ID", keep="last").reset_index(drop=True)
-            if len(self._item_cache) >= 16:
-                self._item_cache = {}
-            cached = self._item_cache[str(path)] = (stamp, frame, frame.set_index("ITEM_ID"))
+            frame[key] = frame[key].astype(str)
+            frame = frame.drop_duplicates(key, keep="last").reset_index(drop=True)
+            if len(self._row_cache) >= 16:
+                self._row_cache = {}
+            cached = self._row_cache[str(path)] = (stamp, frame, frame.set_index(key))
         return cached
 
     def _add_metadata(self, items: list[dict], columns: list[str] | None, group: str) -> None:
         """Each item's `metadata` {column: value as a string}, for the requested Items dataset columns."""
         if not columns:
             return
-        _, _, by_id = self._item_rows(group)
+        _, _, by_id = self._rows(group, "ITEMS")
         if by_id is None:
             return
         names = {c.upper(): c for c in by_id.columns}
@@ -295,16 +298,18 @@ class Serving:
                     metadata[column] = _as_text(value)
             entry["metadata"] = metadata
 
-    def _with_new_items(self, model, campaign_arn: str, version_arn: str, group: str):
-        """The model with the Items dataset's items it was not trained on (PutItems since training)."""
-        stamp, frame, _ = self._item_rows(group)
-        if frame is None:
-            return model
-        cached = self._catalogs.get(version_arn)
+    def _current(self, model, version_arn: str, group: str):
+        """The model over the group's Items and Users data as they are now (filters see current metadata; a
+        recipe that explores also recommends items added since training)."""
+        item_stamp, items, _ = self._rows(group, "ITEMS")
+        user_stamp, users, _ = self._rows(group, "USERS")
+        stamp = (item_stamp, user_stamp)
+        cached = self._current_models.get(version_arn)
         if cached is None or cached[0] != stamp or cached[2] is not model:
-            if len(self._catalogs) >= 16:
-                self._catalogs = {}
-            cached = self._catalogs[version_arn] = (stamp, model.with_items(frame), model)
+            if len(self._current_models) >= 16:
+                self._current_models = {}
+            current = model.with_data(items, users, new_items=model.recipe.explores)
+            cached = self._current_models[version_arn] = (stamp, current, model)
         return cached[1]
 
     def _remember(self, item_ids: list[str]) -> str:

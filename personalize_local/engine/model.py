@@ -49,6 +49,15 @@ def _column(frame: pd.DataFrame | None, name: str) -> pd.Series | None:
     return frame[match[0]] if match else None
 
 
+def _same_rows(old: pd.DataFrame, new: pd.DataFrame, key: str) -> bool:
+    """Whether `new` holds the rows of `old` (same ids, same values of old's columns)."""
+    if len(old) != len(new) or not set(old.columns) <= set(new.columns):
+        return False
+    a = old.astype({key: str}).set_index(key).sort_index()
+    b = new.astype({key: str}).set_index(key).reindex(a.index)[a.columns]
+    return a.astype("string").fillna("").equals(b.astype("string").fillna(""))
+
+
 def _shared_value_weights(trained: pd.DataFrame, new: pd.DataFrame) -> sp.csr_matrix:
     """new items x trained items: row i averages, over new item i's categorical values, the indicator of the
     trained items holding that value divided by their number (an all-zero row: no value in common)."""
@@ -162,33 +171,48 @@ class Model:
             created = np.where(np.isnan(given), created, given)
         return created
 
-    def with_items(self, items: pd.DataFrame | None) -> Model:
-        """This model with the items of `items` (the current items dataset) it was not trained on added to its
-        catalog, as Personalize's automatic update of user-personalization adds new items without retraining.
-        A new item scores the mean score of the trained items sharing its categorical metadata values (no
-        shared value: the lowest score); filters see its metadata. `self` when there is nothing new."""
-        if items is None or "ITEM_ID" not in items.columns or not len(items):
-            return self
-        ids = items["ITEM_ID"].astype(str)
-        new = items[~ids.isin(self.item_index)].drop_duplicates("ITEM_ID", keep="last").reset_index(drop=True)
-        if not len(new):
-            return self
-        new = new.assign(ITEM_ID=new["ITEM_ID"].astype(str))
+    def with_data(
+        self, items: pd.DataFrame | None = None, users: pd.DataFrame | None = None, new_items: bool = False
+    ) -> Model:
+        """This model over the datasets as they are now (`items`, `users`: the current rows, None: unchanged),
+        as Personalize updates filters with new item and user data without retraining: filters see the current
+        metadata. With `new_items` (recipes that `explores`), items the model was not trained on join its
+        catalog, as the automatic update of user-personalization adds them: a new item scores the mean score of
+        the trained items sharing its categorical metadata values (no shared value: the lowest score).
+        `self` when nothing differs from what the model was trained on."""
         out = copy.copy(self)
-        out.item_ids = np.concatenate([self.item_ids, new["ITEM_ID"].to_numpy(dtype=str)])
-        out.known_items = out.item_ids.tolist()
-        out.item_index = {iid: k for k, iid in enumerate(out.known_items)}
-        base = self.items if self.items is not None else pd.DataFrame({"ITEM_ID": self.item_ids})
-        out.items = pd.concat([base, new.reindex(columns=base.columns)], ignore_index=True)
-        out.popularity = np.concatenate([self.popularity, np.zeros(len(new))])
-        created = _column(new, "CREATION_TIMESTAMP")
-        created = (
-            pd.to_numeric(created, errors="coerce").to_numpy(dtype=np.float64)
-            if created is not None
-            else np.full(len(new), np.nan)
-        )
-        out.item_created = np.concatenate([self.item_created, created])
-        out._new_item_weights = _shared_value_weights(base, new)
+        changed = False
+        if users is not None and "USER_ID" in users.columns and len(users):
+            users = users.assign(USER_ID=users["USER_ID"].astype(str)).drop_duplicates("USER_ID", keep="last")
+            if self.users is None or not _same_rows(self.users, users, "USER_ID"):
+                out.users = users.reset_index(drop=True)
+                out._user_meta_index = {u: k for k, u in enumerate(out.users["USER_ID"])}
+                changed = True
+        if items is not None and "ITEM_ID" in items.columns and len(items):
+            items = items.assign(ITEM_ID=items["ITEM_ID"].astype(str)).drop_duplicates("ITEM_ID", keep="last")
+            trained = self.items if self.items is not None else pd.DataFrame({"ITEM_ID": self.item_ids})
+            known = items["ITEM_ID"].isin(self.item_index)
+            new = items[~known].reset_index(drop=True) if new_items else items.iloc[0:0]
+            current = items[known].set_index("ITEM_ID").reindex(pd.Index(self.item_ids, name="ITEM_ID"))
+            current = current.combine_first(trained.set_index("ITEM_ID").reindex(current.index)).reset_index()
+            if len(new) or not _same_rows(trained, current, "ITEM_ID"):
+                out.items = pd.concat([current, new], ignore_index=True)
+                changed = True
+            if len(new):
+                out.item_ids = np.concatenate([self.item_ids, new["ITEM_ID"].to_numpy(dtype=str)])
+                out.known_items = out.item_ids.tolist()
+                out.item_index = {iid: k for k, iid in enumerate(out.known_items)}
+                out.popularity = np.concatenate([self.popularity, np.zeros(len(new))])
+                created = _column(new, "CREATION_TIMESTAMP")
+                created = (
+                    pd.to_numeric(created, errors="coerce").to_numpy(dtype=np.float64)
+                    if created is not None
+                    else np.full(len(new), np.nan)
+                )
+                out.item_created = np.concatenate([self.item_created, created])
+                out._new_item_weights = _shared_value_weights(trained, new)
+        if not changed:
+            return self
         out._mask_cache = {}
         out._lock = threading.Lock()
         return out

@@ -413,3 +413,12 @@ def test_context_is_validated_as_the_api_defines_it(local_stack, group):
         with pytest.raises(ClientError) as err:
             rt.get_recommendations(campaignArn=group["metadata"], userId="u1", context=context)
         assert err.value.response["Error"]["Code"] == "InvalidInputException", context
+
+
+def test_filters_see_item_data_put_after_training(local_stack, sc, group):
+    rt, ev = local_stack.client("personalize-runtime"), local_stack.client("personalize-events")
+    silent = _filter(sc, group["group"], 'INCLUDE ItemID WHERE Items.GENRE IN ("Silent")')
+    assert rt.get_recommendations(campaignArn=group["sims"], itemId="i30", filterArn=silent)["itemList"] == []
+    ev.put_items(datasetArn=group["items"], items=[{"itemId": "i5", "properties": json.dumps({"genre": "Silent"})}])
+    recs = rt.get_recommendations(campaignArn=group["sims"], itemId="i30", filterArn=silent)["itemList"]
+    assert [r["itemId"] for r in recs] == ["i5"]  # a SIMS campaign: the catalog stays, the metadata is current

@@ -85,8 +85,9 @@ def test_items_added_after_training_are_recommended_and_filtered(up_model, train
         {"ITEM_ID": ["new-1", "new-2", "new-3"], "GENRE": ["g1", "g3", "nothing-like-it"], "PRICE": [5.0, 60.0, 1.0]}
     )
     current = pd.concat([up_model.items, new], ignore_index=True)
-    extended = up_model.with_items(current)
-    assert up_model.with_items(up_model.items) is up_model and len(extended.item_ids) == len(up_model.item_ids) + 3
+    extended = up_model.with_data(current, new_items=True)
+    assert up_model.with_data(up_model.items, up_model.users, new_items=True) is up_model
+    assert len(extended.item_ids) == len(up_model.item_ids) + 3
     assert "new-1" not in up_model.item_index  # the loaded model itself is unchanged
     recs = extended.recommendations(user_id="7", num_results=10, exploration=Exploration(1.0, 30))
     assert {"new-1", "new-2", "new-3"} <= {r.item_id for r in recs}  # never seen, created now: explored first
@@ -139,3 +140,16 @@ def test_context_ranks_items_picked_in_that_context_higher(tmp_path):
     assert g1_share(context={"DEVICE": "fridge", "WEATHER": "rain"}) == g1_share()  # unknown: no effect
     ranked = model.rank("5", ["0", "1", "2", "3"], context={"DEVICE": "tv"})
     assert sorted(i for i, _ in ranked) == ["0", "1", "2", "3"]
+
+
+def test_filters_see_the_current_item_and_user_data(up_model):
+    items = up_model.items.copy()
+    items.loc[items["ITEM_ID"] == "3", "GENRE"] = "relabelled"
+    users = pd.concat([up_model.users, pd.DataFrame({"USER_ID": ["late"], "AGE": [70]})], ignore_index=True)
+    current = up_model.with_data(items, users)  # not a recipe that adds items: the catalog stays
+    assert len(current.item_ids) == len(up_model.item_ids)
+    relabelled = parse_filter('INCLUDE ItemID WHERE Items.GENRE IN ("relabelled")').bind()
+    assert [r.item_id for r in current.recommendations(user_id="late", item_filter=relabelled)] == ["3"]
+    assert up_model.recommendations(user_id="late", item_filter=relabelled) == []
+    senior = parse_filter('INCLUDE ItemID WHERE Items.GENRE IN ("relabelled") IF CurrentUser.AGE > 65').bind()
+    assert [r.item_id for r in current.recommendations(user_id="late", item_filter=senior)] == ["3"]
