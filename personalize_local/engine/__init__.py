@@ -13,7 +13,8 @@ Public API (stable; the service calls only these names):
   `Model.recommendations(..., exploration=None, promotion=None, seed=None, context=None)` (the list with
   promotion marks: `Recommended`; `Exploration` from exploration.py, `Promotion(name, percent, item_filter)`),
   `Model.rank(user_id, item_ids, item_filter=None, recent_events=None, context=None)`,
-  `Model.with_items(items_frame)` (the model with items added after training, for recipes that `explores`),
+  `Model.with_data(items, users, new_items=False)` (the model over the current Items / Users rows: filters see
+  them; with `new_items`, items added after training join the catalog, for recipes that `explores`),
   `Model.kind` (the recipe's name), `Model.recipe` (the fitted recipe), `Model.known_items`.
   `item_filter` is a `FilterExpr`, a `BoundFilter` (`expr.bind(filter_values)`), or
   a callable item_id -> bool.
