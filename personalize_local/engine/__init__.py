@@ -10,14 +10,20 @@ Public API (stable; the service calls only these names):
   "trainingMode": "FULL"|"UPDATE"}. Raises `InsufficientDataError` (AWS wording) or `UnsupportedRecipeError`.
 - `load_model(path) -> Model` (cached per path, immutable, safe for concurrent reads):
   `Model.recommend(user_id=None, item_id=None, num_results=25, item_filter=None, recent_events=None)`,
-  `Model.rank(user_id, item_ids, item_filter=None, recent_events=None)`, `Model.kind` (the recipe's name),
-  `Model.recipe` (the fitted recipe), `Model.known_items`.
+  `Model.recommendations(..., exploration=None, promotion=None, seed=None, context=None)` (the list with
+  promotion marks: `Recommended`; `Exploration` from exploration.py, `Promotion(name, percent, item_filter)`),
+  `Model.rank(user_id, item_ids, item_filter=None, recent_events=None, context=None)`,
+  `Model.with_data(items, users, new_items=False)` (the model over the current Items / Users rows: filters see
+  them; with `new_items`, items added after training join the catalog, for recipes that `explores`),
+  `Model.kind` (the recipe's name), `Model.recipe` (the fitted recipe), `Model.known_items`.
   `item_filter` is a `FilterExpr`, a `BoundFilter` (`expr.bind(filter_values)`), or
   a callable item_id -> bool.
   `recent_events` is a list of (item_id, event_type, timestamp) received via PutEvents after training.
 - `parse_filter(expression) -> FilterExpr`; raises `FilterSyntaxError` naming the character position and
-  what was expected. `FilterExpr.bind(filter_values)` fills $PARAMs (values as the API
-  passes them: '"a","b"').
+  what was expected or the documented rule broken (ActionID filters: not supported locally).
+  `FilterExpr.bind(filter_values)` fills $PARAMs (values as the API passes them: '"a","b"');
+  `FilterExpr.target` (ItemID / UserID), `.mask(FilterContext)` for items, `.user_mask(SegmentContext)` for
+  user segments.
 - `run_batch_lines(model, lines, num_results=25, item_filter_factory=None) -> Iterator[str]`: batch
   inference in Personalize's JSON Lines output format; bad lines yield an error line, never raise.
 - `RECIPES`: model kind -> recipe (recipes/base.py: the protocol); `recipe_for(recipe_arn)` -> recipe.

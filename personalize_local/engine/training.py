@@ -15,24 +15,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from personalize_local.engine.algorithms import context
 from personalize_local.engine.data import Encoded, TrainingData
 from personalize_local.engine.evaluation import evaluate, evaluation_note, prepare, weights
 from personalize_local.engine.recipes.base import TrainingSet
 
 
 def _history_arrays(raw: pd.DataFrame, enc: Encoded, same_rows: bool) -> dict:
-    """Every interaction (all event types) of known users on catalog items, grouped by user, for filters.
-    `same_rows`: `raw` is exactly the encoded frame (no event selection), so enc's codes are reused."""
+    """Every interaction (all event types) of known users on catalog items, grouped by user, oldest first (filters
+    count each event type's newest interactions). `same_rows`: `raw` is exactly the encoded frame (no event
+    selection), so enc's codes are reused."""
     if same_rows:
-        u, i = enc.u.astype(np.int64), enc.i.astype(np.int64)
+        u, i, ts = enc.u.astype(np.int64), enc.i.astype(np.int64), enc.ts
     else:
         u = pd.Index(enc.user_ids).get_indexer(raw["USER_ID"].astype(str))
         i = pd.Index(enc.item_ids).get_indexer(raw["ITEM_ID"].astype(str))
+        ts = pd.to_numeric(raw["TIMESTAMP"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
     types = raw["EVENT_TYPE"].astype(str).to_numpy() if "EVENT_TYPE" in raw.columns else np.full(len(raw), "")
     ok = (u >= 0) & (i >= 0)
-    u, i, types = u[ok], i[ok], types[ok]
+    u, i, types, ts = u[ok], i[ok], types[ok], ts[ok]
     codes, names = pd.factorize(types)
-    order = np.argsort(u, kind="stable")
+    order = np.lexsort((np.arange(len(u)), ts, u))
     indptr = np.r_[0, np.cumsum(np.bincount(u, minlength=enc.n_users))].astype(np.int64)
     return {
         "ev_indptr": indptr,
@@ -54,6 +57,17 @@ def _recent_items(enc: Encoded, keep: int) -> dict:
     return {
         "recent_indptr": np.r_[0, np.cumsum(kept)].astype(np.int64),
         "recent_items": enc.i[sel].astype(np.int32),
+    }
+
+
+def _item_first_seen(raw: pd.DataFrame, enc: Encoded) -> dict:
+    """Each catalog item's first interaction time (NaN: none) and the newest interaction time of the data: item
+    age for exploration when the items dataset has no CREATION_TIMESTAMP."""
+    ts = pd.to_numeric(raw["TIMESTAMP"], errors="coerce")
+    first = ts.groupby(raw["ITEM_ID"].astype(str)).min()
+    return {
+        "item_first_ts": first.reindex(pd.Index(enc.item_ids)).to_numpy(dtype=np.float64),
+        "latest_ts": np.array([float(ts.max()) if len(ts) else np.nan]),
     }
 
 
@@ -112,7 +126,9 @@ def train(
         "hist_data": x.data,
         **_history_arrays(data.interactions, enc, len(enc.u) == len(data.interactions)),
         **_recent_items(enc, eff.get("sequence_window", 20)),
+        **_item_first_seen(data.interactions, enc),
         **fitted.arrays,
+        **(context.fit(data.interactions, enc.item_ids) if recipe.uses_context else {}),
     }
     np.savez(out / "arrays.npz", **arrays)
     _write_metadata(data.items, "ITEM_ID", out / "items.parquet", enc.item_ids)

@@ -22,7 +22,9 @@ def with_events(interactions: pd.DataFrame, events: pd.DataFrame) -> pd.DataFram
     return pd.concat(
         [
             interactions,
-            events.astype({c: interactions[c].dtype for c in events.columns if c != "EVENT_VALUE"}),
+            events.astype(
+                {c: interactions[c].dtype for c in events.columns if c != "EVENT_VALUE" and events[c].notna().all()}
+            ),
         ],
         ignore_index=True,
     )

@@ -112,16 +112,26 @@ def test_include_genre_filter(sc, local_stack, poc, genres):
 
 
 def test_exclude_watched_filter(sc, local_stack, poc, interactions):
-    """Popularity-count does not drop history by itself, so the filter is what removes watched items."""
+    """Popularity-count does not drop history by itself, so the filter is what removes watched items: the 100
+    newest of each event type, as Personalize's filters consider them (the default quota)."""
     rt = local_stack.client("personalize-runtime")
     campaign = poc["campaigns"]["aws-popularity-count"]
-    user = "414"  # the most active POC user: has watched most of the popular items
-    watched = set(interactions.ITEM_ID[(interactions.USER_ID == user) & (interactions.EVENT_TYPE == "watch")])
-    plain = {r["itemId"] for r in rt.get_recommendations(campaignArn=campaign, userId=user)["itemList"]}
-    assert plain & watched
     arn = flt(sc, poc["group"], 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")')
-    recs = rt.get_recommendations(campaignArn=campaign, userId=user, filterArn=arn)["itemList"]
-    assert len(recs) == 25 and not {r["itemId"] for r in recs} & watched
+
+    def watched(user: str) -> list[str]:
+        events = interactions[(interactions.USER_ID == user) & (interactions.EVENT_TYPE == "watch")]
+        return events.sort_values("TIMESTAMP", kind="stable").ITEM_ID.tolist()
+
+    def recs(user: str, **kw) -> set[str]:
+        return {r["itemId"] for r in rt.get_recommendations(campaignArn=campaign, userId=user, **kw)["itemList"]}
+
+    fan = set(watched("72"))  # 43 watches, 19 of them among the 25 most popular items
+    assert recs("72") & fan
+    filtered = recs("72", filterArn=arn)
+    assert len(filtered) == 25 and not filtered & fan
+    history = watched("414")  # the most active POC user: 1459 watches; the filter sees the newest 100
+    filtered = recs("414", filterArn=arn)
+    assert not filtered & set(history[-100:]) and filtered & set(history[:-100])
 
 
 def test_put_events_change_the_next_recommendation(sc, local_stack, poc):

@@ -250,12 +250,12 @@ def test_filter_expressions_valid_and_what_they_reference(expr, fields, params, 
 @pytest.mark.parametrize(
     "expr,where",
     [
-        ("", "empty"),
+        ("", "expected INCLUDE or EXCLUDE"),
         ("INCLUDE ItemID Items.GENRE IN ($G)", "expected WHERE"),
         ('EXCLUDE ItemID WHERE Interactions.ITEM_ID IN ("1")', "only use EVENT_TYPE"),
         ('INCLUDE ItemID WHERE Items.GENRE IN ("a" "b")', "',' or ')'"),
-        ("INCLUDE ItemID WHERE Items.GENRE IN ($G) extra", "'|' or end"),
-        ("INCLUDE ItemID WHERE Foo.GENRE IN ($G)", "expected CurrentItem"),
+        ("INCLUDE ItemID WHERE Items.GENRE IN ($G) extra", "'|', AND, OR, IF or end"),
+        ("INCLUDE ItemID WHERE Foo.GENRE IN ($G)", "unknown dataset 'Foo'"),
     ],
 )
 def test_filter_expressions_invalid(expr, where):

@@ -57,6 +57,8 @@ class UserPersonalization(Recipe):
     )
     softmax_scores = True
     supports_update = True
+    explores = True
+    uses_context = True
 
     # -- training ----------------------------------------------------------------------------------------
     @classmethod
