@@ -35,9 +35,19 @@ _PIXELS_JS = """async (b64) => {
 }"""
 
 
+TIMEOUT_MS = 120_000  # for each wait and click: a deadline for a machine busy running the DAG, not a target
+
+
 def launch(playwright, chromium: str):
     """Debian's chromium (the `chromium` fixture), headless; Playwright downloads no browser of its own."""
     return playwright.chromium.launch(executable_path=chromium, args=[f for f in FLAGS if f != "--headless"])
+
+
+def new_page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context.new_page()
 
 
 def sign_in(page, url: str, username: str, password: str) -> None:

@@ -12,6 +12,7 @@ README's pictures), else into the test's temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -129,42 +130,16 @@ def test_sign_in_trigger_with_params_and_see_the_new_version_charted(deployment,
 
     target = os.environ.get("PERSONALIZE_SCREENSHOTS")
     shots = (ROOT / target) if target else tmp_path / "screenshots"
-    url = deployment.url
     with sync_playwright() as playwright:
         browser = ui.launch(playwright, chromium)
+        page = ui.new_page(browser)
         try:
-            page = browser.new_context(viewport=ui.VIEWPORT).new_page()
-            ui.sign_in(page, url, "admin", deployment.password)
-            ui.wait_for_dag_listed(page, url, DAG)
-            for other in ("personalize_batch_export", "personalize_teardown"):
-                assert page.get_by_role("link", name=other, exact=True).count() == 1, other
-
-            run = ui.trigger_with_form(page, url, DAG, SOLUTIONS)
-            assert run["conf"]["solutions"] == SOLUTIONS and run["triggered_by"] == "ui", run
-            run_id = run["dag_run_id"]
-            state, tasks = ui.wait_for_run(page, url, DAG, run_id, timeout=1800)
-            failed = {t: s for t, s in tasks.items() if s not in ("success", "skipped")}
-            assert state == "success", f"{failed}; logs in {deployment.dir / 'home' / 'logs'}"
-            # the params reached the run: the solutions not asked for were skipped, the asked ones trained
-            assert tasks["solution_demo_sims.train"] == "skipped"
-            assert tasks["solution_demo_user_personalization.train"] == "success"
-
-            ui.show_run(page, url, DAG, run_id, "Graph")
-            page.locator(".react-flow__node").first.wait_for()
-            page.get_by_role("button", name="Collapse Details Panel").click()
-            page.get_by_role("button", name="Fit View").click()
-            page.wait_for_timeout(1000)  # the fit-view transition
-            pictures = {"graph": ui.screenshot(page, shots / SHOTS["graph"])}
-
-            ui.show_run(page, url, DAG, run_id, "Grid")
-            page.get_by_test_id("expand-all-button").click()
-            page.get_by_text("import_interactions", exact=True).first.wait_for()
-            pictures["grid"] = ui.screenshot(page, shots / SHOTS["grid"])
-
-            frame = ui.open_plugin_page(page, url, "Browse", "Personalize")
-            frame.locator("svg.metric-chart").wait_for()
-            pictures["page"] = ui.screenshot(page, shots / SHOTS["page"])
-            dom, titles = frame.content(), frame.locator("svg.metric-chart circle title").all_text_contents()
+            run_id, dom, titles, pictures = _use_the_ui(page, deployment, shots)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=tmp_path / "failure.png")
+            print(f"\nthe browser was at {page.url}; its screen: {tmp_path / 'failure.png'}")
+            raise
         finally:
             browser.close()
 
@@ -183,6 +158,44 @@ def test_sign_in_trigger_with_params_and_see_the_new_version_charted(deployment,
     readme = (ROOT / "README.md").read_text()
     assert all(f"](docs/images/{name})" in readme for name in SHOTS.values()), "the README shows these pictures"
     print(f"\nscreenshots in {shots}: {', '.join(SHOTS.values())}")
+
+
+def _use_the_ui(page, deployment: Running, shots: Path) -> tuple[str, str, list[str], dict]:
+    """Sign in, trigger with params, wait for the run, take the three pictures, open the Personalize page.
+
+    Returns the run id, the Personalize page's DOM and its chart points' titles, and what each picture shows."""
+    url = deployment.url
+    ui.sign_in(page, url, "admin", deployment.password)
+    ui.wait_for_dag_listed(page, url, DAG)
+    for other in ("personalize_batch_export", "personalize_teardown"):
+        assert page.get_by_role("link", name=other, exact=True).count() == 1, other
+
+    run = ui.trigger_with_form(page, url, DAG, SOLUTIONS)
+    assert run["conf"]["solutions"] == SOLUTIONS and run["triggered_by"] == "ui", run
+    run_id = run["dag_run_id"]
+    state, tasks = ui.wait_for_run(page, url, DAG, run_id, timeout=1800)
+    failed = {t: s for t, s in tasks.items() if s not in ("success", "skipped")}
+    assert state == "success", f"{failed}; logs in {deployment.dir / 'home' / 'logs'}"
+    # the params reached the run: the solutions not asked for were skipped, the asked ones trained
+    assert tasks["solution_demo_sims.train"] == "skipped"
+    assert tasks["solution_demo_user_personalization.train"] == "success"
+
+    ui.show_run(page, url, DAG, run_id, "Graph")
+    page.locator(".react-flow__node").first.wait_for()
+    page.get_by_role("button", name="Collapse Details Panel").click()
+    page.get_by_role("button", name="Fit View").click()
+    page.wait_for_timeout(1000)  # the fit-view transition
+    pictures = {"graph": ui.screenshot(page, shots / SHOTS["graph"])}
+
+    ui.show_run(page, url, DAG, run_id, "Grid")
+    page.get_by_test_id("expand-all-button").click()
+    page.get_by_text("import_interactions", exact=True).first.wait_for()
+    pictures["grid"] = ui.screenshot(page, shots / SHOTS["grid"])
+
+    frame = ui.open_plugin_page(page, url, "Browse", "Personalize")
+    frame.locator("svg.metric-chart").wait_for()
+    pictures["page"] = ui.screenshot(page, shots / SHOTS["page"])
+    return run_id, frame.content(), frame.locator("svg.metric-chart circle title").all_text_contents(), pictures
 
 
 def _trained_version(state: Path, solution: str) -> tuple[str, float]:
