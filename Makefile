@@ -12,8 +12,11 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE := True
 export GX_ANALYTICS_ENABLED := False
 STACK_DIR ?= $(CURDIR)/.local-stack
+AIRFLOW_LOCAL_DIR ?= $(CURDIR)/.airflow-local
+PORT ?= 8080
 
-.PHONY: install demo demo-teardown test mutate lint stack-up stack-down sample-data validate-config bench clean
+.PHONY: install demo demo-teardown test mutate lint stack-up stack-down airflow airflow-stop sample-data validate-config \
+	bench clean
 
 # Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the three layered
 # lock files (each lists every package it needs, dependencies included, with its hashes).
@@ -46,6 +49,15 @@ stack-up: $(STAMP)
 stack-down:
 	$(BIN)/python -m personalize_local stack down --dir $(STACK_DIR)
 
+# The Airflow UI on this machine, no Docker: local stack, sample data, api-server, scheduler, dag-processor and
+# triggerer (LocalExecutor, SQLite) on 127.0.0.1:$(PORT); state, pid files and logs in $(AIRFLOW_LOCAL_DIR).
+airflow: $(STAMP)
+	$(BIN)/python scripts/airflow_local.py up --dir $(AIRFLOW_LOCAL_DIR) --port $(PORT)
+
+airflow-stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/airflow_local.py down --dir $(AIRFLOW_LOCAL_DIR); \
+	else echo "nothing was running (no $(VENV))"; fi
+
 validate-config: $(STAMP)
 	$(BIN)/python -m personalize_ops validate-config include/pipeline.yaml
 
@@ -57,5 +69,5 @@ mutate: $(STAMP)
 bench: $(STAMP)
 	bash benchmarks/run_all.sh
 
-clean:
-	rm -rf $(VENV) .airflow .local-stack .pytest_cache
+clean: airflow-stop
+	rm -rf $(VENV) .airflow .airflow-local .local-stack .pytest_cache

@@ -24,3 +24,14 @@ def test_every_script_and_module_the_makefile_and_readme_run_exists():
     assert "benchmarks.serving_http" in modules
     for path in scripts | {m.replace(".", "/") + ".py" for m in modules}:
         assert (ROOT / path).is_file(), path
+
+
+def test_every_image_the_readme_shows_is_a_png_in_the_repository():
+    import re
+
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert images, "the README shows no image"
+    for rel in images:
+        path = ROOT / rel
+        assert path.is_file(), rel
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{rel} is not a PNG"
