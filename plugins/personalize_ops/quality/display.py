@@ -5,8 +5,9 @@ identifier value (USER_ID, ITEM_ID, SESSION_ID, any field named ``*_ID``, and th
 from) is shown as ``<masked N chars #a1b2c3>``: its length and a 6-hex-digit token of a keyed hash whose key is
 drawn at random per process. Equal values share a token within one run, but a token cannot be reversed by
 hashing guessed IDs. A raw source line (a row that could not be parsed, so its fields cannot be told apart)
-has every value masked; separators, quotes and line breaks stay visible. ``quality.show_values_in_logs: true``
-shows the values. The quarantine file and the GX reports, written next to the data, always hold full rows.
+has every character of every value shown as ``*``; separators, quotes and line breaks stay visible, so the shape
+of the row (e.g. a trailing tab) shows. ``quality.show_values_in_logs: true`` shows the values. The quarantine
+file and the GX reports, written next to the data, always hold full rows.
 
 Each shown value is cut to ``MAX_VALUE_CHARS`` (an ellipsis and the original length mark the cut), a raw line
 to ``MAX_RAW_CHARS``, and a message shows at most ``MAX_EXAMPLES`` example rows (or values) per rule.
@@ -78,6 +79,6 @@ class Display:
         text = _text(text)
         cut = text[:MAX_RAW_CHARS]
         if not self.show:
-            cut = re.sub(f'[^{re.escape(sep)}"\\r\\n]+', lambda m: mask(m.group()), cut)
+            cut = re.sub(f'[^{re.escape(sep)}"\\r\\n]', "*", cut)
         more = f"...({len(text)} chars)" if len(text) > MAX_RAW_CHARS else ""
         return repr(cut) + more

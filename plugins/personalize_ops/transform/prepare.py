@@ -109,9 +109,9 @@ def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display)
 def _failure_message(kind: str, suite: str, failures: list[dict], where: str, paths: dict) -> str:
     lines = [f"{kind}: data quality failed in the {suite} suite ({where})."]
     for f in failures:
-        count = f"{f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
+        count = f"; {f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
         obs = f" (observed {f['observed_value']})" if "observed_value" in f else ""
-        lines.append(f"  - {f['rule']} [{f['expectation']}] {f['column']}: {f['reason']}; {count}{obs}".rstrip("; "))
+        lines.append(f"  - {f['rule']} [{f['expectation']}] {f['column']}: {f['reason']}{count}{obs}")
         if f.get("note"):
             lines.append(f"      ({f['note']})")
         for ex in f.get("rows", [])[:MAX_EXAMPLES]:
@@ -209,6 +209,9 @@ class _Validator:
             if t is not None and rule and rule.mask is not None:
                 f["rows"] = _examples(t, rule.mask(t), self.fields, self.display)
             f["examples"] = self.display.values(f["column"], f.get("examples") or [])
+            if runner is self.totals:  # one row of whole-file statistics: show the observed number itself
+                f["observed_value"] = df[f["column"]].iloc[0].item()
+                f["element_count"], f["examples"] = 0, []
             name = f["column"].removeprefix(UNPARSEABLE)
             if f["rule"] in ("null_not_allowed", "timestamp_unparseable") and self.notes.get(name):
                 vals = self.display.values(name, self.notes[name])
@@ -221,12 +224,6 @@ class _Validator:
         except Exception as e:  # noqa: BLE001 - docs are a convenience; never hide the real failure
             log.warning("could not build Data Docs: %s", e)
         self.write()
-        log.error(
-            "data quality failed for %s; GX results: %s; Data Docs: %s",
-            self.kind,
-            self.paths["results"],
-            self.paths.get("data_docs"),
-        )
         raise DataQualityError(
             _failure_message(self.kind, runner.name, failures, where, self.paths), failures, dict(self.paths)
         )

@@ -23,6 +23,8 @@ import io
 import json
 import os
 import queue
+import re
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -292,7 +294,7 @@ def _csv(
     include = [n for n in names if n in columns] if columns and columns <= set(names) else None
     reader = None
     try:
-        with _open(fs, path, source.encoding) as f:
+        with _open(fs, path, source.encoding) as f, _undecodable_row_is_handled(invalid):
             reader = pcsv.open_csv(
                 f,
                 read_options=pcsv.ReadOptions(
@@ -324,11 +326,40 @@ def _csv(
             raise
         if "Empty CSV file" in str(e):
             raise SourceError(f"{path} holds no data rows", "empty_file") from None
+        if m := re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+)", str(e)):  # see _undecodable_row_is_handled
+            line, text = first_undecodable_line(source, path)
+            raise SourceError(
+                f"{path}, line {line or m[1]} (1-based, blank lines not counted): expected {m[2]} fields, got {m[3]}, "
+                f"and bytes that are not valid {source.encoding}: fix the row or set source.encoding (such a row "
+                "cannot be quarantined)",
+                "bad_encoding",
+                line=line or int(m[1]),
+                text=text,
+            ) from None
         raise SourceError(f"{path} cannot be read as {source.format} ({e}): check source.format, "
                           "source.delimiter and source.encoding", "source_unreadable") from None  # fmt: skip
     finally:
         if reader is not None:
             reader.close()
+
+
+@contextlib.contextmanager
+def _undecodable_row_is_handled(handler):
+    """pyarrow decodes a ragged row's text for ``handler`` as UTF-8; when that fails it prints the
+    UnicodeDecodeError as "Exception ignored in ..." (with a traceback) and then stops the read with ArrowInvalid
+    "Row #N: Expected ...", which ``_csv`` turns into a SourceError. Within the block, that print is dropped."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if unraisable.object is handler and isinstance(unraisable.exc_value, UnicodeDecodeError):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _has_byte(arr: pa.Array, values: bytes) -> bool:
@@ -409,15 +440,18 @@ def _raw_text(v) -> str:
 
 
 def first_undecodable_line(source: Source, path: str) -> tuple[int | None, str | None]:
-    """The first line of ``path`` with bytes that are not valid in the source encoding (1-based physical line,
-    and the line with those bytes as \\xNN); read again from the start, on the error path only."""
+    """The first line of ``path`` with bytes that are not valid in the source encoding (1-based, blank lines not
+    counted, as the CSV reader counts; the line with those bytes as \\xNN). Reads the file again: error path only."""
     fs, _ = _filesystem(source)
+    n = 0
     with fs.open_input_stream(path, compression="detect") as f, io.BufferedReader(f) as lines:
-        for n, raw in enumerate(lines, start=1):
+        for raw in lines:
+            line = raw.rstrip(b"\r\n")
+            n += bool(line)
             try:
-                raw.decode(source.encoding)
+                line.decode(source.encoding)
             except UnicodeDecodeError:
-                return n, raw.rstrip(b"\r\n").decode(source.encoding, "backslashreplace")
+                return n, line.decode(source.encoding, "backslashreplace")
     return None, None
 
 
