@@ -201,9 +201,7 @@ def _parquet(fs, path: str, source: Source) -> Iterator[tuple[pa.RecordBatch, li
     except _READ_ERRORS as e:
         if isinstance(e, SourceError):
             raise
-        raise SourceError(
-            f"{path} cannot be read as Parquet ({e}): check source.format", "source_unreadable"
-        ) from None
+        raise SourceError(f"{path} cannot be read as Parquet ({e}): check source.format", "source_unreadable") from None
 
 
 def _jsonl(fs, path: str, source: Source, block_bytes: int) -> Iterator[tuple[pa.RecordBatch, list[Reject]]]:
