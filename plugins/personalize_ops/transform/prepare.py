@@ -106,8 +106,8 @@ def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display)
     return [{"source_row": r.pop(ROW), **display.row(r)} for r in rows]
 
 
-def _failure_message(kind: str, suite: str, failures: list[dict], where: str, paths: dict) -> str:
-    lines = [f"{kind}: data quality failed in the {suite} suite ({where})."]
+def _failure_message(kind: str, source: str, suite: str, failures: list[dict], where: str, paths: dict) -> str:
+    lines = [f"{kind}: data quality failed in the {suite} suite (source {source}; {where})."]
     for f in failures:
         count = f"; {f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
         obs = f" (observed {f['observed_value']})" if "observed_value" in f else ""
@@ -133,6 +133,7 @@ class _Validator:
 
     def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display):
         self.kind, self.out, self.fields, self.display = kind, out, [f.name for f in ds.fields], display
+        self.source_path = ds.source.path
         src = [r for r in rules if r.suite == "source"]
         per = [header_rule(avro), *[r for r in rules if r.suite == "personalize"]]
         self.source = SuiteRunner(f"{kind}.source", src)
@@ -225,7 +226,9 @@ class _Validator:
             log.warning("could not build Data Docs: %s", e)
         self.write()
         raise DataQualityError(
-            _failure_message(self.kind, runner.name, failures, where, self.paths), failures, dict(self.paths)
+            _failure_message(self.kind, self.source_path, runner.name, failures, where, self.paths),
+            failures,
+            dict(self.paths),
         )
 
 
@@ -341,13 +344,12 @@ def _needed_columns(ds: Dataset) -> set[str]:
 def _check_columns(names: list[str], ds: Dataset, kind: str) -> None:
     missing = sorted(_needed_columns(ds) - set(names)) if not ds.transform else []
     if missing:
-        hint = ""
+        fix = "rename the columns in the source, or map them with fields[].source in the pipeline config"
         if len(names) == 1 and (seps := [d for d in ",\t;|" if d in names[0] and d != ds.source.sep]):
-            hint = f"; the header is one column holding {seps[0]!r}: set source.delimiter to {seps[0]!r}?"
+            fix = f"set source.delimiter to {seps[0]!r} (the header is one column holding {seps[0]!r})"
         raise DataQualityError(
             f"{kind}: required_columns: required columns missing from {ds.source.path}: "
-            f"{', '.join(missing)} (present: {', '.join(names)}){hint}. To fix: rename the columns in the "
-            f"source, or map them with fields[].source in the pipeline config",
+            f"{', '.join(missing)} (present: {', '.join(names)}). To fix: {fix}",
             [{"rule": "required_columns", "missing": missing}],
         )
 

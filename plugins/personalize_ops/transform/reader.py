@@ -105,7 +105,9 @@ def source_files(source: Source) -> list[str]:
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise SourceError(
-            f"source {source.path} does not exist: check source.path in the pipeline config", "source_missing"
+            f"source {source.path} does not exist. To fix: correct source.path in the pipeline config (a local path "
+            "is relative to the config file)",
+            "source_missing",
         )
     if info.type == pafs.FileType.File:
         return [path]
@@ -114,7 +116,7 @@ def source_files(source: Source) -> list[str]:
     if not files:
         raise SourceError(
             f"source folder {source.path} holds no {source.format} files (names ending in "
-            f"{', '.join(_SUFFIX[source.format])}): check source.path and source.format",
+            f"{', '.join(_SUFFIX[source.format])}). To fix: correct source.path or source.format",
             "source_missing",
         )
     return files
@@ -179,13 +181,19 @@ def iter_source(source: Source, block_bytes: int = BLOCK_BYTES, columns: set[str
             yield chunk
 
 
+def _reason(e: BaseException) -> str:
+    """An Arrow/IO error's first line, without the row text a CSV parse error appends (it may hold IDs)."""
+    text = re.sub(r"(got \d+): .*", r"\1", str(e).splitlines()[0] if str(e) else type(e).__name__)
+    return text[:200]
+
+
 def _rename(batch: pa.RecordBatch, columns: list[str] | None, path: str) -> pa.RecordBatch:
     if not columns:
         return batch
     if len(columns) != batch.num_columns:
         raise SourceError(
             f"{path} has {batch.num_columns} columns ({', '.join(batch.schema.names)}) but source.columns in "
-            f"the pipeline config names {len(columns)}: make source.columns list one name per column",
+            f"the pipeline config names {len(columns)}. To fix: list one name per column in source.columns",
             "source_columns",
         )
     return pa.RecordBatch.from_arrays(batch.columns, names=columns)
@@ -201,7 +209,10 @@ def _parquet(fs, path: str, source: Source) -> Iterator[tuple[pa.RecordBatch, li
     except _READ_ERRORS as e:
         if isinstance(e, SourceError):
             raise
-        raise SourceError(f"{path} cannot be read as Parquet ({e}): check source.format", "source_unreadable") from None
+        raise SourceError(
+            f"{path} cannot be read as Parquet ({_reason(e)}). To fix: check source.format, or replace the file",
+            "source_unreadable",
+        ) from None
 
 
 def _jsonl(fs, path: str, source: Source, block_bytes: int) -> Iterator[tuple[pa.RecordBatch, list[Reject]]]:
@@ -215,12 +226,14 @@ def _jsonl(fs, path: str, source: Source, block_bytes: int) -> Iterator[tuple[pa
         if isinstance(e, SourceError):
             raise
         if "Empty JSON" in str(e):
-            raise SourceError(f"{path} is empty: it needs one JSON object per line", "empty_file") from None
+            raise SourceError(
+                f"{path} is empty. To fix: write one JSON object per line, or remove the file", "empty_file"
+            ) from None
         line, text = _first_bad_json_line(fs, path, source.encoding)
         where = f"line {line} (1-based)" if line else "a line"
         raise SourceError(
-            f"{path}: {where} is not a JSON object ({str(e).split(' in row')[0]}); fix that line: "
-            "source.format jsonl needs one JSON object per line",
+            f"{path}, {where} is not a JSON object ({_reason(e).split(' in row')[0]}). To fix: make that line "
+            "one JSON object (source.format jsonl reads one per line)",
             "source_unreadable",
             line=line,
             text=text,
@@ -257,16 +270,16 @@ def _header(fs, path: str, source: Source) -> list[str]:
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if not line.strip():
         raise SourceError(
-            f"{path} is empty: a source file needs a header line naming its columns (or set source.header: false "
-            "and source.columns)",
+            f"{path} is empty (not even a header line). To fix: write the data with a header line naming its "
+            "columns, or remove the file",
             "empty_file",
         )
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:
         raise SourceError(
-            f"{path}: line 1 (the header) holds bytes that are not valid {source.encoding}: fix the header or "
-            "set source.encoding",
+            f"{path}, line 1 (the header) holds bytes that are not valid {source.encoding}. To fix: set "
+            "source.encoding to the file's encoding, or fix the header",
             "bad_encoding",
             line=1,
             text=line.decode("utf-8", "backslashreplace"),
@@ -278,7 +291,6 @@ def _header(fs, path: str, source: Source) -> list[str]:
 def _csv(
     fs, path: str, source: Source, block_bytes: int, columns: set[str] | None
 ) -> Iterator[tuple[pa.RecordBatch, list[Reject]]]:
-    names = source.columns or _header(fs, path, source)
     rejects: list[Reject] = []
 
     def invalid(row) -> str:
@@ -289,9 +301,10 @@ def _csv(
         rejects.append(Reject("bad_quoting" if quoting else "ragged_row", path, row.number, None, text, detail))
         return "skip"
 
-    include = [n for n in names if n in columns] if columns and columns <= set(names) else None
     reader = None
     try:
+        names = source.columns or _header(fs, path, source)
+        include = [n for n in names if n in columns] if columns and columns <= set(names) else None
         with _open(fs, path, source.encoding) as f, _undecodable_row_is_handled(invalid):
             reader = pcsv.open_csv(
                 f,
@@ -323,19 +336,22 @@ def _csv(
         if isinstance(e, SourceError):
             raise
         if "Empty CSV file" in str(e):
-            raise SourceError(f"{path} holds no data rows", "empty_file") from None
+            raise SourceError(f"{path} holds no rows. To fix: write the data, or remove it", "empty_file") from None
         if m := re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+)", str(e)):  # see _undecodable_row_is_handled
             line, text = first_undecodable_line(source, path)
             raise SourceError(
                 f"{path}, line {line or m[1]} (1-based, blank lines not counted): expected {m[2]} fields, got {m[3]}, "
-                f"and bytes that are not valid {source.encoding}: fix the row or set source.encoding (such a row "
-                "cannot be quarantined)",
+                f"and bytes that are not valid {source.encoding}. To fix: correct the row, or set source.encoding "
+                "(a row with both problems cannot be quarantined)",
                 "bad_encoding",
                 line=line or int(m[1]),
                 text=text,
             ) from None
-        raise SourceError(f"{path} cannot be read as {source.format} ({e}): check source.format, "
-                          "source.delimiter and source.encoding", "source_unreadable") from None  # fmt: skip
+        raise SourceError(
+            f"{path} cannot be read as {source.format} ({_reason(e)}). To fix: check source.format, "
+            "source.delimiter and source.encoding, or replace the file",
+            "source_unreadable",
+        ) from None
     finally:
         if reader is not None:
             reader.close()
