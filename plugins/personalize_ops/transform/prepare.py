@@ -101,9 +101,10 @@ class _Stats:
                 self.tmax = mm["max"] if self.tmax is None else max(self.tmax, mm["max"])
 
 
-def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display) -> list[dict]:
+def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display | None) -> list[dict]:
+    """The first rows ``mask`` selects, values as ``display`` shows them (None: in full)."""
     rows = t.filter(mask).slice(0, MAX_EXAMPLES).select([*columns, ROW]).to_pylist()
-    return [{"source_row": r.pop(ROW), **display.row(r)} for r in rows]
+    return [{"source_row": r.pop(ROW), **(display.row(r) if display else r)} for r in rows]
 
 
 def _failure_message(kind: str, source: str, suite: str, failures: list[dict], where: str, paths: dict) -> str:
@@ -187,7 +188,9 @@ class _Validator:
         if not ok:
             self.fail(self.totals, df, f"whole-file totals {totals}", None)
 
-    def write(self) -> None:
+    def write(self, failing_rows: dict | None = None) -> None:
+        """The results JSON: every suite's tally, the first failing chunk's GX result and, on failure, full
+        example rows per failed rule (this file lives with the data; messages show them masked)."""
         from personalize_ops.quality.gx_runner import write_json
 
         runners = [r for r in (self.source, self.personalize, self.stats, self.totals) if r is not None]
@@ -196,6 +199,7 @@ class _Validator:
             {
                 "suites": [r.summary() for r in runners],
                 "first_failing_chunk": next((r.first_failure for r in runners if r.first_failure), None),
+                "failing_rows": failing_rows or {},
             },
         )
 
@@ -204,11 +208,13 @@ class _Validator:
         the GX reports written here keep them in full."""
         failures = [dict(x) for x in runner.tally if not x["success"]]
         by_rule = {(r.name, r.column): r for r in runner.rules}
+        full: dict[str, list] = {}
         for f in failures:
             rule = by_rule.get((f["rule"], f["column"]))
             f["quarantinable"] = bool(rule and rule.quarantinable and rule.mask is not None)
             if t is not None and rule and rule.mask is not None:
                 f["rows"] = _examples(t, rule.mask(t), self.fields, self.display)
+                full[f"{f['rule']}:{f['column']}"] = _examples(t, rule.mask(t), self.fields, None)
             f["examples"] = self.display.values(f["column"], f.get("examples") or [])
             if runner is self.totals:  # one row of whole-file statistics: show the observed number itself
                 f["observed_value"] = df[f["column"]].iloc[0].item()
@@ -224,7 +230,7 @@ class _Validator:
             self.paths["data_docs"] = str(runner.build_docs(df, docs))
         except Exception as e:  # noqa: BLE001 - docs are a convenience; never hide the real failure
             log.warning("could not build Data Docs: %s", e)
-        self.write()
+        self.write(full)
         raise DataQualityError(
             _failure_message(self.kind, self.source_path, runner.name, failures, where, self.paths),
             failures,
