@@ -99,8 +99,8 @@ def config(pz_stack, sample_dir, tmp_path, uid):
 def test_prepare_task_cleans_up_after_success_and_keeps_reports_after_failure(root, config):
     s3, make = config
     done = prepare_and_stage(make(), "items", "manual__2026-01-01T00:00:00+00:00", s3)
-    assert done["staged"]["uploaded"] and done["work_dir"] is None
     assert list(root.iterdir()) == []  # nothing left behind
+    assert done["staged"]["uploaded"] and done["work_dir"] is None
 
     def ms_as_seconds(cfg):
         next(f for f in cfg["datasets"]["interactions"]["fields"] if f["name"] == "TIMESTAMP")["timestamp"] = "epoch_s"
