@@ -386,11 +386,14 @@ def _has_byte(arr: pa.Array, values: bytes) -> bool:
     return any(bool((a == v).any()) for v in values)
 
 
-def _undecodable(arr: pa.Array) -> np.ndarray | None:
-    """Mask of values that are not valid UTF-8 (None if all are); the per-value check runs only on failure."""
+def _decoded(arr: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+    """``arr`` as UTF-8 strings (cast once: the cast validates) and a mask of values that are not valid UTF-8
+    (None if all are; the per-value check runs only then)."""
     try:
-        (arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr).validate(full=True)
-        return None
+        if pa.types.is_string(arr.type):
+            arr.validate(full=True)
+            return arr, None
+        return arr.cast(pa.string()), None
     except pa.ArrowInvalid:
         pass
     values = arr.cast(pa.binary()).to_pylist()
@@ -401,7 +404,7 @@ def _undecodable(arr: pa.Array) -> np.ndarray | None:
                 v.decode("utf-8")
             except UnicodeDecodeError:
                 bad[i] = True
-    return bad
+    return arr, bad
 
 
 def _checked(batch: pa.RecordBatch, rejects: list[Reject], path: str, first_row: int, sep: str) -> Chunk:
@@ -410,10 +413,11 @@ def _checked(batch: pa.RecordBatch, rejects: list[Reject], path: str, first_row:
     n = batch.num_rows
     rows = np.arange(first_row, first_row + n, dtype=np.int64)
     bad: dict[str, np.ndarray] = {}
-    for col in batch.columns:
+    cols = list(batch.columns)
+    for k, col in enumerate(batch.columns):
         if not (pa.types.is_binary(col.type) or pa.types.is_string(col.type)):
             continue
-        enc = _undecodable(col)
+        cols[k], enc = _decoded(col)
         if enc is not None:
             bad["bad_encoding"] = bad.get("bad_encoding", np.zeros(n, bool)) | enc
         if pa.types.is_binary(col.type) and _has_byte(col, b"\r\n"):
@@ -436,8 +440,9 @@ def _checked(batch: pa.RecordBatch, rejects: list[Reject], path: str, first_row:
                 found.append(Reject(reason, path, None, int(rows[i]), text, what))
             any_bad |= mask
         keep = pa.array(~any_bad)
-        batch, rows = batch.filter(keep), rows[~any_bad]
-    cols = [c.cast(pa.string()) if pa.types.is_binary(c.type) else c for c in batch.columns]
+        cols = [c.filter(keep) for c in cols]
+        cols = [c.cast(pa.string()) if pa.types.is_binary(c.type) else c for c in cols]  # valid now
+        rows = rows[~any_bad]
     out = pa.RecordBatch.from_arrays([*cols, pa.array(rows)], names=[*batch.schema.names, ROW])
     return Chunk(out, found)
 
