@@ -175,10 +175,11 @@ def iter_source(source: Source, block_bytes: int = BLOCK_BYTES, columns: set[str
             parts = _jsonl(fs, path, source, block_bytes)
         else:
             parts = _csv(fs, path, source, block_bytes, columns)
-        for batch, rejects in parts:
-            chunk = _checked(batch, rejects, path, first_row, source.sep)
-            first_row += batch.num_rows
-            yield chunk
+        with contextlib.closing(parts):  # its reader and file are closed even when the consumer stops early
+            for batch, rejects in parts:
+                chunk = _checked(batch, rejects, path, first_row, source.sep)
+                first_row += batch.num_rows
+                yield chunk
 
 
 def _reason(e: BaseException) -> str:
@@ -349,7 +350,7 @@ def _csv(
             ) from None
         raise SourceError(
             f"{path} cannot be read as {source.format} ({_reason(e)}). To fix: check source.format, "
-            "source.delimiter and source.encoding, or replace the file",
+            "source.delimiter and source.encoding, that the file can be read, or replace it",
             "source_unreadable",
         ) from None
     finally:
