@@ -16,6 +16,7 @@ import pytest
 from personalize_ops.cli import EXIT_DATA
 from personalize_ops.quality import DataQualityError
 from personalize_ops.transform import prepare_dataset
+from personalize_ops.transform.reader import Prefetch
 
 from tests.personalize_ops.transform.dataprep_helpers import REPO, interactions_rows, make_config, write_csv
 
@@ -56,6 +57,21 @@ def test_success_joins_every_thread(tmp_path):
     res = prepare_dataset(make_config(tmp_path), "interactions", tmp_path / "out", block_bytes=1 << 14)
     assert res.rows_out == 20_000 and res.extra["chunks"] > 10
     assert _our_threads() == []
+
+
+def test_prefetch_closes_its_source_in_its_thread_when_left_early():
+    closed_in: list[str] = []
+
+    def source():
+        try:
+            yield from range(100)
+        finally:  # where the reader's files and Arrow readers are closed
+            closed_in.append(threading.current_thread().name)
+
+    with Prefetch(source(), depth=1) as items:
+        for _ in items:
+            break
+    assert closed_in == ["prepare-prefetch"] and _our_threads() == []
 
 
 def test_cli_on_a_missing_column_exits_with_its_code_every_time(tmp_path):
