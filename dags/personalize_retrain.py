@@ -85,8 +85,8 @@ def personalize_retrain():
         s3 = None if params["dry_run"] else S3Hook(aws_conn_id=CONN).get_conn()
         try:
             return prepare_and_stage(CFG, dataset, run_id, s3, dry_run=params["dry_run"])
-        except (DataQualityError, ConfigError) as err:
-            raise AirflowFailException(str(err)) from err
+        except (DataQualityError, ConfigError) as err:  # the message says it all: no internal traceback
+            raise AirflowFailException(str(err)) from None
 
     @task.short_circuit
     def not_dry_run(params=None):

@@ -63,7 +63,13 @@ def _prepare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", action="append", help="only these datasets (repeatable)")
 
 
-@command("prepare", "data quality + transform every dataset into Personalize CSVs", _prepare_args)
+#: ``prepare`` exit codes (also in its --help and the README).
+EXIT_OK, EXIT_CONFIG, EXIT_DATA = 0, 1, 2
+
+
+@command("prepare", "data quality + transform every dataset into Personalize CSVs; exit 0 when every dataset "
+         "passed, 1 on a config or usage error, 2 on bad data (the message names file, rule, line/row, what to do)",
+         _prepare_args)  # fmt: skip
 def _prepare(args: argparse.Namespace) -> int:
     import logging
 
@@ -76,16 +82,21 @@ def _prepare(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     except ConfigError as e:
         print(e, file=sys.stderr)
-        return 1
+        return EXIT_CONFIG
+    present = cfg.datasets.present()
+    unknown = [n for n in args.dataset or [] if n not in present]
+    if unknown:
+        print(f"--dataset {', '.join(unknown)}: not in {args.config} (have: {', '.join(present)})", file=sys.stderr)
+        return EXIT_CONFIG
     results = []
-    for name in args.dataset or list(cfg.datasets.present()):
+    for name in args.dataset or list(present):
         try:
             results.append(prepare_dataset(cfg, name, args.out))
         except DataQualityError as e:
             print(str(e), file=sys.stderr)
-            return 2
+            return EXIT_DATA
     print(format_summary(results))
-    return 0
+    return EXIT_OK
 
 
 def format_summary(results) -> str:
@@ -128,6 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m personalize_ops")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_, configure, _) in COMMANDS.items():
-        configure(sub.add_parser(name, help=help_))
+        configure(sub.add_parser(name, help=help_, description=help_))
     args = parser.parse_args(argv)
     return COMMANDS[args.command][2](args)

@@ -197,11 +197,27 @@ def test_worse_challenger_leaves_campaign_on_champion(pipeline, first_run, tmp_p
     assert states["solution_demo_sims.ensure_solution"] == "skipped"  # not in the requested subset
 
 
-def test_bad_data_fails_in_quality_and_touches_nothing(pipeline, first_run):
-    """Millisecond timestamps declared as seconds: the prepare task fails; S3 and Personalize are untouched."""
+def _bucket_keys(pipeline) -> set[str]:
+    """Every key in the bucket, whatever its layout."""
+    from tests.e2e.conftest import BUCKET
+
+    pages = pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+
+def _served(pz, campaign_arn: str) -> dict:
+    c = pz.describe_campaign(campaignArn=campaign_arn)["campaign"]
+    return {k: c.get(k) for k in ("status", "solutionVersionArn", "minProvisionedTPS", "lastUpdatedDateTime")}
+
+
+def test_bad_data_fails_in_quality_and_touches_nothing(pipeline, first_run, capfd, caplog):
+    """Millisecond timestamps declared as seconds: the interactions data-quality task fails naming the rule;
+    nothing new reaches S3, Personalize is untouched and the campaign keeps serving the champion."""
     pz = pipeline.personalize
     group_arn = dataset_group_arn(pz, GROUP)
-    before, staged = inventory(pz, group_arn), _staged_keys(pipeline)
+    before, keys = inventory(pz, group_arn), _bucket_keys(pipeline)
+    campaign_arn = before["campaigns"][0]
+    served = _served(pz, campaign_arn)
 
     def ms_as_seconds(cfg):
         ts = next(f for f in cfg["datasets"]["interactions"]["fields"] if f["name"] == "TIMESTAMP")
@@ -214,12 +230,17 @@ def test_bad_data_fails_in_quality_and_touches_nothing(pipeline, first_run):
         pipeline.config()
     states = task_states(run)
     assert run.state == "failed"
-    assert states["prepare_data.prepare_interactions"] == "failed"
+    assert [t for t, s in states.items() if s == "failed"] == ["prepare_data.prepare_interactions"], states
+    assert states["prepare_data.prepare_items"] == states["prepare_data.prepare_users"] == "success"
     assert all(s in ("upstream_failed", "skipped", "None") for t, s in states.items() if t.startswith("solution_"))
-    assert _staged_keys(pipeline) == staged
+    out = capfd.readouterr()
+    logs = out.out + out.err + caplog.text
+    assert "interactions: data quality failed" in logs and "timestamp_out_of_window" in logs
+    assert _bucket_keys(pipeline) == keys  # nothing reached staging (nor anywhere else in the bucket)
     assert inventory(pz, group_arn) == before
+    assert _served(pz, campaign_arn) == served  # DescribeCampaign: same version, same status, not updated
     runtime = pipeline.stack.client("personalize-runtime")
-    recs = runtime.get_recommendations(campaignArn=before["campaigns"][0], userId=pipeline.a_user(), numResults=5)
+    recs = runtime.get_recommendations(campaignArn=campaign_arn, userId=pipeline.a_user(), numResults=5)
     assert recs["itemList"], "the deployed campaign keeps serving"
     (alert,) = pipeline.alerts.messages(run.run_id, "failure")
     assert alert["Subject"] == f"[personalize {GROUP}] FAILED: personalize_retrain.prepare_data.prepare_interactions"

@@ -42,7 +42,11 @@ def s3_options_from_connection(conn_id: str) -> dict:
 
 def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = False) -> dict:
     """Run the prepare stage for ``dataset``; upload unless ``dry_run``. Returns a JSON-safe summary.
-    An s3:// source is read with the dataset group's Airflow AWS connection, like everything else."""
+    An s3:// source is read with the dataset group's Airflow AWS connection, like everything else.
+
+    The files are written to a private work directory of this run (``settings.work_dir``), removed once the
+    file is staged; it is kept (``work_dir`` in the summary) when the run fails, on ``dry_run`` (its reports are
+    the result) and when rows were quarantined (the quarantine file holds them)."""
     from personalize_ops.staging import stage_file
     from personalize_ops.transform.prepare import prepare_dataset
     from personalize_ops.transform.reader import s3_source_options
@@ -52,16 +56,22 @@ def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = F
     reading = (
         s3_source_options(**s3_options_from_connection(group.aws_conn_id)) if ds and ds.source.is_s3 else nullcontext()
     )
-    with reading:
-        prepared = prepare_dataset(cfg, dataset, work_dir("prepare", run_id)).to_dict()
-    log.info(summary_line(prepared))
-    prepared["staged"] = None
-    if dry_run:
-        log.info("dry_run: %s prepared but not uploaded", dataset)
-        return prepared
-    staged = stage_file(
-        s3, group.bucket, group.prefix, dataset, prepared["csv_path"], prepared["sha256"], group=group.name
-    )
-    log.info("%s %s", "Uploaded" if staged.uploaded else "Already staged (unchanged data)", staged.uri)
-    prepared["staged"] = staged.to_dict()
+    with work_dir(f"prepare-{dataset}") as work:
+        log.info("run %s: work directory %s", run_id, work.path)
+        with reading:
+            prepared = prepare_dataset(cfg, dataset, work.path).to_dict()
+        log.info(summary_line(prepared))
+        prepared["staged"] = None
+        if prepared["quarantine_path"]:
+            work.keep(f"rows were quarantined: {prepared['quarantine_path']}")
+        if dry_run:
+            work.keep("dry_run: the data-quality reports are the result")
+            log.info("dry_run: %s prepared but not uploaded", dataset)
+        else:
+            staged = stage_file(
+                s3, group.bucket, group.prefix, dataset, prepared["csv_path"], prepared["sha256"], group=group.name
+            )
+            log.info("%s %s", "Uploaded" if staged.uploaded else "Already staged (unchanged data)", staged.uri)
+            prepared["staged"] = staged.to_dict()
+        prepared["work_dir"] = str(work.path) if work.kept else None
     return prepared

@@ -50,12 +50,11 @@ _DEFINITIONS: dict[str, tuple[str, object]] = {}
 def _validation_definition(name: str, signature: str, rules: list[Rule]):
     """The suite + validation definition for ``name``; rebuilt only when its rules changed (GX is slow
     to register suites, and a DAG task or test session prepares the same datasets repeatedly)."""
-    import great_expectations as gx
-
     cached = _DEFINITIONS.get(name)
     if cached and cached[0] == signature:
         return cached[1]
-    ctx, batch_def = _context()
+    ctx, batch_def = _context()  # first: it imports GX with its INFO logging muted
+    import great_expectations as gx
     for store in (ctx.validation_definitions, ctx.suites):
         try:
             store.delete(name)

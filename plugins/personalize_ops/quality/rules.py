@@ -221,6 +221,7 @@ def totals_rules(kind: str, avro: dict, import_mode: str) -> list[Rule]:
             ),
         ]
     else:
+        out.append(between("min_rows", "rows", 1, None, f"{kind} need at least one row"))
         out.append(
             between(
                 "metadata_field_count",

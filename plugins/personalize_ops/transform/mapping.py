@@ -1,7 +1,8 @@
 """Map one raw batch to Personalize fields: custom transform, event rules, parsing, typing.
 
 ``map_batch`` returns the typed output table (fields in config order, plus the helper column
-``__source_row``) and, per field, a mask of values that were present but could not be parsed.
+``__source_row`` the reader numbered the rows with) and, per field, a mask of values that were present but
+could not be parsed.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personalize_ops.config import Dataset, EventRules, FieldSpec
+from personalize_ops.transform.reader import ROW
 
-ROW = "__source_row"
 ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "long": pa.int64(), "float": pa.float32(),
                "double": pa.float64(), "boolean": pa.bool_()}  # fmt: skip
 _INT_RE = r"^\s*[-+]?\d+\s*$"
@@ -161,10 +162,12 @@ def apply_event_rules(t: pa.Table, er: EventRules) -> tuple[pa.Table, int]:
     return out, int((~matched).sum())
 
 
-def map_batch(batch: pa.RecordBatch, ds: Dataset, first_row: int) -> Mapped:
-    """Raw batch -> typed Personalize table (config field order + ``__source_row``)."""
+def map_batch(batch: pa.RecordBatch, ds: Dataset, first_row: int = 0) -> Mapped:
+    """Raw batch -> typed Personalize table (config field order + ``__source_row``; rows are numbered from
+    ``first_row`` unless the batch already carries that column, as the reader's do)."""
     t = pa.Table.from_batches([batch])
-    t = t.append_column(ROW, pa.array(np.arange(first_row, first_row + t.num_rows, dtype=np.int64)))
+    if ROW not in t.column_names:
+        t = t.append_column(ROW, pa.array(np.arange(first_row, first_row + t.num_rows, dtype=np.int64)))
     if ds.transform:
         t = load_transform(ds.transform)(t)
         if not isinstance(t, pa.Table):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personalize_ops.config import Dataset, PipelineConfig
-from personalize_ops.quality.errors import DataQualityError
+from personalize_ops.quality.display import MAX_EXAMPLES, Display
+from personalize_ops.quality.errors import DataQualityError, SourceError
 from personalize_ops.quality.gx_runner import SuiteRunner
 from personalize_ops.quality.rules import (
     UNPARSEABLE,
@@ -34,8 +36,16 @@ from personalize_ops.quality.rules import (
     totals_rules,
 )
 from personalize_ops.transform.dedupe import HashSet, HashTable, column_hash, row_hash, sorted_unique
-from personalize_ops.transform.mapping import ROW, map_batch
-from personalize_ops.transform.reader import BLOCK_BYTES, iter_source, prefetch, source_bytes
+from personalize_ops.transform.mapping import map_batch
+from personalize_ops.transform.reader import (
+    BLOCK_BYTES,
+    ROW,
+    Prefetch,
+    Reject,
+    first_undecodable_line,
+    iter_source,
+    source_bytes,
+)
 from personalize_ops.transform.writer import CsvSink
 
 log = logging.getLogger(__name__)
@@ -91,32 +101,40 @@ class _Stats:
                 self.tmax = mm["max"] if self.tmax is None else max(self.tmax, mm["max"])
 
 
-def _examples(t: pa.Table, mask: pa.Array, columns: list[str], n: int = 3) -> list[dict]:
-    rows = t.filter(mask).slice(0, n).select([*columns, ROW]).to_pylist()
-    return [{"source_row": r.pop(ROW), **r} for r in rows]
+def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display | None) -> list[dict]:
+    """The first rows ``mask`` selects, values as ``display`` shows them (None: in full)."""
+    rows = t.filter(mask).slice(0, MAX_EXAMPLES).select([*columns, ROW]).to_pylist()
+    return [{"source_row": r.pop(ROW), **(display.row(r) if display else r)} for r in rows]
 
 
-def _failure_message(kind: str, suite: str, failures: list[dict], where: str, paths: dict) -> str:
-    lines = [f"{kind}: data quality failed in the {suite} suite ({where})."]
+def _failure_message(kind: str, source: str, suite: str, failures: list[dict], where: str, paths: dict) -> str:
+    lines = [f"{kind}: data quality failed in the {suite} suite (source {source}; {where})."]
     for f in failures:
-        count = f"{f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
+        count = f"; {f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
         obs = f" (observed {f['observed_value']})" if "observed_value" in f else ""
-        lines.append(f"  - {f['rule']} [{f['expectation']}] {f['column']}: {f['reason']}; {count}{obs}".rstrip("; "))
+        lines.append(f"  - {f['rule']} [{f['expectation']}] {f['column']}: {f['reason']}{count}{obs}")
         if f.get("note"):
             lines.append(f"      ({f['note']})")
-        for ex in f.get("rows", [])[:3]:
+        for ex in f.get("rows", [])[:MAX_EXAMPLES]:
             lines.append(f"      e.g. {ex}")
         if f.get("examples") and not f.get("rows"):
-            lines.append(f"      e.g. values {f['examples'][:5]}")
-    lines.append("  Reports: " + ", ".join(f"{k}: {v}" for k, v in paths.items()))
+            lines.append(f"      e.g. values {f['examples'][:MAX_EXAMPLES]}")
+    quarantinable = sorted({f["rule"] for f in failures if f.get("quarantinable")})
+    fix = "  To fix: correct the data in the source"
+    if quarantinable:
+        fix += (f", or set datasets.{kind}.quality.rules.<rule>: quarantine (for {', '.join(quarantinable)}) to set "
+                "such rows aside in the quarantine file and go on")  # fmt: skip
+    lines.append(fix + ".")
+    lines.append("  Reports (full rows): " + ", ".join(f"{k}: {v}" for k, v in paths.items()))
     return "\n".join(lines)
 
 
 class _Validator:
     """Runs the three suites and raises DataQualityError with counts, example rows and report paths."""
 
-    def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule]):
-        self.kind, self.out, self.fields = kind, out, [f.name for f in ds.fields]
+    def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display):
+        self.kind, self.out, self.fields, self.display = kind, out, [f.name for f in ds.fields], display
+        self.source_path = ds.source.path
         src = [r for r in rules if r.suite == "source"]
         per = [header_rule(avro), *[r for r in rules if r.suite == "personalize"]]
         self.source = SuiteRunner(f"{kind}.source", src)
@@ -170,7 +188,9 @@ class _Validator:
         if not ok:
             self.fail(self.totals, df, f"whole-file totals {totals}", None)
 
-    def write(self) -> None:
+    def write(self, failing_rows: dict | None = None) -> None:
+        """The results JSON: every suite's tally, the first failing chunk's GX result and, on failure, full
+        example rows per failed rule (this file lives with the data; messages show them masked)."""
         from personalize_ops.quality.gx_runner import write_json
 
         runners = [r for r in (self.source, self.personalize, self.stats, self.totals) if r is not None]
@@ -179,35 +199,42 @@ class _Validator:
             {
                 "suites": [r.summary() for r in runners],
                 "first_failing_chunk": next((r.first_failure for r in runners if r.first_failure), None),
+                "failing_rows": failing_rows or {},
             },
         )
 
     def fail(self, runner, df, where: str, t: pa.Table | None) -> None:
+        """Raise DataQualityError; its message and ``failures`` show values bounded and masked (``Display``),
+        the GX reports written here keep them in full."""
         failures = [dict(x) for x in runner.tally if not x["success"]]
-        if t is not None:
-            by_rule = {(r.name, r.column): r for r in runner.rules}
-            for f in failures:
-                rule = by_rule.get((f["rule"], f["column"]))
-                if rule and rule.mask is not None:
-                    f["rows"] = _examples(t, rule.mask(t), self.fields)
+        by_rule = {(r.name, r.column): r for r in runner.rules}
+        full: dict[str, list] = {}
         for f in failures:
-            if f["rule"] == "null_not_allowed" and self.notes.get(f["column"]):
-                vals = self.notes[f["column"]]
-                f["note"] = f"including values present in the source but not parseable as the declared type: {vals[:3]}"
+            rule = by_rule.get((f["rule"], f["column"]))
+            f["quarantinable"] = bool(rule and rule.quarantinable and rule.mask is not None)
+            if t is not None and rule and rule.mask is not None:
+                f["rows"] = _examples(t, rule.mask(t), self.fields, self.display)
+                full[f"{f['rule']}:{f['column']}"] = _examples(t, rule.mask(t), self.fields, None)
+            f["examples"] = self.display.values(f["column"], f.get("examples") or [])
+            if runner is self.totals:  # one row of whole-file statistics: show the observed number itself
+                f["observed_value"] = df[f["column"]].iloc[0].item()
+                f["element_count"], f["examples"] = 0, []
+            name = f["column"].removeprefix(UNPARSEABLE)
+            if f["rule"] in ("null_not_allowed", "timestamp_unparseable") and self.notes.get(name):
+                vals = self.display.values(name, self.notes[name])
+                what = "including values" if f["rule"] == "null_not_allowed" else "values"
+                how = "the declared type" if f["rule"] == "null_not_allowed" else "the configured timestamp format"
+                f["note"] = f"{what} present in the source but not parseable as {how}: {vals}"
         docs = self.out / f"{self.kind}.data_docs"
         try:
             self.paths["data_docs"] = str(runner.build_docs(df, docs))
         except Exception as e:  # noqa: BLE001 - docs are a convenience; never hide the real failure
             log.warning("could not build Data Docs: %s", e)
-        self.write()
-        log.error(
-            "data quality failed for %s; GX results: %s; Data Docs: %s",
-            self.kind,
-            self.paths["results"],
-            self.paths.get("data_docs"),
-        )
+        self.write(full)
         raise DataQualityError(
-            _failure_message(self.kind, runner.name, failures, where, self.paths), failures, dict(self.paths)
+            _failure_message(self.kind, self.source_path, runner.name, failures, where, self.paths),
+            failures,
+            dict(self.paths),
         )
 
 
@@ -230,6 +257,84 @@ def _quarantine(t: pa.Table, rules: list[Rule], ds: Dataset) -> tuple[pa.Table, 
     return t.filter(pa.array(~bad)), q, counts
 
 
+class _QuarantineFile:
+    """``<kind>.quarantine.csv``, created at the first quarantined row. Columns: the dataset's fields,
+    ``__source_row``, ``reason`` (``rule:column``, or the parse problem), and for a row that could not be parsed
+    ``file``, ``line`` (1-based, blank lines not counted) and ``raw`` (the row as read) instead of fields."""
+
+    EXTRA = [ROW, "reason", "file", "line", "raw"]
+
+    def __init__(self, path: Path, fields: list[str]):
+        self.path, self.fields, self.sink = path, fields, None
+
+    def _write(self, t: pa.Table) -> None:
+        if self.sink is None:
+            self.sink = CsvSink(self.path, [*self.fields, *self.EXTRA])
+        self.sink.write(t)
+
+    def rows(self, t: pa.Table) -> None:
+        """Rows of the mapped table that broke a rule (``t`` has a ``reason`` column)."""
+        n = t.num_rows
+        for name, typ in (("file", pa.string()), ("line", pa.int64()), ("raw", pa.string())):
+            t = t.append_column(name, pa.nulls(n, typ))
+        self._write(t)
+
+    def rejects(self, rejects: list[Reject]) -> None:
+        n = len(rejects)
+        cols = {name: pa.nulls(n, pa.string()) for name in self.fields}
+        cols |= {
+            ROW: pa.array([r.row for r in rejects], pa.int64()),
+            "reason": pa.array([r.reason for r in rejects], pa.string()),
+            "file": pa.array([r.path for r in rejects], pa.string()),
+            "line": pa.array([r.line for r in rejects], pa.int64()),
+            "raw": pa.array([r.text for r in rejects], pa.string()),
+        }
+        self._write(pa.table(cols))
+
+    def close(self) -> str | None:
+        return str(self.sink.close()) if self.sink else None
+
+
+_REJECT_FIX = {
+    "ragged_row": "give the row one value per column (a trailing delimiter adds an empty field; a value that holds "
+    "the delimiter must be quoted), or check source.delimiter / source.columns",
+    "bad_quoting": 'close the quote, or double a quote inside a quoted value ("")',
+    "bad_encoding": "set source.encoding to the file's encoding, or fix those bytes",
+}
+
+
+def _where(line: int | None, row: int | None) -> str:
+    if line is not None:
+        return f"line {line} (1-based, blank lines not counted)"
+    return f"data row {row} (0-based, header not counted)"
+
+
+def _reject_error(kind: str, ds: Dataset, group: list[Reject], display: Display) -> DataQualityError:
+    """The error for rows that could not be parsed under a 'fail' action: file, line, raw line, what to do."""
+    r = min(group, key=lambda x: (x.line is None, x.line or 0, x.row or 0))
+    line, text = r.line, r.text
+    if r.reason == "bad_encoding" and line is None:  # find the line: read the file again, on this error path only
+        line, found = first_undecodable_line(ds.source, r.path)
+        text = found if found is not None else text
+    detail = r.detail
+    if r.reason == "bad_encoding":
+        bad = sorted(set(re.findall(r"\\x[0-9a-f]{2}", text)))[:5]
+        detail = f"bytes {' '.join(bad)} are not valid {ds.source.encoding}" if bad else detail
+    more = f"\n  ({len(group)} such rows in this part of the source)" if len(group) > 1 else ""
+    return DataQualityError(
+        f"{kind}: {r.reason}: {r.path}, {_where(line, r.row)}: {detail}:\n    {display.raw(text, ds.source.sep)}"
+        f"{more}\n  To fix: {_REJECT_FIX[r.reason]}; or set datasets.{kind}.quality.rules.{r.reason}: quarantine "
+        "to set such rows aside in the quarantine file and go on.",
+        [{"rule": r.reason, "file": r.path, "line": line, "row": r.row, "count": len(group)}],
+    )
+
+
+def _source_error(kind: str, e: SourceError, ds: Dataset, display: Display) -> DataQualityError:
+    """A SourceError with its raw line (masked per the dataset's settings) and the dataset named."""
+    raw = f"\n    {display.raw(e.text, ds.source.sep)}" if e.text is not None else ""
+    return DataQualityError(f"{kind}: {e.rule}: {e}{raw}", e.failures)
+
+
 def _needed_columns(ds: Dataset) -> set[str]:
     """Source columns the mapping reads (without a custom transform)."""
     needed = {
@@ -242,89 +347,119 @@ def _needed_columns(ds: Dataset) -> set[str]:
     return needed
 
 
-def _check_columns(batch: pa.RecordBatch, ds: Dataset, kind: str) -> None:
-    missing = sorted(_needed_columns(ds) - set(batch.schema.names)) if not ds.transform else []
+def _check_columns(names: list[str], ds: Dataset, kind: str) -> None:
+    missing = sorted(_needed_columns(ds) - set(names)) if not ds.transform else []
     if missing:
+        fix = "rename the columns in the source, or map them with fields[].source in the pipeline config"
+        if len(names) == 1 and (seps := [d for d in ",\t;|" if d in names[0] and d != ds.source.sep]):
+            fix = f"set source.delimiter to {seps[0]!r} (the header is one column holding {seps[0]!r})"
         raise DataQualityError(
-            f"{kind}: source suite failed: required columns missing from {ds.source.path}: "
-            f"{', '.join(missing)} (present: {', '.join(batch.schema.names)})",
+            f"{kind}: required_columns: required columns missing from {ds.source.path}: "
+            f"{', '.join(missing)} (present: {', '.join(names)}). To fix: {fix}",
             [{"rule": "required_columns", "missing": missing}],
         )
+
+
+def _cleanup(*closers) -> None:
+    """Run every closer even if one fails (the caller is already raising the first error)."""
+    for close in closers:
+        try:
+            close()
+        except Exception as e:  # noqa: BLE001
+            log.warning("cleanup after a failed prepare: %s", e)
 
 
 def prepare_dataset(
     cfg: PipelineConfig, dataset_name: str, out_dir: str | Path, block_bytes: int = BLOCK_BYTES
 ) -> PreparedDataset:
-    """Validate + transform one dataset into ``out_dir/<name>/``; raise DataQualityError on failure."""
+    """Validate + transform one dataset into ``out_dir/<name>/``; raise DataQualityError on failure.
+
+    On every exit path the read-ahead thread is joined, every source reader closed and the output either
+    renamed into place (success) or removed (failure); the quarantine file and reports are kept."""
     datasets = cfg.datasets.present()
     if dataset_name not in datasets:
         raise KeyError(f"dataset {dataset_name!r} is not in the config (have: {', '.join(datasets)})")
     ds, kind = datasets[dataset_name], dataset_name
-    out = Path(out_dir) / kind
+    out = Path(out_dir).resolve() / kind
     out.mkdir(parents=True, exist_ok=True)
     avro = ds.avro_schema(kind)
     schema_path = out / f"{kind}.schema.json"
     schema_path.write_text(json.dumps(avro, indent=2))
+    display = Display.for_dataset(ds)
     ts_fields = [f.name for f in ds.fields if f.timestamp]
     rules = row_rules(kind, avro, ts_fields, default_window(ds.quality.timestamp_min, ds.quality.timestamp_max))
-    validator = _Validator(kind, ds, avro, out, rules)
     fail_rules = {r.name for r in rules if ds.quality.action(r.name) == "fail" or not r.quarantinable}
-    sink, qsink = CsvSink(out / f"{kind}.csv", [f.name for f in ds.fields]), None
-    est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source) // 16  # generous upper bound
-    dedupe, stats = HashSet(bloom_log2=min(30, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
+    validator: _Validator | None = None  # built at the first data rows: GX is slow to start, bad sources fail fast
+    sink = CsvSink(out / f"{kind}.csv", [f.name for f in ds.fields])
+    quarantine = _QuarantineFile(out / f"{kind}.quarantine.csv", sink.columns)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
     try:
+        est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source) // 16  # generous upper bound
+        dedupe, stats = HashSet(bloom_log2=min(30, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
         needed = None if ds.transform else _needed_columns(ds)
-        for batch in prefetch(iter_source(ds.source, block_bytes, needed)):
-            if chunk == 0:
-                _check_columns(batch, ds, kind)
-            m = map_batch(batch, ds, rows_in)
-            where = f"chunk {chunk}, source rows {rows_in}..{rows_in + batch.num_rows - 1}"
-            rows_in += batch.num_rows
-            chunk += 1
-            t = m.table
-            for reason, n in m.dropped.items():
-                dropped[reason] = dropped.get(reason, 0) + n
-            for name in ts_fields:
-                flag = m.unparseable.get(name, pa.array(np.zeros(t.num_rows, bool)))
-                t = t.append_column(UNPARSEABLE + name, flag)
-            for name, mask in m.unparseable.items():
-                if name not in ts_fields:
-                    nulled[name] = nulled.get(name, 0) + mask.true_count
+        with Prefetch(iter_source(ds.source, block_bytes, needed)) as chunks:
+            for part in chunks:
+                batch = part.batch
+                rows_in += batch.num_rows + len(part.rejects)
+                if part.rejects:
+                    for reason in ("ragged_row", "bad_quoting", "bad_encoding"):
+                        group = [r for r in part.rejects if r.reason == reason]
+                        if group and ds.quality.action(reason) == "fail":
+                            raise _reject_error(kind, ds, group, display)
+                    quarantine.rejects(part.rejects)
+                    for r in part.rejects:
+                        dropped[f"quarantine:{r.reason}"] = dropped.get(f"quarantine:{r.reason}", 0) + 1
+                if chunk == 0:
+                    _check_columns([n for n in batch.schema.names if n != ROW], ds, kind)
+                chunk += 1
+                if not batch.num_rows:
+                    continue
+                validator = validator or _Validator(kind, ds, avro, out, rules, display)
+                m = map_batch(batch, ds)
+                rows = batch.column(ROW)
+                where = f"chunk {chunk - 1}, source rows {rows[0].as_py()}..{rows[-1].as_py()}"
+                t = m.table
+                for reason, n in m.dropped.items():
+                    dropped[reason] = dropped.get(reason, 0) + n
+                for name in ts_fields:
+                    flag = m.unparseable.get(name, pa.array(np.zeros(t.num_rows, bool)))
+                    t = t.append_column(UNPARSEABLE + name, flag)
+                for name, mask in m.unparseable.items():
                     validator.notes.setdefault(name, []).extend(m.examples.get(name, []))
-            t, q, qcounts = _quarantine(t, rules, ds)
-            if q is not None:
-                if qsink is None:
-                    qsink = CsvSink(out / f"{kind}.quarantine.csv", [*sink.columns, ROW, "reason"])
-                qsink.write(q)
-                for reason, n in qcounts.items():
-                    dropped[f"quarantine:{reason}"] = dropped.get(f"quarantine:{reason}", 0) + n
-            hashes = {c: column_hash(t[c]) for c in ("USER_ID", "ITEM_ID") if c in sink.columns}
-            keep = dedupe.add(row_hash(t.select(sink.columns), hashes))
-            if not keep.all():
-                dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
-                t = t.filter(pa.array(keep))
-                hashes = {c: h[keep] for c, h in hashes.items()}
-            if ds.quality.gx_mode == "rows":
-                validator.chunk(t, where)
-            else:
-                validator.chunk_stats(t, where, rules, fail_rules)
-            stats.update(t, hashes)
-            sink.write(t)
+                    if name not in ts_fields:
+                        nulled[name] = nulled.get(name, 0) + mask.true_count
+                t, q, qcounts = _quarantine(t, rules, ds)
+                if q is not None:
+                    quarantine.rows(q)
+                    for reason, n in qcounts.items():
+                        dropped[f"quarantine:{reason}"] = dropped.get(f"quarantine:{reason}", 0) + n
+                hashes = {c: column_hash(t[c]) for c in ("USER_ID", "ITEM_ID") if c in sink.columns}
+                keep = dedupe.add(row_hash(t.select(sink.columns), hashes))
+                if not keep.all():
+                    dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
+                    t = t.filter(pa.array(keep))
+                    hashes = {c: h[keep] for c, h in hashes.items()}
+                if ds.quality.gx_mode == "rows":
+                    validator.chunk(t, where)
+                else:
+                    validator.chunk_stats(t, where, rules, fail_rules)
+                stats.update(t, hashes)
+                sink.write(t)
 
         def totals() -> dict:
             sink.flush()  # the chunk-statistics suite above runs while the writer drains
             return totals_row(kind, avro, sink.rows, len(stats.repeat_users), sink.bytes)
 
+        validator = validator or _Validator(kind, ds, avro, out, rules, display)
         validator.finish(totals)
+        csv_path = sink.close()
+    except SourceError as e:
+        _cleanup(sink.abort, quarantine.close)
+        raise _source_error(kind, e, ds, display) from None
     except BaseException:
-        sink.abort()
-        if qsink:
-            qsink.close()
+        _cleanup(sink.abort, quarantine.close)
         raise
-    csv_path = sink.close()
-    if qsink:
-        qsink.close()
+    quarantine_path = quarantine.close()
     log.info("%s: %d rows in, %d out, dropped %s; reports in %s", kind, rows_in, sink.rows, dropped, out)
     return PreparedDataset(
         name=kind, csv_path=str(csv_path), schema_path=str(schema_path), report_paths=dict(validator.paths),
@@ -332,7 +467,7 @@ def prepare_dataset(
         users=len(stats.users) if "USER_ID" in sink.columns else None,
         items=len(stats.items) if "ITEM_ID" in sink.columns else None,
         time_min=stats.tmin, time_max=stats.tmax, sha256=sink.sha.hexdigest(), output_bytes=sink.bytes,
-        quarantine_path=str(qsink.path) if qsink else None, import_mode=ds.import_mode,
+        quarantine_path=quarantine_path, import_mode=ds.import_mode,
         extra={"dedupe_hash_bytes": dedupe.nbytes, "chunks": chunk},
     )  # fmt: skip
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 from personalize_ops.config import load_config
 from personalize_ops.pipeline.prepare_stage import prepare_and_stage
+from personalize_ops.quality import DataQualityError
 
 from tests.fixtures.pipeline import derived_config
 
@@ -47,5 +48,5 @@ def test_s3_source_folder_and_missing_key(s3_setup):
     s3, bucket, config = s3_setup
     folder = prepare_and_stage(config(f"s3://{bucket}/raw/", "folder"), "interactions", "r3", dry_run=True)
     assert folder["rows_out"] > 0 and folder["staged"] is None
-    with pytest.raises(FileNotFoundError, match=f"s3://{bucket}/raw/nothing.csv does not exist"):
+    with pytest.raises(DataQualityError, match=f"source_missing: source s3://{bucket}/raw/nothing.csv does not exist"):
         prepare_and_stage(config(f"s3://{bucket}/raw/nothing.csv", "missing"), "interactions", "r4", dry_run=True)

@@ -156,7 +156,7 @@ def test_items_metadata_field_count_and_nullability(tmp_path):
     year = [{"name": "ITEM_ID"}, {"name": "YEAR", "type": "int"}]
     kw = {"kind": "items", "header": ["ITEM_ID", "YEAR"], "csv": "items.csv"}
     rules, err = failed_rules(tmp_path, rows, lambda c: _items(c, year), **kw)
-    assert rules == {"null_not_allowed"} and "YEAR" in str(err) and "'ITEM_ID': 'i3'" in str(err)
+    assert rules == {"null_not_allowed"} and "YEAR" in str(err) and "'ITEM_ID': '<masked 2 chars #" in str(err)
     year[1]["nullable"] = True
     ok = run(
         tmp_path, rows, lambda c: _items(c, year), kind="items", header=["ITEM_ID", "YEAR"], csv="items.csv"
@@ -223,8 +223,8 @@ def test_quarantine_keeps_going_and_counts(tmp_path):
     res = run(tmp_path, rows, q)
     assert res.rows_out == 1000 and res.dropped == {"quarantine:id_too_long:ITEM_ID": 10}
     qrows = open(res.quarantine_path).read().splitlines()
-    assert qrows[0] == "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,__source_row,reason" and len(qrows) == 11
-    assert qrows[1].endswith(",0,id_too_long:ITEM_ID")
+    assert qrows[0] == "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,__source_row,reason,file,line,raw" and len(qrows) == 11
+    assert qrows[1] == f"u0,{'y' * 300},1600000000,click,0,id_too_long:ITEM_ID,,,"  # full values, unmasked
     rows = interactions_rows(1005)
     for i in range(10):
         rows[i * 100][1] = "y" * 300

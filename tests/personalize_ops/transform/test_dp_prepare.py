@@ -64,7 +64,8 @@ def test_poc_item_meta_year_nulls(tmp_path):
         prepare_dataset(make_config(tmp_path, items(False)), "items", tmp_path / "out")
     msg = str(ei.value)
     assert "null_not_allowed" in msg and "YEAR" in msg and "13 of 9742 rows" in msg
-    assert "'ITEM_ID': '40697'" in msg and "not parseable" in msg and "2006–2007" in msg
+    assert "'ITEM_ID': '<masked 5 chars #" in msg and "not parseable" in msg and "2006–2007" in msg
+    assert "40697" not in msg  # identifiers are masked in messages (quality.show_values_in_logs shows them)
     res = prepare_dataset(make_config(tmp_path, items(True)), "items", tmp_path / "out2")
     assert res.rows_out == 9742 and res.values_nulled == {"YEAR": 1}
 
