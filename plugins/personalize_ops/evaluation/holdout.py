@@ -152,15 +152,34 @@ def _batches(path: Path, columns: list[str], *, all_strings: bool = False) -> It
     types = {c: pa.string() for c in columns}
     if not all_strings:
         types["TIMESTAMP"] = pa.int64()
-    reader = pcsv.open_csv(
-        path,
-        read_options=pcsv.ReadOptions(block_size=BLOCK_SIZE),
-        convert_options=pcsv.ConvertOptions(include_columns=columns, column_types=types, strings_can_be_null=False),
-    )
     try:
+        reader = pcsv.open_csv(
+            path,
+            read_options=pcsv.ReadOptions(block_size=BLOCK_SIZE),
+            convert_options=pcsv.ConvertOptions(include_columns=columns, column_types=types,
+                                                strings_can_be_null=False),
+        )  # fmt: skip
         yield from reader
     except pa.ArrowInvalid as e:
-        raise HoldoutError(f"{path}: {e}; TIMESTAMP must be whole epoch seconds in every row") from None
+        raise _bad_timestamp(path, e) from None
+
+
+def _bad_timestamp(path: Path, error: Exception) -> HoldoutError:
+    """The error for a TIMESTAMP pyarrow could not read as int64, naming the first bad line of the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=BLOCK_SIZE),
+                           convert_options=pcsv.ConvertOptions(include_columns=["TIMESTAMP"],
+                                                               column_types={"TIMESTAMP": pa.string()}))  # fmt: skip
+    line = 2  # line 1 is the header
+    for batch in reader:
+        for value in batch.column("TIMESTAMP").to_pylist():
+            if value is None or not value.strip().lstrip("-").isdigit():
+                return HoldoutError(f"{path}: line {line}: TIMESTAMP {value!r} is not whole epoch seconds; "
+                                    "fix the staged file (every event needs its time)")  # fmt: skip
+            line += 1
+    return HoldoutError(f"{path}: TIMESTAMP: {error}")
 
 
 def _times(batch) -> Any:
@@ -179,6 +198,13 @@ def _times(batch) -> Any:
 
 
 # --------------------------------------------------------------------------------------------- the cut
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", _DAY), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _share_cutoff(path: Path, days: dict[int, int], n_after: int) -> int:
@@ -239,7 +265,7 @@ def find_cut(
     if window_seconds is not None:
         if window_seconds <= 0:
             raise ValueError(f"window_seconds={window_seconds}: must be positive")
-        requested, rule = end + 1 - window_seconds, f"newest {window_seconds}s"
+        requested, rule = end + 1 - window_seconds, f"newest {_duration(window_seconds)}"
     else:
         if not 0 < share < 1:
             raise ValueError(f"share={share}: must be between 0 and 1")
