@@ -133,3 +133,23 @@ def test_log_table_lists_every_model_and_the_decision():
     assert rows["challenger"][3] == f"{ev.model('challenger').metrics[NDCG]:.4f}"
     assert any(line.startswith("challenger vs champion: +") for line in lines)
     assert lines[-1] == f"decision: {d.reason}"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path", "why"),
+    [
+        ({"scoring": "batch", "campaign_arn": "c"}, "batch", "scoring: batch"),
+        ({"campaign_arn": None}, "batch", "no campaign serves this version"),
+        ({"campaign_arn": "c", "has_event_tracker": True}, "batch", "real-time events"),
+        ({"campaign_arn": "c", "n_users": 501}, "batch", "501 users > runtime_max_users 500"),
+        ({"campaign_arn": "c"}, "runtime", "100 users <= runtime_max_users 500, served by c"),
+        ({"campaign_arn": "c", "has_event_tracker": True, "scoring": "runtime"}, "runtime", "scoring: runtime"),
+        ({"campaign_arn": None, "scoring": "runtime"}, "batch", "no campaign"),
+    ],
+)
+def test_scoring_path_rule(kwargs, path, why):
+    from personalize_ops.evaluation.scoring import choose_path
+
+    args = {"n_users": 100, "has_event_tracker": False, "runtime_max_users": 500, **kwargs}
+    chosen, reason = choose_path(**args)
+    assert chosen == path and why in reason
