@@ -69,3 +69,10 @@ def test_metric_must_fit_the_mode_and_filter_must_exist(tmp_path):
         e.startswith("campaigns[0].gate.metric: unknown metric 'ndcg'") for e in errors(tmp_path, {"metric": "ndcg"})
     )
     assert "campaigns[0].gate.filter: unknown filter 'nope' (known: none)" in errors(tmp_path, {"filter": "nope"})
+
+
+def test_every_backtest_metric_the_config_accepts_is_computed_per_user():
+    from personalize_ops.config import BACKTEST_METRICS, METRICS
+    from personalize_ops.evaluation.metrics import PER_USER_METRICS
+
+    assert {*METRICS, *BACKTEST_METRICS} - {"coverage"} == set(PER_USER_METRICS)
