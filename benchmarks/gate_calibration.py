@@ -14,10 +14,11 @@ on the events before the cut C, and this run's challenger on every event. Scenar
 
 Gates, on the same models:
 
-- offline_metrics (today's ``metrics.gate.decide``, ``min_improvement`` 0, baseline = popularity): each
+- offline_metrics (``metrics.gate.decide``, the default ``min_improvement``, baseline = popularity): each
   version's own offline metrics from the engine's documented split (champion: trained before C; challenger and
   baseline: trained on every event, this run's random test users);
-- backtest (``personalize_ops.evaluation`` with the config defaults: sample 1000, 95% BCa, 2000 resamples):
+- backtest (``personalize_ops.evaluation`` with the config's gate defaults: sample size, confidence level, BCa,
+  resamples, ``min_improvement``):
   the staged CSV is cut at C (``holdout.find_cut`` with the champion's cut-off: no leakage), the challenger is
   the same recipe trained on the events before C (with its seed), and champion, challenger and the popularity
   baseline score the same sampled users; the decision is ``decide_backtest``.
@@ -37,6 +38,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
+from personalize_ops.config import Gate
 from personalize_ops.evaluation.comparison import compare_models
 from personalize_ops.evaluation.decision import decide_backtest
 from personalize_ops.evaluation.holdout import build_holdout, find_cut
@@ -54,6 +56,7 @@ CRIPPLED = {"hidden_dimension": "2", "training_iterations": "1", "sequence_weigh
 METRIC = "normalized_discounted_cumulative_gain_at_10"
 SCENARIOS = ("equal", "better", "crippled")
 MODES = ("offline_metrics", "backtest")
+DEFAULTS = Gate()  # the config's defaults: sample size, confidence level, resamples, min_improvement
 
 
 def datasets(names: list[str], data_dir: Path, seed: int) -> dict[str, pd.DataFrame]:
@@ -65,7 +68,7 @@ def datasets(names: list[str], data_dir: Path, seed: int) -> dict[str, pd.DataFr
     return out
 
 
-def one_run(frame: pd.DataFrame, seed: int, work: Path, share: float, sample_size: int) -> dict:
+def one_run(frame: pd.DataFrame, seed: int, work: Path, share: float, sample_size: int, gate: Gate = DEFAULTS) -> dict:
     """Decisions of both gates for each scenario on one dataset and seed: {(scenario, mode): (promoted, s)}."""
     csv = work / "interactions.csv"
     frame.to_csv(csv, index=False)
@@ -109,13 +112,14 @@ def one_run(frame: pd.DataFrame, seed: int, work: Path, share: float, sample_siz
     out = {}
     for scenario, (champion, challenger, challenger_full) in plans.items():
         t0 = time.perf_counter()
-        offline = decide(champion[0], challenger_full, METRIC, 0.0, full["pop"])
+        offline = decide(champion[0], challenger_full, METRIC, gate.min_improvement, full["pop"])
         out[(scenario, "offline_metrics")] = (offline.promoted, time.perf_counter() - t0)
         recs = {role: score(m[1]) for role, m in (("challenger", challenger), ("champion", champion),
                                                   ("baseline", champ_pop))}  # fmt: skip
         t0 = time.perf_counter()
-        ev = compare_models(holdout, {r: v[0] for r, v in recs.items()}, metric=METRIC, seed=seed)
-        decision = decide_backtest(ev, min_improvement=0.0)
+        ev = compare_models(holdout, {r: v[0] for r, v in recs.items()}, metric=METRIC, seed=seed,
+                            confidence_level=gate.confidence_level, n_resamples=gate.resamples)  # fmt: skip
+        decision = decide_backtest(ev, min_improvement=gate.min_improvement)
         seconds = prep + sum(v[1] for v in recs.values()) + time.perf_counter() - t0
         out[(scenario, "backtest")] = (decision.promoted, seconds)
     out["users"] = len(holdout.truth)
@@ -133,7 +137,7 @@ def main() -> None:
     ap.add_argument("--datasets", default="poc,generated")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--share", type=float, default=0.1, help="newest share of events that arrived between runs")
-    ap.add_argument("--sample-size", type=int, default=1000)
+    ap.add_argument("--sample-size", type=int, default=DEFAULTS.holdout.sample_size)
     args = ap.parse_args()
     names = args.datasets.split(",")
     results: dict[tuple, list] = defaultdict(list)
@@ -147,7 +151,9 @@ def main() -> None:
             for (scenario, mode), value in run.items():
                 results[(name, scenario, mode)].append(value)
         print(f"seed {seed} done ({time.perf_counter() - started:.0f}s)", flush=True)
-    print()
+    print(f"\nnewest {args.share:g} of events held out; backtest: sample {args.sample_size}, "
+          f"{DEFAULTS.confidence_level:.0%} BCa interval, {DEFAULTS.resamples} resamples, "
+          f"min_improvement {DEFAULTS.min_improvement:g} (both gates); {args.seeds} seeds")  # fmt: skip
     for name in users:
         print(f"{name}: holdout users per seed, median {statistics.median(users[name]):.0f} "
               f"(min {min(users[name])}, max {max(users[name])})")  # fmt: skip

@@ -359,8 +359,8 @@ class Gate(Strict):
     beat_baseline: str | None = None
     on_fail: Literal["warn", "fail"] = "fail"
     holdout: Holdout = Holdout()
-    confidence_level: float = Field(0.95, ge=0.5, lt=1.0, description="two-sided bootstrap interval")
-    resamples: int = Field(2000, ge=1000, le=100_000, description="paired bootstrap resamples")
+    confidence_level: float = Field(0.99, ge=0.5, lt=1.0, description="two-sided bootstrap interval")
+    resamples: int = Field(5000, ge=1000, le=100_000, description="paired bootstrap resamples")
     seed: int = Field(42, ge=0, description="seeds the user sample and the bootstrap")
     refit: Literal["full", "none"] = "full"
     leakage: Literal["shrink", "refuse"] = "shrink"

@@ -79,8 +79,8 @@ def compare_models(
     *,
     metric: str,
     trained_until: dict[str, int | None] | None = None,
-    confidence_level: float = 0.95,
-    n_resamples: int = 2000,
+    confidence_level: float = 0.99,
+    n_resamples: int = 5000,
     seed: int = 0,
 ) -> Evaluation:
     """Score each role of ``recommendations`` (``challenger`` required; ``champion``, ``baseline`` optional)."""

@@ -28,7 +28,7 @@ def test_defaults(tmp_path):
     assert gate.evaluation == "backtest" and gate.metric == "normalized_discounted_cumulative_gain_at_10"
     assert gate.holdout.window is None and gate.holdout.share is None and gate.holdout.window_seconds == 7 * 86400
     assert gate.holdout.sample_size == 1000 and gate.holdout.event_types is None
-    assert (gate.confidence_level, gate.resamples, gate.seed) == (0.95, 2000, 42)
+    assert (gate.confidence_level, gate.resamples, gate.seed) == (0.99, 5000, 42)
     assert (gate.refit, gate.leakage, gate.scoring, gate.runtime_max_users) == ("full", "shrink", "auto", 500)
     assert gate.filter is None and gate.min_improvement == 0.0
 
