@@ -158,3 +158,11 @@ def test_clear_errors_for_bad_files(tmp_path):
         H.find_cut(tmp_path / "missing.csv", share=0.1)
     with pytest.raises(ValueError, match="exactly one"):
         H.find_cut(no_types, window_seconds=3, share=0.1)
+
+
+def test_no_returning_user_gives_an_empty_holdout_not_an_error(tmp_path):
+    path = write(tmp_path, [("u1", "a", T0), ("u2", "b", T0 + 100)], header="USER_ID,ITEM_ID,TIMESTAMP")
+    cut = H.find_cut(path, window_seconds=50, has_champion=False)
+    h, _ = H.build_holdout(path, cut, sample_size=5, seed=0)
+    assert h.truth == {} and h.candidates == 0 and (h.events_before, h.events_after) == (1, 1)
+    assert h.summary()["n_users"] == 0
