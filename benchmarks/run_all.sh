@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark command of the README, at sizes that finish in ~15 minutes on 2 cores.
+# `make bench`: every benchmark command of the README, at sizes that finish in ~35 minutes on 2 cores.
 # Larger runs: see each module's usage line (e.g. --sizes 1000000,10000000,50000000 for prepare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,3 +12,4 @@ run benchmarks.training --sizes poc --runs 3
 run benchmarks.serving_engine
 run benchmarks.serving_http
 run benchmarks.dag_parse
+run benchmarks.gate_calibration --seeds 20

@@ -45,7 +45,6 @@ METRICS = (
     "normalized_discounted_cumulative_gain_at_5", "normalized_discounted_cumulative_gain_at_10",
     "normalized_discounted_cumulative_gain_at_25", "precision_at_5", "precision_at_10", "precision_at_25",
 )  # fmt: skip
-Metric = Literal[METRICS]  # type: ignore[valid-type]
 CRON_PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@continuous"}
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -322,13 +321,87 @@ class Solution(Strict):
         return self.recipe_arn.endswith("/aws-popularity-count")
 
 
-class Gate(Strict):
-    """Champion/challenger gate: promote only if ``metric`` improves by ``min_improvement`` (relative)."""
+#: Per-user metrics the backtest computes besides the GetSolutionMetrics ones (evaluation/metrics.py).
+BACKTEST_METRICS = (
+    "recall_at_5", "recall_at_10", "recall_at_25", "hit_rate_at_5", "hit_rate_at_10", "hit_rate_at_25",
+)  # fmt: skip
+DURATION_RE = re.compile(r"^([1-9][0-9]*)([dhm])$")
+_DURATION_SECONDS = {"d": 86400, "h": 3600, "m": 60}
 
-    metric: Metric = "normalized_discounted_cumulative_gain_at_10"
+
+class Holdout(Strict):
+    """The backtest's out-of-time holdout: the cut C and the users sampled after it (docs/gate.md)."""
+
+    window: str | None = Field(None, description="newest span of events held out, e.g. 7d, 36h; default 7d")
+    share: float | None = Field(None, gt=0.0, lt=1.0, description="or: the newest share of events, e.g. 0.1")
+    sample_size: int = Field(1000, ge=2, le=100_000, description="users scored by every model")
+    event_types: list[str] | None = Field(
+        None, min_length=1, description="event types that count as relevant after C (default: every type)"
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None and not DURATION_RE.match(v):
+            raise ValueError(f"window {v!r}: use a whole number of days, hours or minutes, e.g. 7d, 36h, 90m")
+        return v
+
+    @model_validator(mode="after")
+    def _one_cut(self):
+        if self.window is not None and self.share is not None:
+            raise ValueError("give either window or share, not both")
+        return self
+
+    @property
+    def window_seconds(self) -> int | None:
+        """The window in seconds (7 days when neither window nor share is set); None when ``share`` is."""
+        if self.share is not None:
+            return None
+        number, unit = DURATION_RE.match(self.window or "7d").groups()
+        return int(number) * _DURATION_SECONDS[unit]
+
+
+class Gate(Strict):
+    """Champion/challenger gate (docs/gate.md).
+
+    ``evaluation: backtest`` scores champion, challenger and baseline on the same out-of-time holdout and
+    promotes when the lower bound of the paired bootstrap interval of the relative improvement of ``metric`` is
+    at least ``min_improvement``; ``offline_metrics`` compares each version's own GetSolutionMetrics numbers.
+    """
+
+    evaluation: Literal["backtest", "offline_metrics"] = "backtest"
+    metric: str = "normalized_discounted_cumulative_gain_at_10"
     min_improvement: float = Field(0.0, ge=0.0)
     beat_baseline: str | None = None
     on_fail: Literal["warn", "fail"] = "fail"
+    holdout: Holdout = Holdout()
+    confidence_level: float = Field(0.99, ge=0.5, lt=1.0, description="two-sided bootstrap interval")
+    resamples: int = Field(5000, ge=1000, le=100_000, description="paired bootstrap resamples")
+    seed: int = Field(42, ge=0, description="seeds the user sample and the bootstrap")
+    refit: Literal["full", "none"] = "full"
+    leakage: Literal["shrink", "refuse"] = "shrink"
+    scoring: Literal["auto", "batch", "runtime"] = "auto"
+    runtime_max_users: int = Field(500, ge=0, description="auto: GetRecommendations up to this many users")
+    filter: str | None = Field(None, description="filter applied to every model's recommendations")
+    filter_values: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if v not in METRICS and v not in BACKTEST_METRICS:
+            known = ", ".join((*METRICS, *BACKTEST_METRICS))
+            raise ValueError(f"unknown metric {v!r} (known: {known})")
+        return v
+
+    @model_validator(mode="after")
+    def _metric_fits_mode(self):
+        if self.evaluation == "offline_metrics" and self.metric not in METRICS:
+            raise ValueError(f"metric {self.metric!r} exists only in evaluation: backtest (GetSolutionMetrics "
+                             f"reports {', '.join(METRICS)})")  # fmt: skip
+        if self.evaluation == "backtest" and self.metric == "coverage":
+            raise ValueError("metric 'coverage' is not a per-user metric, so the backtest cannot test it; "
+                             "use e.g. normalized_discounted_cumulative_gain_at_10")  # fmt: skip
+        return self
 
 
 class Campaign(Strict):
@@ -653,6 +726,9 @@ def _reference_errors(raw: dict) -> list[tuple[str, str]]:
                             f"solution {base!r} is not a popularity-count baseline",
                         )
                     )
+            gate_filter = item["gate"].get("filter") if isinstance(item.get("gate"), dict) else None
+            if gate_filter is not None and gate_filter not in filters:
+                errs.append((f"{kind}[{i}].gate.filter", f"unknown filter {gate_filter!r} (known: {known_f})"))
     datasets = raw.get("datasets") if isinstance(raw.get("datasets"), dict) else {}
     for kind, required in REQUIRED_FIELDS.items():
         ds = datasets.get(kind)

@@ -50,6 +50,8 @@ GATE_FIELDS = (
 VERSION_BOOKKEEPING = ("created_at", "run_id", "data_hash")
 # A gate decision is per run: a retry of the gate task re-decides at a new time.
 GATE_BOOKKEEPING = ("decided_at",)
+#: Optional gate-record fields: ``evaluation`` holds a backtest's holdout, per-model metrics and intervals.
+GATE_OPTIONAL_FIELDS = ("evaluation",)
 
 
 class HistoryRecordError(ValueError):
@@ -143,6 +145,13 @@ def validate_gate_record(record: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(out["promoted"], bool):
         raise HistoryRecordError(f"promoted={out['promoted']!r}: expected true or false")
     out["decided_at"] = _iso_utc(out["decided_at"], "decided_at")
+    if record.get("evaluation") is not None:  # backtest details (evaluation/decision.py), kept as given
+        if not isinstance(record["evaluation"], Mapping):
+            raise HistoryRecordError(f"evaluation={record['evaluation']!r}: expected a mapping")
+        try:
+            out["evaluation"] = json.loads(json.dumps(record["evaluation"], allow_nan=False))
+        except (TypeError, ValueError) as err:
+            raise HistoryRecordError(f"evaluation: not plain JSON (numbers must be finite): {err}") from err
     return out
 
 

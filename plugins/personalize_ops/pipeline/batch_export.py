@@ -93,9 +93,10 @@ def write_inputs(s3, cfg, job, users: list[str], token: str) -> list[dict]:
     return parts
 
 
-def _out_lines(s3, part: dict):
-    in_name = part["input_path"].rsplit("/", 1)[-1]
-    bucket, key = s3uri.split(part["output_path"] + in_name + ".out")
+def output_lines(s3, input_path: str, output_path: str) -> list[dict]:
+    """The parsed JSON Lines a batch inference job wrote for ``input_path``: ``<output_path><input name>.out``."""
+    in_name = input_path.rsplit("/", 1)[-1]
+    bucket, key = s3uri.split(output_path.rstrip("/") + "/" + in_name + ".out")
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
@@ -126,7 +127,7 @@ def flatten(s3, parts: list[dict], expected_users: int, output_format: str, dest
     rows = {"user_id": [], "rank": [], "item_id": [], "score": []}
     errors, answered = [], set()
     for part in parts:
-        for rec in _out_lines(s3, part):
+        for rec in output_lines(s3, part["input_path"], part["output_path"]):
             inp = rec.get("input")  # a failed line may echo input that was not a JSON object
             user = inp.get("userId") if isinstance(inp, dict) else None
             if rec.get("error") or not rec.get("output"):
