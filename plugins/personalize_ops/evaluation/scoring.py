@@ -12,8 +12,11 @@ gate's filter (and its values) applied, so champion, challenger and baseline fac
   the version. No job start-up and no per-job charge, but only for a version a campaign serves (in practice the
   champion), and the campaign's minimum provisioned TPS bounds how fast it goes.
 
-The rule (:func:`choose_path`, ``gate.scoring: auto``): runtime when a campaign serves the version, the sample
-has at most ``runtime_max_users`` users and the dataset group has no event tracker; batch otherwise. The event
+The rule (:func:`choose_path`, ``gate.scoring: auto``): runtime when a campaign serves the version, the campaign
+does not explore, the sample has at most ``runtime_max_users`` users and the dataset group has no event tracker;
+batch otherwise. A campaign that explores (``campaignConfig.itemExplorationConfig.explorationWeight`` above 0;
+AWS's default for User-Personalization is 0.3) fills part of every list with items chosen for exposure, not for
+relevance, and batch jobs do not: the champion would be judged on a different list than the challenger. The event
 tracker condition keeps the comparison fair: a campaign adapts to events recorded through PutEvents, including
 events after the cut C, which would let the champion see part of the holdout. Personalize documents that
 campaigns use real-time events; it does not say that batch jobs do, and the local service's batch jobs do not,
@@ -71,6 +74,7 @@ def choose_path(
     has_event_tracker: bool,
     runtime_max_users: int,
     scoring: str = "auto",
+    campaign_explores: bool = True,
 ) -> tuple[str, str]:
     """(``"batch"`` or ``"runtime"``, why) by the rule in the module docstring."""
     if scoring not in ("auto", BATCH, RUNTIME):
@@ -81,11 +85,23 @@ def choose_path(
         return BATCH, "no campaign serves this version"
     if scoring == RUNTIME:
         return RUNTIME, f"scoring: runtime, served by {campaign_arn}"
+    if campaign_explores:
+        return BATCH, "the campaign explores (explorationWeight > 0): its lists are not the model's alone"
     if has_event_tracker:
         return BATCH, "the dataset group records real-time events, which a campaign would use (holdout leak)"
     if n_users > runtime_max_users:
         return BATCH, f"{n_users} users > runtime_max_users {runtime_max_users}"
     return RUNTIME, f"{n_users} users <= runtime_max_users {runtime_max_users}, served by {campaign_arn}"
+
+
+def campaign_explores(campaign: dict) -> bool:
+    """Whether a campaign (DescribeCampaign's ``campaign``) mixes exploration into its lists: an explicit
+    ``explorationWeight`` of 0 turns it off; absent, AWS applies its default (0.3), so the campaign explores."""
+    config = (campaign.get("campaignConfig") or {}).get("itemExplorationConfig") or {}
+    try:
+        return float(config.get("explorationWeight", "0.3")) > 0
+    except ValueError:
+        return True
 
 
 # --------------------------------------------------------------------------------------------- batch

@@ -141,6 +141,7 @@ def test_log_table_lists_every_model_and_the_decision():
         ({"scoring": "batch", "campaign_arn": "c"}, "batch", "scoring: batch"),
         ({"campaign_arn": None}, "batch", "no campaign serves this version"),
         ({"campaign_arn": "c", "has_event_tracker": True}, "batch", "real-time events"),
+        ({"campaign_arn": "c", "campaign_explores": True}, "batch", "the campaign explores"),
         ({"campaign_arn": "c", "n_users": 501}, "batch", "501 users > runtime_max_users 500"),
         ({"campaign_arn": "c"}, "runtime", "100 users <= runtime_max_users 500, served by c"),
         ({"campaign_arn": "c", "has_event_tracker": True, "scoring": "runtime"}, "runtime", "scoring: runtime"),
@@ -148,8 +149,28 @@ def test_log_table_lists_every_model_and_the_decision():
     ],
 )
 def test_scoring_path_rule(kwargs, path, why):
+    """Batch unless runtime is cheaper and sees the same list a batch job would."""
     from personalize_ops.evaluation.scoring import choose_path
 
-    args = {"n_users": 100, "has_event_tracker": False, "runtime_max_users": 500, **kwargs}
+    args = {"n_users": 100, "has_event_tracker": False, "runtime_max_users": 500, "campaign_explores": False,
+            **kwargs}  # fmt: skip
     chosen, reason = choose_path(**args)
     assert chosen == path and why in reason
+
+
+@pytest.mark.parametrize(
+    ("config", "explores"),
+    [
+        (None, True),  # AWS's default exploration weight (0.3) applies
+        ({"itemExplorationConfig": {"explorationWeight": "0"}}, False),
+        ({"itemExplorationConfig": {"explorationWeight": "0.0"}}, False),
+        ({"itemExplorationConfig": {"explorationWeight": "0.1"}}, True),
+        ({"itemExplorationConfig": {"explorationItemAgeCutOff": "7"}}, True),
+        ({"itemExplorationConfig": {"explorationWeight": "junk"}}, True),
+    ],
+)
+def test_campaign_explores(config, explores):
+    from personalize_ops.evaluation.scoring import campaign_explores
+
+    campaign = {"campaignArn": "c"} if config is None else {"campaignArn": "c", "campaignConfig": config}
+    assert campaign_explores(campaign) is explores

@@ -22,6 +22,10 @@ IN_CATEGORY = "INCLUDE ItemID WHERE Items.CATEGORY IN ($CATEGORY)"
 ODD = {"CATEGORY": '"odd"'}
 
 
+# Campaigns explore by default (weight 0.3), batch jobs never: compare lists of a campaign that does not.
+NO_EXPLORATION = {"campaignConfig": {"itemExplorationConfig": {"explorationWeight": "0"}}}
+
+
 @pytest.fixture(scope="module")
 def served(pz_stack, aws_conn_id):
     """A trained user-personalization version served by a campaign, and a filter."""
@@ -29,11 +33,9 @@ def served(pz_stack, aws_conn_id):
     g.import_csv("all", interactions_csv())
     version = g.train("up", "aws-user-personalization")
     campaign = g.ensure("campaign", f"{g.name}-up", version.rsplit("/", 1)[0],
-                        {"solutionVersionArn": version, "minProvisionedTPS": 1})  # fmt: skip
+                        {"solutionVersionArn": version, "minProvisionedTPS": 1, **NO_EXPLORATION})  # fmt: skip
     flt = g.ensure("filter", f"{g.name}-category", g.arn, {"filterExpression": IN_CATEGORY})
     return {"g": g, "version": version, "campaign": campaign, "filter": flt, "conn": aws_conn_id}
-
-
 def batch(served, label, filter_arn=None, filter_values=None):
     g = served["g"]
     where = batch_locations(BUCKET, "pz", g.name, "campaign", "t0ken0123456789", label)
