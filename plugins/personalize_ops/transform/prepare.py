@@ -253,9 +253,14 @@ def _check_columns(batch: pa.RecordBatch, ds: Dataset, kind: str) -> None:
 
 
 def prepare_dataset(
-    cfg: PipelineConfig, dataset_name: str, out_dir: str | Path, block_bytes: int = BLOCK_BYTES
+    cfg: PipelineConfig,
+    dataset_name: str,
+    out_dir: str | Path,
+    block_bytes: int = BLOCK_BYTES,
+    s3_options: dict | None = None,
 ) -> PreparedDataset:
-    """Validate + transform one dataset into ``out_dir/<name>/``; raise DataQualityError on failure."""
+    """Validate + transform one dataset into ``out_dir/<name>/``; raise DataQualityError on failure.
+    ``s3_options``: how an s3:// source is opened (see ``reader``)."""
     datasets = cfg.datasets.present()
     if dataset_name not in datasets:
         raise KeyError(f"dataset {dataset_name!r} is not in the config (have: {', '.join(datasets)})")
@@ -275,7 +280,7 @@ def prepare_dataset(
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
     try:
         needed = None if ds.transform else _needed_columns(ds)
-        for batch in prefetch(iter_source(ds.source, block_bytes, needed)):
+        for batch in prefetch(iter_source(ds.source, block_bytes, needed, s3_options)):
             if chunk == 0:
                 _check_columns(batch, ds, kind)
             m = map_batch(batch, ds, rows_in)

@@ -2,11 +2,14 @@
 
 A source is one file or a folder of part files (read in sorted name order, so output is deterministic).
 Every CSV column is read as a string: IDs keep leading zeros and typing happens in mapping.
+
+``s3_options``: how s3:// sources are opened, as ``pyarrow.fs.S3FileSystem`` options (access_key, secret_key,
+session_token, region, endpoint_override). The DAGs pass the Airflow AWS connection's
+(``pipeline.prepare_stage.s3_options_from_connection``); None (the CLI) means the standard AWS environment.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 
@@ -28,35 +31,19 @@ _SUFFIX = {
 }
 
 
-_S3_OPTIONS: dict | None = None  # set by s3_source_options(); None = the environment's AWS settings
-
-
-@contextlib.contextmanager
-def s3_source_options(**options) -> Iterator[None]:
-    """Within the block, s3:// sources are opened with these ``pyarrow.fs.S3FileSystem`` options
-    (access_key, secret_key, session_token, region, endpoint_override): the DAGs pass the Airflow AWS
-    connection's (pipeline.prepare_stage). Outside it (the CLI), the standard AWS environment applies."""
-    global _S3_OPTIONS
-    previous, _S3_OPTIONS = _S3_OPTIONS, {k: v for k, v in options.items() if v is not None}
-    try:
-        yield
-    finally:
-        _S3_OPTIONS = previous
-
-
-def _filesystem(source: Source) -> tuple[pafs.FileSystem, str]:
+def _filesystem(source: Source, s3_options: dict | None = None) -> tuple[pafs.FileSystem, str]:
     if source.is_s3:
-        options = _S3_OPTIONS
-        if options is None:
+        options = {k: v for k, v in (s3_options or {}).items() if v is not None}
+        if s3_options is None:
             endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
             options = {"endpoint_override": endpoint, "region": os.environ.get("AWS_DEFAULT_REGION")}
         return pafs.S3FileSystem(**options), source.path.removeprefix("s3://")
     return pafs.LocalFileSystem(), source.path
 
 
-def source_files(source: Source) -> list[str]:
+def source_files(source: Source, s3_options: dict | None = None) -> list[str]:
     """The files behind ``source`` (a folder lists its parts by suffix, sorted)."""
-    fs, path = _filesystem(source)
+    fs, path = _filesystem(source, s3_options)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise FileNotFoundError(f"source {source.path} does not exist")
@@ -69,9 +56,9 @@ def source_files(source: Source) -> list[str]:
     return files
 
 
-def source_bytes(source: Source) -> int:
-    fs, _ = _filesystem(source)
-    return sum(fs.get_file_info(f).size for f in source_files(source))
+def source_bytes(source: Source, s3_options: dict | None = None) -> int:
+    fs, _ = _filesystem(source, s3_options)
+    return sum(fs.get_file_info(f).size for f in source_files(source, s3_options))
 
 
 def _decompress(fs: pafs.FileSystem, path: str):
@@ -79,12 +66,12 @@ def _decompress(fs: pafs.FileSystem, path: str):
 
 
 def iter_source(
-    source: Source, block_bytes: int = BLOCK_BYTES, columns: set[str] | None = None
+    source: Source, block_bytes: int = BLOCK_BYTES, columns: set[str] | None = None, s3_options: dict | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Yield RecordBatches of raw rows; memory is bounded by ``block_bytes`` (CSV/JSON) or row groups.
     ``columns``: the CSV columns needed; when the file has all of them, the others are not converted."""
-    fs, _ = _filesystem(source)
-    for path in source_files(source):
+    fs, _ = _filesystem(source, s3_options)
+    for path in source_files(source, s3_options):
         if source.format == "parquet":
             pf = pq.ParquetFile(path, filesystem=fs)
             for b in pf.iter_batches(batch_size=PARQUET_ROWS):
