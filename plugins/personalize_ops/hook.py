@@ -24,7 +24,7 @@ from botocore.waiter import NormalizedOperationMethod
 
 from personalize_ops.errors import PersonalizeResourceFailedError, PersonalizeTimeoutError
 from personalize_ops.resources import KINDS, NOT_FOUND, STOPPING, ResourceKind, kind, tag_dict
-from personalize_ops.waiters import WAITER_PATH, State, described_state, state_of
+from personalize_ops.waiters import DEFAULT_DELAY, DEFAULT_MAX_ATTEMPTS, WAITER_PATH, State, described_state, state_of
 
 #: Retries for throttling and 5xx, unless the connection's ``config_kwargs`` sets ``retries`` itself.
 DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 10}
@@ -210,8 +210,8 @@ class PersonalizeHook(_RetryingHook):
         arn: str,
         target: str = "active",
         *,
-        delay: float = 30,
-        max_attempts: int = 720,
+        delay: float = DEFAULT_DELAY,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         """Block until the resource reaches ``target`` (active / deleted / updated / stopped).
 

@@ -13,6 +13,7 @@ from personalize_ops.errors import PersonalizeError, PersonalizeTimeoutError
 from personalize_ops.hook import PersonalizeHook, status_queries
 from personalize_ops.resources import ResourceKind
 from personalize_ops.resources import kind as _kind
+from personalize_ops.waiters import DEFAULT_DELAY, DEFAULT_MAX_ATTEMPTS
 
 
 class PersonalizeResourceTrigger(AwsBaseWaiterTrigger):
@@ -26,17 +27,9 @@ class PersonalizeResourceTrigger(AwsBaseWaiterTrigger):
 
     aws_hook_class = PersonalizeHook
 
-    def __init__(
-        self,
-        *,
-        kind: str,
-        arn: str,
-        target: str = "active",
-        waiter_delay: int = 30,
-        waiter_max_attempts: int = 720,
-        aws_conn_id: str | None = "aws_default",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, kind: str, arn: str, target: str = "active", **kwargs: Any) -> None:
+        """``kwargs``: the provider trigger's ``waiter_delay``, ``waiter_max_attempts`` (defaults: the generated
+        waiters'), ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config``."""
         k = _kind(kind)
         super().__init__(
             serialized_fields={"kind": k.key, "arn": arn, "target": target},
@@ -47,10 +40,7 @@ class PersonalizeResourceTrigger(AwsBaseWaiterTrigger):
             status_queries=status_queries(k),
             return_key="resource",
             return_value={"kind": k.key, "arn": arn, "target": target},
-            waiter_delay=waiter_delay,
-            waiter_max_attempts=waiter_max_attempts,
-            aws_conn_id=aws_conn_id,
-            **kwargs,
+            **{"waiter_delay": DEFAULT_DELAY, "waiter_max_attempts": DEFAULT_MAX_ATTEMPTS, **kwargs},
         )
 
     def _event_from_exception(self, error: Exception) -> TriggerEvent:

@@ -11,6 +11,7 @@ from personalize_ops.hook import PersonalizeHook
 from personalize_ops.links import PersonalizeConsoleLink, persist_link
 from personalize_ops.resources import ResourceKind
 from personalize_ops.triggers import defer_until, error_from_event
+from personalize_ops.waiters import DEFAULT_DELAY, DEFAULT_MAX_ATTEMPTS
 
 
 class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
@@ -33,8 +34,8 @@ class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
         *,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        waiter_delay: int = 30,
-        waiter_max_attempts: int = 720,
+        waiter_delay: int = DEFAULT_DELAY,
+        waiter_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
