@@ -62,6 +62,8 @@ def test_operations_and_members_exist(k):
         head, _, tail = k.update_status_path.partition(".")
         update_shape = MODEL.operation_model(k.describe_op).output_shape.members[k.describe_key].members[head]
         assert tail in update_shape.members
+        assert "failureReason" in update_shape.members  # what failure_reason_of reads of a failed update
+        assert k.update_op in MODEL.operation_names
 
 
 @pytest.mark.parametrize("k", KINDS.values(), ids=list(KINDS))
