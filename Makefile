@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
-export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins:$(CURDIR)/dags
+export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -20,11 +20,14 @@ PORT ?= 8080
 
 # Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the three layered
 # lock files (each lists every package it needs, dependencies included, with its hashes).
-$(STAMP): requirements-uv.txt requirements.txt requirements-local.txt requirements-dev.txt Makefile
+$(STAMP): requirements-uv.txt requirements.txt requirements-local.txt requirements-dev.txt pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-uv.txt
 	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode --require-hashes \
 		-r requirements.txt -r requirements-local.txt -r requirements-dev.txt
+	@# This project, editable (personalize_ops, the UI plugin, personalize_local; console scripts personalize-ops and
+	@# personalize-local). Its dependencies are the locks above; its build backend the setuptools they pin.
+	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps --no-build-isolation -e .
 	@# Byte-compile once: this environment sets PYTHONDONTWRITEBYTECODE, so nothing else would cache it.
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	@touch $(STAMP)

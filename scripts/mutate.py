@@ -44,7 +44,7 @@ GUARDS = (
     Guard("teardown", "pipeline/teardown.py", ("tests/personalize_ops/pipeline/test_teardown.py",), 1.0),
     Guard("quality rules", "quality/rules.py", ("tests/personalize_ops/quality",), 0.9),
     Guard("filter expression", "filter_expression.py", ("tests/personalize_ops/test_filter_expression.py",), 0.9),
-    Guard("config validators", "config.py", ("tests/personalize_ops/test_config.py",), 0.9),
+    Guard("config validators", "config", ("tests/personalize_ops/test_config.py",), 0.9),
     Guard(
         "training adoption",
         "operators/solution_version.py",

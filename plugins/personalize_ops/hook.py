@@ -7,6 +7,7 @@ status, wait) on top of the boto3 client and loads our generated waiters through
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -19,13 +20,14 @@ import botocore.config
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore import xform_name
 from botocore.exceptions import ClientError
+from botocore.waiter import NormalizedOperationMethod
 
 from personalize_ops.errors import PersonalizeResourceFailedError, PersonalizeTimeoutError
-from personalize_ops.resources import ResourceKind, kind
+from personalize_ops.resources import KINDS, NOT_FOUND, STOPPING, ResourceKind, kind, tag_dict
+from personalize_ops.waiters import DEFAULT_DELAY, DEFAULT_MAX_ATTEMPTS, WAITER_PATH, State, described_state, state_of
 
 #: Retries for throttling and 5xx, unless the connection's ``config_kwargs`` sets ``retries`` itself.
 DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 10}
-RUN_TAG = "airflow:run"
 
 
 class _RetryingHook(AwsBaseHook):
@@ -64,6 +66,17 @@ def run_token(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:32]
 
 
+def _resolving_kind(method):
+    """Hook methods take a kind key (``"dataset_group"``) or a :class:`ResourceKind`; it is resolved here, once,
+    where the call enters the hook (a ResourceKind passes through unchanged)."""
+
+    @functools.wraps(method)
+    def resolved(self, k: str | ResourceKind, *args, **kwargs):
+        return method(self, kind(k), *args, **kwargs)
+
+    return resolved
+
+
 class PersonalizeHook(_RetryingHook):
     """Hook for the Personalize control plane; helpers are driven by :mod:`personalize_ops.resources`.
 
@@ -76,83 +89,65 @@ class PersonalizeHook(_RetryingHook):
 
     @cached_property
     def waiter_path(self) -> Path:
-        return Path(__file__).with_name("waiters") / "personalize.json"
+        return WAITER_PATH
 
     # --- generic calls ---------------------------------------------------------------------------
     def call(self, operation: str, **params: Any) -> dict:
         """Call a Personalize operation by its API name (``"CreateDatasetGroup"``)."""
         return getattr(self.conn, xform_name(operation))(**params)
 
-    def describe(self, k: str | ResourceKind, arn: str) -> dict:
+    @_resolving_kind
+    def describe(self, k: ResourceKind, arn: str) -> dict:
         """The Describe response object (``response[describe_key]``)."""
-        k = kind(k)
         return self.call(k.describe_op, **{k.arn_member: arn})[k.describe_key]
 
-    def describe_or_none(self, k: str | ResourceKind, arn: str) -> dict | None:
+    @_resolving_kind
+    def describe_or_none(self, k: ResourceKind, arn: str) -> dict | None:
         try:
             return self.describe(k, arn)
         except ClientError as e:
-            if error_code(e) == "ResourceNotFoundException":
+            if error_code(e) == NOT_FOUND:
                 return None
             raise
 
-    def status(self, k: str | ResourceKind, arn: str) -> str | None:
+    @_resolving_kind
+    def status(self, k: ResourceKind, arn: str) -> str | None:
         """Current status (``None`` for kinds without one, e.g. schemas)."""
-        k = kind(k)
-        return self.describe(k, arn).get(k.status_path) if k.status_path else None
+        return k.status_of(self.describe(k, arn)) if k.status_path else None
 
-    def list(self, k: str | ResourceKind, parent_arn: str | None = None) -> Iterator[dict]:
-        """Summaries from the paginated List call, filtered by the parent when the kind has one."""
-        k = kind(k)
-        params: dict[str, Any] = {}
-        if parent_arn and k.list_parent_member:
-            params[k.list_parent_member] = parent_arn
-        token = None
-        while True:
-            page = self.call(k.list_op, **params, **({"nextToken": token} if token else {}))
+    @_resolving_kind
+    def list(self, k: ResourceKind, parent_arn: str | None = None) -> Iterator[dict]:
+        """Summaries from botocore's paginator for the List call, filtered by the parent when the kind has one."""
+        params = {k.list_parent_member: parent_arn} if parent_arn and k.list_parent_member else {}
+        for page in self.conn.get_paginator(xform_name(k.list_op)).paginate(**params):
             yield from page.get(k.list_key, [])
-            token = page.get("nextToken")
-            if not token:
-                return
 
-    def find_by_name(self, k: str | ResourceKind, name: str, parent_arn: str | None = None) -> str | None:
+    @_resolving_kind
+    def find_by_name(self, k: ResourceKind, name: str, parent_arn: str | None = None) -> str | None:
         """ARN of the resource of this kind named ``name`` under ``parent_arn``, or None."""
-        k = kind(k)
         for summary in self.list(k, parent_arn):
             if summary.get(k.name_member) == name:
                 return summary[k.arn_member]
         return None
 
     def tags(self, arn: str) -> dict[str, str]:
-        return {t["tagKey"]: t["tagValue"] for t in self.call("ListTagsForResource", resourceArn=arn)["tags"]}
+        """The resource's tags as ``{key: value}`` (ListTagsForResource is not paginated: one call has them all)."""
+        return tag_dict(self.call("ListTagsForResource", resourceArn=arn)["tags"])
 
-    def failure_error(self, k: str | ResourceKind, arn: str) -> PersonalizeResourceFailedError:
+    @_resolving_kind
+    def failure_error(self, k: ResourceKind, arn: str) -> PersonalizeResourceFailedError:
         """The typed error for a failed resource, with its current status and failureReason."""
-        k = kind(k)
-        d = self.describe_or_none(k, arn) or {}
-        reason = d.get(k.failure_reason_path) if k.failure_reason_path else None
-        if k.update_status_path and d:
-            update = d.get(k.update_status_path.split(".")[0]) or {}
-            reason = reason or update.get("failureReason")
-        return PersonalizeResourceFailedError(k.key, arn, d.get(k.status_path or "", "not found"), reason)
-
-    def state(self, k: str | ResourceKind, arn: str, target: str = "active") -> str:
-        """``"success"``, ``"failure"`` or ``"pending"`` for ``target``, with the waiters' semantics."""
-        k = kind(k)
         d = self.describe_or_none(k, arn)
-        if target == "deleted":
-            return "success" if d is None else "pending"
         if d is None:
-            return "failure"
-        status = d.get(k.status_path) if k.status_path else "ACTIVE"
-        if target == "updated" and k.update_status_path:
-            first, _, rest = k.update_status_path.partition(".")
-            status = (d.get(first) or {}).get(rest) or status
-        if target == "stopped":
-            return "pending" if status in ("CREATE STOPPING", *k.in_progress) else "success"
-        if status in k.success:
-            return "success"
-        return "pending" if status in k.in_progress else "failure"
+            return PersonalizeResourceFailedError(k.key, arn, "not found", None)
+        return PersonalizeResourceFailedError(k.key, arn, k.status_of(d), k.failure_reason_of(d))
+
+    @_resolving_kind
+    def state(self, k: ResourceKind, arn: str, target: str = "active") -> State:
+        """``"success"``, ``"failure"`` or ``"pending"`` for ``target``: the generated waiter's acceptors
+        evaluated on one Describe response (an error response included), exactly as one waiter poll would."""
+        describe = NormalizedOperationMethod(getattr(self.conn, xform_name(k.describe_op)))
+        return state_of(k, target, describe(**{k.arn_member: arn}))
 
     def call_when_free(self, operation: str, *, timeout: float = 600, **params: Any) -> dict:
         """Call ``operation``, retrying ResourceInUseException with exponential backoff up to ``timeout``."""
@@ -178,43 +173,45 @@ class PersonalizeHook(_RetryingHook):
         A version can finish between our status check and the request; Personalize then answers
         ResourceInUseException, which here means "nothing to stop", not "retry". Returns whether a stop was sent.
         """
-        if self.state("solution_version", arn, "stopped") != "pending" or self.status(
-            "solution_version", arn
-        ) == "CREATE STOPPING":
+        version = KINDS["solution_version"]
+
+        def stoppable() -> bool:
+            d = self.describe(version, arn)
+            return described_state(version, "stopped", d) == "pending" and version.status_of(d) not in STOPPING
+
+        if not stoppable():
             return False
         try:
-            self.call("StopSolutionVersionCreation", solutionVersionArn=arn)
+            self.call(version.stop_op, **{version.arn_member: arn})
             return True
         except ClientError as e:
-            if error_code(e) == "ResourceInUseException" and (
-                self.state("solution_version", arn, "stopped") == "success"
-                or self.status("solution_version", arn) == "CREATE STOPPING"
-            ):
+            if error_code(e) == "ResourceInUseException" and not stoppable():
                 return False
             raise
 
-    def delete(self, k: str | ResourceKind, arn: str, *, timeout: float = 600) -> bool:
+    @_resolving_kind
+    def delete(self, k: ResourceKind, arn: str, *, timeout: float = 600) -> bool:
         """Issue the Delete call (retrying while in use). False if the resource was already gone."""
-        k = kind(k)
         if not k.delete_op:
             raise ValueError(f"Personalize {k.key} resources cannot be deleted through the API")
         try:
             self.call_when_free(k.delete_op, timeout=timeout, **{k.arn_member: arn})
         except ClientError as e:
-            if error_code(e) == "ResourceNotFoundException":
+            if error_code(e) == NOT_FOUND:
                 return False
             raise
         return True
 
     # --- waiting ---------------------------------------------------------------------------------
+    @_resolving_kind
     def wait(
         self,
-        k: str | ResourceKind,
+        k: ResourceKind,
         arn: str,
         target: str = "active",
         *,
-        delay: float = 30,
-        max_attempts: int = 720,
+        delay: float = DEFAULT_DELAY,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         """Block until the resource reaches ``target`` (active / deleted / updated / stopped).
 
@@ -224,27 +221,30 @@ class PersonalizeHook(_RetryingHook):
         from airflow.providers.amazon.aws.exceptions import WaiterMaxAttemptsError, WaiterTerminalFailure
         from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
 
-        k = kind(k)
-        waiter = self.get_waiter(k.waiter_name(target))
-        status_args = [q for q in (k.status_query, k.failure_reason_query, k.update_status_query) if q]
         try:
             wait(
-                waiter=waiter,
+                waiter=self.get_waiter(k.waiter_name(target)),
                 waiter_delay=delay,  # type: ignore[arg-type]
                 waiter_max_attempts=max_attempts,
                 args={k.arn_member: arn},
                 failure_message=f"Personalize {k.key} {arn} failed",
                 status_message=f"Personalize {k.key} {arn} status",
-                status_args=status_args,
+                status_args=status_queries(k),
             )
         except WaiterTerminalFailure:
             raise self.failure_error(k, arn) from None
         except WaiterMaxAttemptsError as e:
-            found = self.describe_or_none(k, arn) or {}
+            found = self.describe_or_none(k, arn)
+            status = k.status_of(found) if found is not None else "gone"
             raise PersonalizeTimeoutError(
                 f"Personalize {k.key} {arn} did not become {target} after {max_attempts} polls {delay}s apart "
-                f"(status {found.get(k.status_path or '', 'gone')!r}); raise waiter_max_attempts or look at it."
+                f"(status {status!r}); raise waiter_max_attempts or look at it."
             ) from e
+
+
+def status_queries(k: ResourceKind) -> list[str]:
+    """JMESPaths of what a wait logs after each poll: status, failure reason, latest update's status."""
+    return [q for q in (k.status_query, k.failure_reason_query, k.update_status_query) if q]
 
 
 def canonical(value: Any) -> Any:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk import conf
 
-from personalize_ops.errors import PersonalizeError
 from personalize_ops.hook import PersonalizeHook
 from personalize_ops.links import PersonalizeConsoleLink, persist_link
 from personalize_ops.resources import kind as _kind
-from personalize_ops.triggers import PersonalizeResourceTrigger
+from personalize_ops.triggers import defer_until, error_from_event
 
 
 class PersonalizeResourceSensor(AwsBaseSensor[PersonalizeHook]):
@@ -40,13 +38,14 @@ class PersonalizeResourceSensor(AwsBaseSensor[PersonalizeHook]):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        _kind(kind).waiter_name(target)  # unknown kind / target fails at parse time
+        self.resource_kind = _kind(kind)  # resolved once; an unknown kind or target fails at parse time
+        self.resource_kind.waiter_name(target)
         self.kind, self.arn, self.target, self.deferrable = kind, arn, target, deferrable
 
     def poke(self, context) -> bool:
-        state = self.hook.state(self.kind, self.arn, self.target)
+        state = self.hook.state(self.resource_kind, self.arn, self.target)
         if state == "failure":
-            raise self.hook.failure_error(self.kind, self.arn)
+            raise self.hook.failure_error(self.resource_kind, self.arn)
         return state == "success"
 
     def execute(self, context) -> Any:
@@ -54,25 +53,10 @@ class PersonalizeResourceSensor(AwsBaseSensor[PersonalizeHook]):
         if not self.deferrable or self.poke(context):
             return super().execute(context) if not self.deferrable else self.arn
         delay = max(0.1, float(self.poke_interval))
-        self.defer(
-            trigger=PersonalizeResourceTrigger(
-                kind=self.kind,
-                arn=self.arn,
-                target=self.target,
-                waiter_delay=delay,
-                waiter_max_attempts=max(1, int(self.timeout // delay)),
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout + 60),
-        )
+        max_attempts = max(1, int(self.timeout // delay))
+        defer_until(self, self.resource_kind, self.arn, self.target, delay=delay, max_attempts=max_attempts)
 
     def execute_complete(self, context, event: dict[str, Any] | None = None) -> str:
         if event and event.get("status") == "success":
             return self.arn
-        if self.hook.state(self.kind, self.arn, self.target) == "failure":
-            raise self.hook.failure_error(self.kind, self.arn)
-        raise PersonalizeError(f"Personalize {self.kind} {self.arn}: {(event or {}).get('message')}")
+        raise error_from_event(self.hook, event)

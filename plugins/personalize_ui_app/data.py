@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from personalize_ops.metrics.names import DEFAULT_GATE_METRIC as DEFAULT_METRIC
+
 DEFAULT_CONFIG = "include/pipeline.yaml"
-DEFAULT_METRIC = "normalized_discounted_cumulative_gain_at_10"
 
 
 @dataclass(frozen=True)

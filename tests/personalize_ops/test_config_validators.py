@@ -3,8 +3,9 @@ and the reason (and nothing else), and a passing input next to it.
 
 The base config uses every section (three datasets, a popularity baseline, a gate, filters with a parameter and
 an IF, an event tracker, a batch job, schedules), so each case changes exactly one thing. Validators enumerated
-from personalize_ops/config.py: the ``field_validator`` / ``model_validator`` functions, the ``Field``
-constraints, the ``Literal`` choices, ``_reference_errors`` and ``load_config`` itself.
+from personalize_ops/config/: the ``field_validator`` / ``model_validator`` functions, the ``Field``
+constraints, the ``Literal`` choices, the cross references (references.py), the botocore shapes (aws_shapes.py) and
+``load_config`` itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 import yaml
-from personalize_ops.config import ConfigError, load_config
+from personalize_ops.config import ConfigError, PipelineConfig, load_config
+from pydantic import ValidationError
 
 RICH = {
     "dataset_group": {"name": "g", "bucket": "bkt", "prefix": "p", "role_arn": "arn:aws:iam::000000000000:role/R"},
@@ -224,7 +226,7 @@ CASES = [
     # --- Quality
     Case("quality-unknown-rule", put("datasets.interactions.quality", {"rules": {"id_nul": "quarantine"}}),
          put("datasets.interactions.quality", {"rules": {"id_null": "quarantine"}}),
-         "datasets.interactions.quality.rules", "unknown rule(s) id_nul (known: categorical_too_long, id_null"),
+         "datasets.interactions.quality.rules", "unknown rule(s) id_nul (known: bad_encoding, bad_quoting, categorical_too_long"),
     Case("quality-rule-action", put("datasets.interactions.quality", {"rules": {"id_null": "ignore"}}),
          put("datasets.interactions.quality", {"rules": {"id_null": "fail"}}),
          "datasets.interactions.quality.rules.id_null", "Input should be 'fail' or 'quarantine'"),
@@ -246,6 +248,18 @@ CASES = [
     Case("hyperparameter-list", put("solutions[0].hyperparameters", {"hidden_dimension": [64]}),
          put("solutions[0].hyperparameters", {"hidden_dimension": 64, "bptt": "32", "recency_mask": True}),
          "solutions[0].hyperparameters.hidden_dimension", "Input should be a valid"),
+    # --- pass-through members against botocore's CreateSolution input shape (aws_shapes.py)
+    Case("solution-config-type", put("solutions[0].solution_config", {"eventValueThreshold": 3}),
+         put("solutions[0].solution_config", {"eventValueThreshold": "3"}), "solutions[0].solution_config",
+         "Invalid type for parameter eventValueThreshold, value: 3"),
+    Case("solution-config-unknown-member", put("solutions[0].solution_config", {"hpoConfig": {"hpoObjective": {
+         "type": "Maximize", "metricName": "m", "bogus": 1}}}),
+         put("solutions[0].solution_config", {"hpoConfig": {"hpoObjective": {"type": "Maximize", "metricName": "m"}}}),
+         "solutions[0].solution_config", 'Unknown parameter in hpoConfig.hpoObjective: "bogus"'),
+    Case("solution-config-hyperparameter-number", put("solutions[0].solution_config",
+         {"algorithmHyperParameters": {"hidden_dimension": 64}}),
+         put("solutions[0].solution_config", {"algorithmHyperParameters": {"hidden_dimension": "64"}}),
+         "solutions[0].solution_config", "Invalid type for parameter algorithmHyperParameters.hidden_dimension"),
     Case("no-solutions", both(put("solutions", []), put("campaigns", []), put("batch_jobs", [])),
          both(put("campaigns", []), put("batch_jobs", [])), "solutions", "at least 1 item"),
     # --- Campaign / Gate
@@ -253,7 +267,7 @@ CASES = [
          put("campaigns[0].gate.min_improvement", 0), "campaigns[0].gate.min_improvement",
          "greater than or equal to 0"),
     Case("gate-metric", put("campaigns[0].gate.metric", "accuracy"), put("campaigns[0].gate.metric", "precision_at_5"),
-         "campaigns[0].gate.metric", "Input should be 'coverage'"),
+         "campaigns[0].gate.metric", "unknown metric 'accuracy'"),
     Case("gate-on-fail", put("campaigns[0].gate.on_fail", "cry"), put("campaigns[0].gate.on_fail", "warn"),
          "campaigns[0].gate.on_fail", "Input should be 'warn' or 'fail'"),
     Case("campaign-tps-0", put("campaigns[0].min_provisioned_tps", 0), put("campaigns[0].min_provisioned_tps", 1),
@@ -302,7 +316,7 @@ CASES = [
     Case("missing-interactions", drop("datasets.interactions"), keep, "datasets.interactions", "missing required key"),
     Case("wrong-type", put("batch_jobs[0].num_results", "many"), keep, "batch_jobs[0].num_results",
          "Input should be a valid integer"),
-    # --- references and uniqueness (_reference_errors)
+    # --- references and uniqueness (config/references.py)
     Case("duplicate-solution", put("solutions[2].name", "up"), keep, "solutions[2].name", "duplicate name 'up'"),
     Case("duplicate-campaign", add("campaigns", {"name": "c", "solution": "sims"}),
          add("campaigns", {"name": "c2", "solution": "sims"}), "campaigns[1].name", "duplicate name 'c'"),
@@ -394,6 +408,19 @@ def test_every_error_is_reported_at_once(tmp_path):
         load_config(write(tmp_path, cfg))
     locs = {loc for loc, _ in ei.value.errors}
     assert locs == {"dataset_group.name", "filters[1].expression", "campaigns[0].solution"}
+
+
+def test_the_model_itself_checks_references():
+    """References are checked by PipelineConfig's own validation, not only by load_config."""
+    cfg = copy.deepcopy(RICH)
+    put("campaigns[0].solution", "nope")(cfg)
+    put("batch_jobs[0].filter", "gone")(cfg)
+    with pytest.raises(ValidationError) as ei:
+        PipelineConfig.model_validate(cfg)
+    assert [(e["loc"], e["msg"]) for e in ei.value.errors()] == [
+        (("campaigns", 0, "solution"), "unknown solution 'nope' (known: up, pop, sims)"),
+        (("batch_jobs", 0, "filter"), "unknown filter 'gone' (known: f-int, f-cat)"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ import botocore.session
 import pytest
 from personalize_ops.resources import KINDS, TEARDOWN_ORDER, kind
 
-MODEL = botocore.session.get_session().get_service_model("personalize")
+SESSION = botocore.session.get_session()
+MODEL = SESSION.get_service_model("personalize")
+PAGINATORS = SESSION.get_paginator_model("personalize")
 
 
 def _members(op: str, side: str) -> set[str]:
@@ -60,6 +62,29 @@ def test_operations_and_members_exist(k):
         head, _, tail = k.update_status_path.partition(".")
         update_shape = MODEL.operation_model(k.describe_op).output_shape.members[k.describe_key].members[head]
         assert tail in update_shape.members
+        assert "failureReason" in update_shape.members  # what failure_reason_of reads of a failed update
+        assert k.update_op in MODEL.operation_names
+
+
+@pytest.mark.parametrize("k", KINDS.values(), ids=list(KINDS))
+def test_every_list_call_has_a_botocore_paginator_over_the_list_key(k):
+    """PersonalizeHook.list() pages with botocore's own paginator; ListTagsForResource needs none (no nextToken)."""
+    assert PAGINATORS.get_paginator(k.list_op)["result_key"] == k.list_key
+    assert "nextToken" not in _members("ListTagsForResource", "input")
+
+
+def test_create_requests_and_tags_come_from_the_table():
+    k = KINDS["solution"]
+    request = k.create_request("s", "arn:dsg", {"recipeArn": "arn:r"}, {"airflow:run": 7})
+    assert request == {
+        "name": "s",
+        "datasetGroupArn": "arn:dsg",
+        "recipeArn": "arn:r",
+        "performAutoTraining": False,
+        "tags": [{"tagKey": "airflow:run", "tagValue": "7"}],
+    }
+    assert set(request) - {"tags"} <= _members(k.create_op, "input") and "tags" in _members(k.create_op, "input")
+    assert "name" not in KINDS["solution_version"].create_request(None, "arn:s", {})
 
 
 def test_campaign_config_members_are_update_arguments():

@@ -11,6 +11,9 @@ METRIC_NAMES: tuple[str, ...] = (
     "precision_at_25",
 )
 
+#: The metric a campaign's gate compares unless the config names another.
+DEFAULT_GATE_METRIC = "normalized_discounted_cumulative_gain_at_10"
+
 SHORT_LABELS: dict[str, str] = {
     "coverage": "cov",
     "mean_reciprocal_rank_at_25": "mrr@25",

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.sdk import conf
 
-from personalize_ops.errors import PersonalizeError, PersonalizeTimeoutError
 from personalize_ops.hook import PersonalizeHook
 from personalize_ops.links import PersonalizeConsoleLink, persist_link
-from personalize_ops.resources import ResourceKind, kind
-from personalize_ops.triggers import PersonalizeResourceTrigger
+from personalize_ops.resources import ResourceKind
+from personalize_ops.triggers import defer_until, error_from_event
+from personalize_ops.waiters import DEFAULT_DELAY, DEFAULT_MAX_ATTEMPTS
 
 
 class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
@@ -35,8 +34,8 @@ class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
         *,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        waiter_delay: int = 30,
-        waiter_max_attempts: int = 720,
+        waiter_delay: int = DEFAULT_DELAY,
+        waiter_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -48,43 +47,20 @@ class PersonalizeBaseOperator(AwsBaseOperator[PersonalizeHook]):
     def persist_link(self, context, arn: str) -> None:
         persist_link(context, self, self.hook, arn)
 
-    def wait_or_defer(self, context, k: str | ResourceKind, arn: str, target: str = "active") -> str:
+    def wait_or_defer(self, context, k: ResourceKind, arn: str, target: str = "active") -> str:
         """Return ``arn`` once the resource reached ``target``; defers when ``deferrable``."""
-        k = kind(k)
         if not self.wait_for_completion or self.hook.state(k, arn, target) == "success":
             return arn
         if self.deferrable:
-            self.defer(
-                trigger=PersonalizeResourceTrigger(
-                    kind=k.key,
-                    arn=arn,
-                    target=target,
-                    waiter_delay=self.waiter_delay,
-                    waiter_max_attempts=self.waiter_max_attempts,
-                    aws_conn_id=self.aws_conn_id,
-                    region_name=self.region_name,
-                    verify=self.verify,
-                    botocore_config=self.botocore_config,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.waiter_delay * self.waiter_max_attempts + 60),
-            )
+            defer_until(self, k, arn, target, delay=self.waiter_delay, max_attempts=self.waiter_max_attempts)
         self.hook.wait(k, arn, target, delay=self.waiter_delay, max_attempts=self.waiter_max_attempts)
         return arn
 
     def execute_complete(self, context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: return the ARN, or raise the typed error with AWS's failureReason."""
-        event = event or {"status": "error", "message": "trigger returned no event"}
-        resource = event.get("resource") or {}
-        kind, arn, target = resource.get("kind", ""), resource.get("arn", ""), resource.get("target", "")
-        if event.get("status") == "success":
-            return self.result_after_wait(arn)
-        state = self.hook.state(kind, arn, target) if arn and kind else "failure"
-        if state == "failure" and target != "deleted" and kind:
-            raise self.hook.failure_error(kind, arn)
-        if "max attempts" in str(event.get("message")):
-            raise PersonalizeTimeoutError(f"Personalize {kind} {arn}: {event.get('message')}")
-        raise PersonalizeError(f"Personalize {kind} {arn}: {event.get('message')}")
+        if event and event.get("status") == "success":
+            return self.result_after_wait(event["resource"]["arn"])
+        raise error_from_event(self.hook, event)
 
     def result_after_wait(self, arn: str) -> Any:
         """What the task returns after a deferred wait (the ARN unless a subclass says otherwise)."""

@@ -25,15 +25,14 @@ class PersonalizeDeleteResourceOperator(PersonalizeBaseOperator):
 
     def __init__(self, *, kind: str, arn: str, in_use_timeout: float = 1800, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not _kind(kind).deletable:
+        self.resource_kind = _kind(kind)  # resolved once; an unknown kind fails at parse time
+        if not self.resource_kind.deletable:
             raise ValueError(f"Personalize {kind} resources cannot be deleted through the API")
-        self.kind = kind
-        self.arn = arn
-        self.in_use_timeout = in_use_timeout
+        self.kind, self.arn, self.in_use_timeout = kind, arn, in_use_timeout
 
     def execute(self, context) -> str:
         self.persist_link(context, self.arn)
-        if not self.hook.delete(self.kind, self.arn, timeout=self.in_use_timeout):
+        if not self.hook.delete(self.resource_kind, self.arn, timeout=self.in_use_timeout):
             self.log.info("%s %s is already gone", self.kind, self.arn)
             return self.arn
-        return self.wait_or_defer(context, self.kind, self.arn, "deleted")
+        return self.wait_or_defer(context, self.resource_kind, self.arn, "deleted")

@@ -11,6 +11,7 @@ from personalize_ops.errors import PersonalizeDriftError
 from personalize_ops.hook import PersonalizeHook, config_differences, error_code
 from personalize_ops.operators.base import PersonalizeBaseOperator
 from personalize_ops.resources import KINDS, ResourceKind, kind
+from personalize_ops.waiters import described_state
 
 
 class PersonalizeEnsureResourceOperator(PersonalizeBaseOperator):
@@ -48,19 +49,13 @@ class PersonalizeEnsureResourceOperator(PersonalizeBaseOperator):
         self.kind = kind or self.default_kind
         if self.kind is None:
             raise ValueError("PersonalizeEnsureResourceOperator needs kind=, one of " + ", ".join(KINDS))
-        if _kind(self.kind).key == "solution_version":  # (unknown kinds fail here too, at parse time)
+        self.resource_kind = _kind(self.kind)  # resolved once; an unknown kind fails at parse time
+        if self.resource_kind.key == "solution_version":
             raise ValueError("solution versions have no name to ensure: use PersonalizeCreateSolutionVersionOperator")
         if on_drift not in ("fail", "replace"):
             raise ValueError(f"on_drift must be 'fail' or 'replace', not {on_drift!r}")
-        self.name = name
-        self.parent_arn = parent_arn
-        self.config = config or {}
-        self.tags = tags or {}
-        self.on_drift = on_drift
-
-    @property
-    def resource_kind(self) -> ResourceKind:
-        return _kind(self.kind)
+        self.name, self.parent_arn, self.on_drift = name, parent_arn, on_drift
+        self.config, self.tags = config or {}, tags or {}
 
     def request_config(self) -> dict[str, Any]:
         """The Create members besides name and parent (subclasses build it from their own params)."""
@@ -68,16 +63,8 @@ class PersonalizeEnsureResourceOperator(PersonalizeBaseOperator):
 
     def execute(self, context) -> str:
         k = self.resource_kind
-        arn = ensure_resource(
-            self.hook,
-            k,
-            self.name,
-            self.parent_arn,
-            self.request_config(),
-            self.tags,
-            self.on_drift,
-            self.log,
-        )
+        request = (self.name, self.parent_arn, self.request_config(), self.tags)
+        arn = ensure_resource(self.hook, k, *request, self.on_drift, self.log)
         self.persist_link(context, arn)
         return self.wait_or_defer(context, k, arn, "active")
 
@@ -93,7 +80,7 @@ def ensure_resource(
     log,
 ) -> str:
     """Describe-before-create; returns the ARN of the reused or newly created resource."""
-    config = {**k.create_defaults, **config}
+    config = k.with_defaults(config)
     arn = hook.find_by_name(k, name, parent_arn)
     if arn:
         found = hook.describe(k, arn)
@@ -104,18 +91,13 @@ def ensure_resource(
             log.warning("Replacing drifted %s %s (%s): %s", k.key, name, arn, sorted(diffs))
             hook.delete(k, arn)
             hook.wait(k, arn, "deleted", delay=2, max_attempts=900)
-        elif k.status_path and found.get(k.status_path) in k.failure:
+        elif described_state(k, "active", found) == "failure":
             raise hook.failure_error(k, arn)
         else:
             log.info("Reusing %s %s: %s", k.key, name, arn)
             return arn
-    params: dict[str, Any] = {k.name_member: name, **config}
-    if k.create_parent_member and parent_arn:
-        params[k.create_parent_member] = parent_arn
-    if tags:
-        params["tags"] = [{"tagKey": key, "tagValue": str(v)} for key, v in tags.items()]
     try:
-        arn = hook.call(k.create_op, **params)[k.arn_member]
+        arn = hook.call(k.create_op, **k.create_request(name, parent_arn, config, tags))[k.arn_member]
     except ClientError as e:  # created concurrently, or by a request whose response we lost
         if error_code(e) != "ResourceAlreadyExistsException":
             raise
@@ -128,20 +110,3 @@ def ensure_resource(
 
 
 _kind = kind
-
-
-def _named_subclass(k: ResourceKind) -> type[PersonalizeEnsureResourceOperator]:
-    cls_name = f"PersonalizeEnsure{k.title}Operator"
-    doc = f"``PersonalizeEnsureResourceOperator`` with ``kind={k.key!r}`` (Create{k.title})."
-    return type(
-        cls_name,
-        (PersonalizeEnsureResourceOperator,),
-        {"default_kind": k.key, "__doc__": doc, "__module__": __name__},
-    )
-
-
-#: ``PersonalizeEnsureDatasetGroupOperator``, ``PersonalizeEnsureFilterOperator``, ... one per creatable kind.
-NAMED_ENSURE_OPERATORS: dict[str, type[PersonalizeEnsureResourceOperator]] = {
-    k.key: _named_subclass(k) for k in KINDS.values() if k.key != "solution_version"
-}
-globals().update({cls.__name__: cls for cls in NAMED_ENSURE_OPERATORS.values()})

@@ -6,9 +6,10 @@ from typing import Any, Literal
 
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
-from personalize_ops.hook import RUN_TAG, PersonalizeHook, run_token
+from personalize_ops.hook import PersonalizeHook, run_token
 from personalize_ops.operators.base import PersonalizeBaseOperator
-from personalize_ops.resources import KINDS
+from personalize_ops.resources import KINDS, RUN_TAG
+from personalize_ops.waiters import described_state
 
 SOLUTION_VERSION = KINDS["solution_version"]
 
@@ -24,19 +25,15 @@ def create_or_adopt_solution_version(
         arn = summary[SOLUTION_VERSION.arn_member]
         if hook.tags(arn).get(RUN_TAG) != token:
             continue
-        if summary.get("status") in SOLUTION_VERSION.failure:
-            log.info("Not adopting %s from an earlier try: it is %s", arn, summary.get("status"))
+        if described_state(SOLUTION_VERSION, "active", summary) == "failure":
+            log.info("Not adopting %s from an earlier try: it is %s", arn, SOLUTION_VERSION.status_of(summary))
             continue
         log.info("Adopting solution version %s started by an earlier try of this task", arn)
         return arn, True
-    params: dict[str, Any] = {
-        "solutionArn": solution_arn,
-        "trainingMode": training_mode,
-        "tags": [{"tagKey": RUN_TAG, "tagValue": token}],
-    }
-    if name:
-        params["name"] = name
-    arn = hook.call("CreateSolutionVersion", **params)["solutionVersionArn"]
+    request = SOLUTION_VERSION.create_request(
+        name or None, solution_arn, {"trainingMode": training_mode}, {RUN_TAG: token}
+    )
+    arn = hook.call(SOLUTION_VERSION.create_op, **request)[SOLUTION_VERSION.arn_member]
     log.info("Started training %s (%s) of %s", arn, training_mode, solution_arn)
     return arn, False
 
@@ -65,10 +62,8 @@ class PersonalizeCreateSolutionVersionOperator(PersonalizeBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.solution_arn = solution_arn
-        self.training_mode = training_mode
-        self.name = name
-        self.run_identity = run_identity
+        self.solution_arn, self.training_mode = solution_arn, training_mode
+        self.name, self.run_identity = name, run_identity
 
     def token(self, context) -> str:
         if self.run_identity:

@@ -7,7 +7,6 @@ nothing reaches S3 unless every data-quality rule passed.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 
 from personalize_ops.pipeline.settings import work_dir
 
@@ -49,17 +48,13 @@ def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = F
     the result) and when rows were quarantined (the quarantine file holds them)."""
     from personalize_ops.staging import stage_file
     from personalize_ops.transform.prepare import prepare_dataset
-    from personalize_ops.transform.reader import s3_source_options
 
     group = cfg.dataset_group
     ds = cfg.datasets.present().get(dataset)
-    reading = (
-        s3_source_options(**s3_options_from_connection(group.aws_conn_id)) if ds and ds.source.is_s3 else nullcontext()
-    )
+    s3_options = s3_options_from_connection(group.aws_conn_id) if ds and ds.source.is_s3 else None
     with work_dir(f"prepare-{dataset}") as work:
         log.info("run %s: work directory %s", run_id, work.path)
-        with reading:
-            prepared = prepare_dataset(cfg, dataset, work.path).to_dict()
+        prepared = prepare_dataset(cfg, dataset, work.path, s3_options=s3_options).to_dict()
         log.info(summary_line(prepared))
         prepared["staged"] = None
         if prepared["quarantine_path"]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from personalize_ops.quality import rule_names as rn
+
 MS_THRESHOLD = 100_000_000_000  # epoch seconds reach this in year 5138; epoch ms passed it in 1973
 ID_FIELDS = {"interactions": ("USER_ID", "ITEM_ID"), "items": ("ITEM_ID",), "users": ("USER_ID",)}
 MAX_METADATA = {"items": 50, "users": 5}
@@ -73,7 +75,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
     names = {f[0] for f in fields}
     rules = [
         Rule(
-            "id_null",
+            rn.ID_NULL,
             "source",
             c,
             "ExpectColumnValuesToNotBeNull",
@@ -87,7 +89,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
     for c in ts_fields:
         rules.append(
             Rule(
-                "timestamp_unparseable",
+                rn.TIMESTAMP_UNPARSEABLE,
                 "source",
                 UNPARSEABLE + c,
                 "ExpectColumnValuesToBeInSet",
@@ -100,7 +102,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
         lo, hi = window
         rules.append(
             Rule(
-                "timestamp_out_of_window",
+                rn.TIMESTAMP_OUT_OF_WINDOW,
                 "source",
                 c,
                 "ExpectColumnValuesToBeBetween",
@@ -114,7 +116,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
         if not nullable:
             rules.append(
                 Rule(
-                    "null_not_allowed",
+                    rn.NULL_NOT_ALLOWED,
                     "personalize",
                     name,
                     "ExpectColumnValuesToNotBeNull",
@@ -126,7 +128,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
         if name in ids:
             rules.append(
                 Rule(
-                    "id_too_long",
+                    rn.ID_TOO_LONG,
                     "personalize",
                     name,
                     "ExpectColumnValueLengthsToBeBetween",
@@ -138,7 +140,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
         if name in ("TIMESTAMP", "CREATION_TIMESTAMP"):
             rules.append(
                 Rule(
-                    "timestamp_milliseconds",
+                    rn.TIMESTAMP_MILLISECONDS,
                     "personalize",
                     name,
                     "ExpectColumnValuesToBeBetween",
@@ -151,7 +153,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
         if categorical and base == "string":
             rules.append(
                 Rule(
-                    "categorical_too_long",
+                    rn.CATEGORICAL_TOO_LONG,
                     "personalize",
                     name,
                     "ExpectColumnValueLengthsToBeBetween",

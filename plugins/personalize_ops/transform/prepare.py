@@ -309,12 +309,14 @@ def _where(line: int | None, row: int | None) -> str:
     return f"data row {row} (0-based, header not counted)"
 
 
-def _reject_error(kind: str, ds: Dataset, group: list[Reject], display: Display) -> DataQualityError:
+def _reject_error(
+    kind: str, ds: Dataset, group: list[Reject], display: Display, s3_options: dict | None = None
+) -> DataQualityError:
     """The error for rows that could not be parsed under a 'fail' action: file, line, raw line, what to do."""
     r = min(group, key=lambda x: (x.line is None, x.line or 0, x.row or 0))
     line, text = r.line, r.text
     if r.reason == "bad_encoding" and line is None:  # find the line: read the file again, on this error path only
-        line, found = first_undecodable_line(ds.source, r.path)
+        line, found = first_undecodable_line(ds.source, r.path, s3_options)
         text = found if found is not None else text
     detail = r.detail
     if r.reason == "bad_encoding":
@@ -370,9 +372,14 @@ def _cleanup(*closers) -> None:
 
 
 def prepare_dataset(
-    cfg: PipelineConfig, dataset_name: str, out_dir: str | Path, block_bytes: int = BLOCK_BYTES
+    cfg: PipelineConfig,
+    dataset_name: str,
+    out_dir: str | Path,
+    block_bytes: int = BLOCK_BYTES,
+    s3_options: dict | None = None,
 ) -> PreparedDataset:
     """Validate + transform one dataset into ``out_dir/<name>/``; raise DataQualityError on failure.
+    ``s3_options``: how an s3:// source is opened (see ``reader``).
 
     On every exit path the read-ahead thread is joined, every source reader closed and the output either
     renamed into place (success) or removed (failure); the quarantine file and reports are kept."""
@@ -394,10 +401,10 @@ def prepare_dataset(
     quarantine = _QuarantineFile(out / f"{kind}.quarantine.csv", sink.columns)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
     try:
-        est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source) // 16  # generous upper bound
+        est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source, s3_options) // 16  # generous upper bound
         dedupe, stats = HashSet(bloom_log2=min(30, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
         needed = None if ds.transform else _needed_columns(ds)
-        with Prefetch(iter_source(ds.source, block_bytes, needed)) as chunks:
+        with Prefetch(iter_source(ds.source, block_bytes, needed, s3_options)) as chunks:
             for part in chunks:
                 batch = part.batch
                 rows_in += batch.num_rows + len(part.rejects)
@@ -405,7 +412,7 @@ def prepare_dataset(
                     for reason in ("ragged_row", "bad_quoting", "bad_encoding"):
                         group = [r for r in part.rejects if r.reason == reason]
                         if group and ds.quality.action(reason) == "fail":
-                            raise _reject_error(kind, ds, group, display)
+                            raise _reject_error(kind, ds, group, display, s3_options)
                     quarantine.rejects(part.rejects)
                     for r in part.rejects:
                         dropped[f"quarantine:{r.reason}"] = dropped.get(f"quarantine:{r.reason}", 0) + 1

@@ -11,6 +11,10 @@ fields than the header/``columns``; ``bad_encoding``: bytes that are not valid i
 the chunk it was found in; the caller applies the dataset's quality action (fail or quarantine). A source
 that cannot be read at all (missing, empty, corrupt, malformed JSON) raises ``SourceError``.
 
+``s3_options``: how s3:// sources are opened, as ``pyarrow.fs.S3FileSystem`` options (access_key, secret_key,
+session_token, region, endpoint_override). The DAGs pass the Airflow AWS connection's
+(``pipeline.prepare_stage.s3_options_from_connection``); None (the CLI) means the standard AWS environment.
+
 Use ``Prefetch`` as a context manager around ``iter_source``: leaving the block stops and joins the read-ahead
 thread and closes every file and Arrow reader, on every exit path.
 """
@@ -73,35 +77,19 @@ class Chunk:
     rejects: list[Reject] = field(default_factory=list)
 
 
-_S3_OPTIONS: dict | None = None  # set by s3_source_options(); None = the environment's AWS settings
-
-
-@contextlib.contextmanager
-def s3_source_options(**options) -> Iterator[None]:
-    """Within the block, s3:// sources are opened with these ``pyarrow.fs.S3FileSystem`` options
-    (access_key, secret_key, session_token, region, endpoint_override): the DAGs pass the Airflow AWS
-    connection's (pipeline.prepare_stage). Outside it (the CLI), the standard AWS environment applies."""
-    global _S3_OPTIONS
-    previous, _S3_OPTIONS = _S3_OPTIONS, {k: v for k, v in options.items() if v is not None}
-    try:
-        yield
-    finally:
-        _S3_OPTIONS = previous
-
-
-def _filesystem(source: Source) -> tuple[pafs.FileSystem, str]:
+def _filesystem(source: Source, s3_options: dict | None = None) -> tuple[pafs.FileSystem, str]:
     if source.is_s3:
-        options = _S3_OPTIONS
-        if options is None:
+        options = {k: v for k, v in (s3_options or {}).items() if v is not None}
+        if s3_options is None:
             endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
             options = {"endpoint_override": endpoint, "region": os.environ.get("AWS_DEFAULT_REGION")}
         return pafs.S3FileSystem(**options), source.path.removeprefix("s3://")
     return pafs.LocalFileSystem(), source.path
 
 
-def source_files(source: Source) -> list[str]:
+def source_files(source: Source, s3_options: dict | None = None) -> list[str]:
     """The files behind ``source`` (a folder lists its parts by suffix, sorted)."""
-    fs, path = _filesystem(source)
+    fs, path = _filesystem(source, s3_options)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise SourceError(
@@ -122,9 +110,9 @@ def source_files(source: Source) -> list[str]:
     return files
 
 
-def source_bytes(source: Source) -> int:
-    fs, _ = _filesystem(source)
-    return sum(fs.get_file_info(f).size for f in source_files(source))
+def source_bytes(source: Source, s3_options: dict | None = None) -> int:
+    fs, _ = _filesystem(source, s3_options)
+    return sum(fs.get_file_info(f).size for f in source_files(source, s3_options))
 
 
 def _is_utf8(encoding: str) -> bool:
@@ -163,12 +151,14 @@ def _open(fs: pafs.FileSystem, path: str, encoding: str = "utf-8"):
                 yield f
 
 
-def iter_source(source: Source, block_bytes: int = BLOCK_BYTES, columns: set[str] | None = None) -> Iterator[Chunk]:
+def iter_source(
+    source: Source, block_bytes: int = BLOCK_BYTES, columns: set[str] | None = None, s3_options: dict | None = None
+) -> Iterator[Chunk]:
     """Yield Chunks of raw rows; memory is bounded by ``block_bytes`` (CSV/JSON) or row groups.
     ``columns``: the CSV columns needed; when the file has all of them, the others are not converted."""
-    fs, _ = _filesystem(source)
+    fs, _ = _filesystem(source, s3_options)
     first_row = 0
-    for path in source_files(source):
+    for path in source_files(source, s3_options):
         if source.format == "parquet":
             parts = _parquet(fs, path, source)
         elif source.format == "jsonl":
@@ -339,7 +329,7 @@ def _csv(
         if "Empty CSV file" in str(e):
             raise SourceError(f"{path} holds no rows. To fix: write the data, or remove it", "empty_file") from None
         if m := re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+)", str(e)):  # see _undecodable_row_is_handled
-            line, text = first_undecodable_line(source, path)
+            line, text = first_undecodable_line(source, path, fs=fs)
             raise SourceError(
                 f"{path}, line {line or m[1]} (1-based, blank lines not counted): expected {m[2]} fields, got {m[3]}, "
                 f"and bytes that are not valid {source.encoding}. To fix: correct the row, or set source.encoding "
@@ -459,10 +449,12 @@ def _raw_text(v) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def first_undecodable_line(source: Source, path: str) -> tuple[int | None, str | None]:
+def first_undecodable_line(
+    source: Source, path: str, s3_options: dict | None = None, fs: pafs.FileSystem | None = None
+) -> tuple[int | None, str | None]:
     """The first line of ``path`` with bytes that are not valid in the source encoding (1-based, blank lines not
     counted, as the CSV reader counts; the line with those bytes as \\xNN). Reads the file again: error path only."""
-    fs, _ = _filesystem(source)
+    fs = fs or _filesystem(source, s3_options)[0]
     n = 0
     with fs.open_input_stream(path, compression="detect") as f, io.BufferedReader(f) as lines:
         for raw in lines:

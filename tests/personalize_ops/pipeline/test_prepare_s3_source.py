@@ -50,3 +50,20 @@ def test_s3_source_folder_and_missing_key(s3_setup):
     assert folder["rows_out"] > 0 and folder["staged"] is None
     with pytest.raises(DataQualityError, match=f"source_missing: source s3://{bucket}/raw/nothing.csv does not exist"):
         prepare_and_stage(config(f"s3://{bucket}/raw/nothing.csv", "missing"), "interactions", "r4", dry_run=True)
+
+
+def test_reader_takes_the_s3_options_as_a_parameter(s3_setup, aws_conn_id):
+    """No module-level state: each read names how it opens S3, so two reads with different connections in one
+    process (threads of a worker, dag.test) cannot see each other's options."""
+    from personalize_ops.config import Source
+    from personalize_ops.pipeline.prepare_stage import s3_options_from_connection
+    from personalize_ops.transform import reader
+
+    s3, bucket, _ = s3_setup
+    options = s3_options_from_connection(aws_conn_id)
+    source = Source(path=f"s3://{bucket}/raw/")
+    assert reader.source_files(source, s3_options=options) == [f"{bucket}/raw/2026/interactions.csv"]
+    rows = sum(b.num_rows for b in reader.iter_source(source, s3_options=options))
+    body = s3.get_object(Bucket=bucket, Key="raw/2026/interactions.csv")["Body"]
+    assert rows == sum(1 for _ in body.iter_lines()) - 1  # the header is not a row
+    assert not any(name.startswith("_S3") for name in vars(reader))

@@ -10,7 +10,6 @@ from helpers import INTERACTIONS_SCHEMA, context, ensure_once, interactions_csv,
 from personalize_ops.errors import PersonalizeDriftError
 from personalize_ops.operators import (
     PersonalizeDeleteResourceOperator,
-    PersonalizeEnsureDatasetGroupOperator,
     PersonalizeEnsureResourceOperator,
 )
 from personalize_ops.resources import KINDS, TEARDOWN_ORDER
@@ -152,6 +151,8 @@ def test_drift_is_explained_and_replace_recreates(pz_stack, aws_conn_id, ensure,
     new = op.execute(context())
     described = pz_stack.client("personalize").describe_filter(filterArn=new)["filter"]
     assert described["filterExpression"] == changed["filterExpression"]
-    # a named subclass derived from the table behaves the same
-    same = PersonalizeEnsureDatasetGroupOperator(task_id="g", name=f"tk-drift-{uid}", aws_conn_id=aws_conn_id)
+    # the parent, ensured again by name, is the same resource
+    same = PersonalizeEnsureResourceOperator(
+        task_id="g", kind="dataset_group", name=f"tk-drift-{uid}", aws_conn_id=aws_conn_id
+    )
     assert same.execute(context()) == dsg and old

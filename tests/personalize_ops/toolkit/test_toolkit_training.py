@@ -203,3 +203,34 @@ def test_running_out_of_polls_is_a_timeout_error(pz_stack, aws_conn_id, group):
             {"dataSource": {"dataLocation": group["location"]}},
             waiter_max_attempts=1,
         )
+
+
+def test_a_deferred_wait_that_runs_out_of_polls_is_a_timeout_error(pz_stack, aws_conn_id, group, uid):
+    """The trigger says the wait ran out of attempts (from the exception's type), and the task raises
+    PersonalizeTimeoutError for it, not PersonalizeResourceFailedError: the import is still running."""
+    import asyncio
+
+    from personalize_ops.errors import PersonalizeResourceFailedError, PersonalizeTimeoutError
+    from personalize_ops.triggers import PersonalizeResourceTrigger, error_from_event
+
+    hook = PersonalizeHook(aws_conn_id=aws_conn_id)
+    with pz_stack.faults_set(job_delay=5):
+        arn = hook.call(
+            "CreateDatasetImportJob",
+            jobName=f"tk-deferred-timeout-{uid}",
+            datasetArn=group["dataset"],
+            dataSource={"dataLocation": group["location"]},
+        )["datasetImportJobArn"]
+        trigger = PersonalizeResourceTrigger(
+            kind="dataset_import_job", arn=arn, waiter_delay=0.1, waiter_max_attempts=1, aws_conn_id=aws_conn_id
+        )
+
+        async def first_event():
+            async for event in trigger.run():
+                return event.payload
+
+        event = asyncio.run(first_event())
+        assert event["status"] == "error" and event["timeout"] is True, event
+        error = error_from_event(hook, event)
+    assert isinstance(error, PersonalizeTimeoutError) and not isinstance(error, PersonalizeResourceFailedError)
+    assert arn in str(error)

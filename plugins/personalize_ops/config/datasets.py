@@ -1,0 +1,233 @@
+"""The datasets section: where each dataset's raw data is, how its fields map to Personalize's, its rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from personalize_ops.config.base import Strict, _resolve
+from personalize_ops.config.errors import Problem, validated_with
+from personalize_ops.quality.rule_names import ROW_RULES
+
+FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,149}$")
+REQUIRED_FIELDS = {
+    "interactions": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
+    "items": ("ITEM_ID",),
+    "users": ("USER_ID",),
+}
+AVRO_TYPES = ("string", "int", "long", "float", "double", "boolean")
+
+
+class Source(Strict):
+    """Where a dataset's raw data lives and how to read it."""
+
+    path: str = Field(description="local file/folder (relative to the config file) or s3:// URI")
+    format: Literal["csv", "tsv", "parquet", "jsonl"] = "csv"
+    delimiter: str | None = Field(None, min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    header: bool = True
+    columns: list[str] | None = None
+
+    _p = field_validator("path")(_resolve)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.path.startswith("s3://")
+
+    @property
+    def sep(self) -> str:
+        return self.delimiter or ("\t" if self.format == "tsv" else ",")
+
+    @model_validator(mode="after")
+    def _columns_when_headerless(self):
+        if not self.header and not self.columns and self.format in ("csv", "tsv"):
+            raise ValueError("header: false needs explicit 'columns'")
+        return self
+
+
+class FieldSpec(Strict):
+    """One Personalize field: where it comes from, how to parse it, its Avro type."""
+
+    name: str
+    source: str | None = Field(None, description="source column; default: the field name")
+    type: Literal[AVRO_TYPES] = "string"  # type: ignore[valid-type]
+    nullable: bool = False
+    categorical: bool = False
+    timestamp: str | None = Field(None, description="epoch_s | epoch_ms | iso8601 | a strftime format")
+    split: str | None = Field(None, description="separator of a multi-valued source; joined with '|'")
+    extract: str | None = Field(None, description="regex with one group taken from the source value")
+
+    @field_validator("name")
+    @classmethod
+    def _field_name(cls, v: str) -> str:
+        if not FIELD_RE.fullmatch(v):
+            raise ValueError(f"field name {v!r} must match ^[A-Za-z_][A-Za-z0-9_]* (max 150)")
+        return v
+
+    @field_validator("timestamp")
+    @classmethod
+    def _ts(cls, v: str | None) -> str | None:
+        if v is not None and v not in ("epoch_s", "epoch_ms", "iso8601") and "%" not in v:
+            raise ValueError(f"timestamp {v!r}: use epoch_s, epoch_ms, iso8601 or a strftime format like %Y-%m-%d")
+        return v
+
+    @field_validator("extract")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                if re.compile(v).groups != 1:
+                    raise ValueError(f"extract regex {v!r} must have exactly one group")
+            except re.error as e:
+                raise ValueError(f"extract regex {v!r} is invalid: {e}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.categorical and self.type != "string":
+            raise ValueError(f"{self.name}: only string fields can be categorical")
+        if self.timestamp and self.type not in ("long", "int"):
+            raise ValueError(f"{self.name}: a timestamp field must have type long")
+        return self
+
+    @property
+    def column(self) -> str:
+        return self.source or self.name
+
+    def avro(self) -> dict:
+        t: Any = ["null", self.type] if self.nullable else self.type
+        out: dict[str, Any] = {"name": self.name, "type": t}
+        if self.categorical:
+            out["categorical"] = True
+        return out
+
+
+class EventRule(Strict):
+    """Emit one event (EVENT_TYPE, optional EVENT_VALUE) for rows whose column compares true."""
+
+    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    value: float | str
+    event_type: str = Field(min_length=1)
+    event_value: float | Literal["source"] | None = None
+
+
+class EventRules(Strict):
+    """Derive EVENT_TYPE/EVENT_VALUE from one column. Each matching rule yields its own row, so a
+    source row can become several events; rows matching no rule are dropped, counted as 'no_event_rule'."""
+
+    column: str
+    rules: list[EventRule] = Field(min_length=1)
+
+
+class Quality(Strict):
+    """Per-dataset data-quality actions. ``on_fail`` applies to every row rule unless ``rules`` overrides."""
+
+    on_fail: Literal["fail", "quarantine"] = "fail"
+    rules: dict[str, Literal["fail", "quarantine"]] = Field(default_factory=dict)
+    gx_mode: Literal["stats", "rows"] = Field(
+        "stats",
+        description="stats: GX validates per-chunk rule statistics (vectorized), and re-validates any failing "
+        "chunk row by row; rows: GX validates every chunk row by row (slower, ~1 us/row)",
+    )
+    timestamp_min: int = Field(946684800, description="plausible window start, epoch seconds (2000-01-01)")
+    timestamp_max: int | None = Field(None, description="window end; default: now + 1 day")
+    show_values_in_logs: bool = Field(
+        False,
+        description="show identifier values (USER_ID, ITEM_ID, SESSION_ID, any *_ID field) in log and error "
+        "messages; default: masked as <masked N chars #hash>. The quarantine file and the GX reports, written "
+        "next to the data, always hold the full rows",
+    )
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - set(ROW_RULES))
+        if unknown:
+            raise ValueError(f"unknown rule(s) {', '.join(unknown)} (known: {', '.join(sorted(ROW_RULES))})")
+        return v
+
+    def action(self, rule: str) -> str:
+        return self.rules.get(rule, self.on_fail)
+
+
+class Dataset(Strict):
+    """One dataset (interactions, items or users): source, mapping, rules, schema, import mode."""
+
+    source: Source
+    fields: list[FieldSpec] = Field(min_length=1)
+    event_rules: EventRules | None = None
+    transform: str | None = Field(
+        None, description="'package.module:function' or dotted path; pyarrow.Table -> pyarrow.Table per batch"
+    )
+    schema_file: str | None = None
+    import_mode: Literal["FULL", "INCREMENTAL"] = "FULL"
+    quality: Quality = Quality()
+
+    _p = field_validator("schema_file")(_resolve)
+
+    @field_validator("transform")
+    @classmethod
+    def _dotted(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*", v):
+            raise ValueError(f"transform {v!r} must be a dotted path like 'mypkg.module:function'")
+        return v
+
+    @model_validator(mode="after")
+    def _fields_unique(self):
+        names = [f.name for f in self.fields]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"duplicate fields: {', '.join(dup)}")
+        if self.event_rules and "EVENT_TYPE" not in names:
+            raise ValueError("event_rules need an EVENT_TYPE entry in fields")
+        return self
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def avro_schema(self, kind: str) -> dict:
+        """The Avro schema: ``schema_file`` when set, else generated from ``fields`` (same order)."""
+        if self.schema_file:
+            return json.loads(Path(self.schema_file).read_text())
+        return {
+            "type": "record",
+            "name": kind.capitalize(),
+            "namespace": "com.amazonaws.personalize.schema",
+            "fields": [f.avro() for f in self.fields],
+            "version": "1.0",
+        }
+
+
+class Datasets(Strict):
+    interactions: Dataset
+    items: Dataset | None = None
+    users: Dataset | None = None
+
+    @field_validator("interactions", "items", "users", mode="wrap")
+    @classmethod
+    def _required_fields(cls, value: Any, handler, info: ValidationInfo) -> Dataset | None:
+        """Each dataset has the fields Personalize requires of its type (checked even when another field is
+        broken: an entry's name is what counts)."""
+        kind = info.field_name
+
+        def missing(_: Dataset | None) -> list[Problem]:
+            names = {f.name if isinstance(f, FieldSpec) else f.get("name") for f in _fields(value)}
+            return [(("fields",), f"{kind} needs a {r} field") for r in REQUIRED_FIELDS[kind] if r not in names]
+
+        return validated_with("Dataset", handler, value, missing) if value is not None else None
+
+    def present(self) -> dict[str, Dataset]:
+        return {k: v for k, v in (("interactions", self.interactions), ("items", self.items),
+                                  ("users", self.users)) if v is not None}  # fmt: skip
+
+
+def _fields(value: Any) -> list:
+    """The field entries of a dataset as given: a validated Dataset's, or the mapping's well-formed ones."""
+    if isinstance(value, Dataset):
+        return list(value.fields)
+    fields = value.get("fields") if isinstance(value, dict) else None
+    return [f for f in fields if isinstance(f, dict)] if isinstance(fields, list) else []
