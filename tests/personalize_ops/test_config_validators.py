@@ -226,7 +226,8 @@ CASES = [
     # --- Quality
     Case("quality-unknown-rule", put("datasets.interactions.quality", {"rules": {"id_nul": "quarantine"}}),
          put("datasets.interactions.quality", {"rules": {"id_null": "quarantine"}}),
-         "datasets.interactions.quality.rules", "unknown rule(s) id_nul (known: bad_encoding, bad_quoting, categorical_too_long"),
+         "datasets.interactions.quality.rules",
+         "unknown rule(s) id_nul (known: bad_encoding, bad_quoting, categorical_too_long"),
     Case("quality-rule-action", put("datasets.interactions.quality", {"rules": {"id_null": "ignore"}}),
          put("datasets.interactions.quality", {"rules": {"id_null": "fail"}}),
          "datasets.interactions.quality.rules.id_null", "Input should be 'fail' or 'quarantine'"),

@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 from personalize_ops.config import Source
 from personalize_ops.quality.errors import SourceError
+from personalize_ops.quality.rule_names import BAD_ENCODING, BAD_QUOTING, RAGGED_ROW
 
 BLOCK_BYTES = 8 << 20  # CSV/JSON block; bounds memory together with the prefetch depth
 PARQUET_ROWS = 1 << 20
@@ -271,7 +272,7 @@ def _header(fs, path: str, source: Source) -> list[str]:
         raise SourceError(
             f"{path}, line 1 (the header) holds bytes that are not valid {source.encoding}. To fix: set "
             "source.encoding to the file's encoding, or fix the header",
-            "bad_encoding",
+            BAD_ENCODING,
             line=1,
             text=line.decode("utf-8", "backslashreplace"),
         ) from None
@@ -289,7 +290,7 @@ def _csv(
         text = row.text or ""
         quoting = "\n" in text or "\r" in text or text.count('"') % 2 == 1
         detail = f"expected {row.expected_columns} fields, got {row.actual_columns}"
-        rejects.append(Reject("bad_quoting" if quoting else "ragged_row", path, row.number, None, text, detail))
+        rejects.append(Reject(BAD_QUOTING if quoting else RAGGED_ROW, path, row.number, None, text, detail))
         return "skip"
 
     reader = None
@@ -334,7 +335,7 @@ def _csv(
                 f"{path}, line {line or m[1]} (1-based, blank lines not counted): expected {m[2]} fields, got {m[3]}, "
                 f"and bytes that are not valid {source.encoding}. To fix: correct the row, or set source.encoding "
                 "(a row with both problems cannot be quarantined)",
-                "bad_encoding",
+                BAD_ENCODING,
                 line=line or int(m[1]),
                 text=text,
             ) from None
@@ -410,10 +411,10 @@ def _checked(batch: pa.RecordBatch, rejects: list[Reject], path: str, first_row:
             continue
         cols[k], enc = _decoded(col)
         if enc is not None:
-            bad["bad_encoding"] = bad.get("bad_encoding", np.zeros(n, bool)) | enc
+            bad[BAD_ENCODING] = bad.get(BAD_ENCODING, np.zeros(n, bool)) | enc
         if pa.types.is_binary(col.type) and _has_byte(col, b"\r\n"):
             m = pc.fill_null(pc.match_substring_regex(col, "[\r\n]"), False).to_numpy(zero_copy_only=False)
-            bad["bad_quoting"] = bad.get("bad_quoting", np.zeros(n, bool)) | m
+            bad[BAD_QUOTING] = bad.get(BAD_QUOTING, np.zeros(n, bool)) | m
     found = list(rejects)
     if bad:
         any_bad = np.zeros(n, bool)
@@ -427,7 +428,7 @@ def _checked(batch: pa.RecordBatch, rejects: list[Reject], path: str, first_row:
                        else col.to_pylist() for col in batch.columns]  # fmt: skip
             for i in np.flatnonzero(mask):
                 text = sep.join("" if c[i] is None else _raw_text(c[i]) for c in raw)
-                what = "bytes that are not valid UTF-8" if reason == "bad_encoding" else "a line break inside a field"
+                what = "bytes that are not valid UTF-8" if reason == BAD_ENCODING else "a line break inside a field"
                 found.append(Reject(reason, path, None, int(rows[i]), text, what))
             any_bad |= mask
         keep = pa.array(~any_bad)
