@@ -199,14 +199,19 @@ def send(notifiers: list[BaseNotifier], context: Mapping[str, Any]) -> list[dict
 def notify(cfg, event: str, context: Mapping[str, Any] | None = None, **payload: Any) -> list[dict]:
     """Send ``event`` to every channel that receives it; nothing (not even the context) when none does.
 
-    ``context`` defaults to the running task's. Returns one row per channel: ``{"channel", "sent"[, "error"]}``.
+    ``context`` defaults to the running task's; outside a task (a script, a test calling task logic directly) the
+    message says "?" where the DAG, run and task would be. Returns one row per channel:
+    ``{"channel", "sent"[, "error"]}``.
     """
     if not cfg.notifications.channels(event):
         return []
     if context is None:
         from airflow.sdk import get_current_context
 
-        context = get_current_context()
+        try:
+            context = get_current_context()
+        except RuntimeError:  # "no context was found": not inside a running task
+            context = {}
     message = render(event, cfg.dataset_group.name, context, **payload)
     return send(build_notifiers(cfg, event, message), context)
 

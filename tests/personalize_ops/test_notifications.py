@@ -249,3 +249,18 @@ def test_readme_examples_are_valid(tmp_path, monkeypatch):
     assert (hook.host, hook.port, hook.use_ssl, hook.from_email) == ("smtp.example.com", 465, True,
                                                                      "airflow@example.com")  # fmt: skip
     assert json.loads(command[-1])["conn_type"] == "smtp"
+
+
+def test_notify_outside_a_task_sends_without_a_context(tmp_path, monkeypatch):
+    """Task logic called directly (a script, a test) has no Airflow context: notify does not raise, the message
+    says '?' for the DAG and run, and a channel that cannot be reached is reported, not raised."""
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_NOWHERE", json.dumps(
+        {"conn_type": "aws", "login": "testing", "password": "testing",
+         "extra": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9"}}))  # fmt: skip
+    topic = "arn:aws:sns:us-east-1:123456789012:alerts"
+    cfg = with_notifications(tmp_path, {"sns": [{"topic_arn": topic, "aws_conn_id": "aws_nowhere",
+                                                 "events": ["failure"]}]})  # fmt: skip
+    rows = notify(cfg, "failure", error=RuntimeError("boom"))
+    assert len(rows) == 1 and rows[0]["sent"] is False and rows[0]["error"]
+    message = render("failure", "g", {}, error=RuntimeError("boom"))
+    assert "boom" in message.body and "FAILED: ?." in message.subject
