@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from personalize_local import autotraining, semantics
 from personalize_local.jobs import deletion
 from personalize_local.jobs.context import JobContext, JobFailed, Runner
-from personalize_local.kinds import KINDS, Kind
+from personalize_local.kinds import KINDS, Kind, parse_arn
 from personalize_local.paths import UnsafePath
+from personalize_local.scope import request_region
 
 log = logging.getLogger("personalize_local")
 MAX_RESUMES = 3
@@ -114,7 +115,8 @@ class Lifecycle:
             self.backend.set_fields(arn, touch=False, **{member: summary}, _update={**update, "due": due})
             return
         try:
-            applied = semantics.apply_update(self.backend, kind, doc, summary)
+            with request_region(parse_arn(arn)[0]):  # the resource's region: what it refers to lives there
+                applied = semantics.apply_update(self.backend, kind, doc, summary)
         except semantics.UpdateFailed as exc:
             summary.update(status="CREATE FAILED", failureReason=str(exc))
             self.backend.set_fields(arn, touch=False, **{member: summary}, _update=None)

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from personalize_local.backend import Backend
 from personalize_local.kinds import ARN_PREFIX
+from personalize_local.scope import request_region
 from tests.personalize_local.helpers import (
     INTERACTIONS_SCHEMA,
     ITEMS_SCHEMA,
@@ -228,3 +229,16 @@ def test_an_update_whose_schema_is_deleted_meanwhile_ends_failed(backend):
     assert update["status"] == "CREATE FAILED" and new in update["failureReason"], update
     assert desc["schemaArn"] != new and desc["status"] == "ACTIVE"
     assert desc["datasetArn"].startswith(ARN_PREFIX)
+
+
+def test_an_update_in_another_region_than_the_default_is_applied(backend):
+    """The ticker applies an update in the dataset's own region (its schemas live there)."""
+    with request_region("eu-west-1"):
+        _, dataset = _active_items_dataset(backend)
+        wider = schema_text([*ITEM_FIELDS, STUDIO])
+        new = backend.call("CreateSchema", {"name": "wider", "schema": wider})["schemaArn"]
+        backend.call("UpdateDataset", {"datasetArn": dataset, "schemaArn": new})
+    backend.lifecycle.tick(), backend.lifecycle.tick()
+    with request_region("eu-west-1"):
+        desc = backend.call("DescribeDataset", {"datasetArn": dataset})["dataset"]
+    assert desc["latestDatasetUpdate"]["status"] == "ACTIVE" and desc["schemaArn"] == new, desc

@@ -4,11 +4,11 @@ A recipe module defines one `Recipe` subclass and names it `RECIPE`. The class d
 model kind stored in model.json), the AWS recipes it stands in for (ListRecipes shows them), its
 hyperparameters with their defaults, what a recommendation request names (a user or an item), whether
 recommendations leave out what the user interacted with, how scores are shown, whether trainingMode
-UPDATE refreshes it (the service allows UPDATE only where it does), whether its campaigns explore (and take new items without retraining) and whether a
-request's contextual metadata counts. `fit` learns the model's arrays; an instance (fitted, or loaded from a
-model directory) scores: `scores` for many history rows at once (offline evaluation), `user_scores`,
-`item_scores` and `rank_scores` for one request (serving; they get the loaded engine.model.Model for its ids,
-histories and recent items).
+UPDATE refreshes it (the service allows UPDATE only where it does), whether its campaigns explore (and take
+new items without retraining) and whether a request's contextual metadata counts. `fit` learns the model's
+arrays; an instance (fitted, or loaded from a model directory) scores: `scores` for many history rows at once
+(offline evaluation), `user_scores`, `item_scores` and `rank_scores` for one request (serving; they get the
+loaded engine.model.Model for its ids, histories and recent items).
 """
 
 from __future__ import annotations
