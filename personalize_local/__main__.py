@@ -16,12 +16,23 @@ from personalize_local.kinds import DEFAULT_ACCOUNT
 
 ACCOUNT_ID_ENV = "PERSONALIZE_LOCAL_ACCOUNT_ID"
 IAM_ENDPOINT_ENV = "PERSONALIZE_LOCAL_IAM_ENDPOINT"
+AUTO_TRAINING_DAY_ENV = "PERSONALIZE_LOCAL_AUTO_TRAINING_SECONDS_PER_DAY"
 
 
 def account_id(value: str) -> str:
     if not (len(value) == 12 and value.isascii() and value.isdigit()):
         raise argparse.ArgumentTypeError(f"{value!r} is not an AWS account id (12 digits, e.g. 123456789012)")
     return value
+
+
+def seconds_per_day(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help=f"check that every roleArn names a role existing in the IAM served there, e.g. the stack's moto server "
         f"(also {IAM_ENDPOINT_ENV}; default: roleArn is only checked to be an IAM role ARN)",
+    )
+    serve.add_argument(
+        "--auto-training-seconds-per-day",
+        type=seconds_per_day,
+        default=os.environ.get(AUTO_TRAINING_DAY_ENV) or 86400.0,
+        metavar="SECONDS",
+        help=f"how long a day of automatic training schedules lasts (also {AUTO_TRAINING_DAY_ENV}; default 86400, "
+        "real time): 1 trains a solution with rate(1 day) every second, its first automatic version 1/24 s after it "
+        "is ACTIVE",
     )
     serve.add_argument("--log-level", default="INFO")
     stack = sub.add_parser("stack", help="moto server (S3, IAM) + the service in the background")
@@ -124,6 +144,7 @@ def run_server(args) -> int:
         max_resumes=args.max_resumes,
         account_id=args.account_id,
         iam_endpoint=args.iam_endpoint,
+        auto_training_day_seconds=args.auto_training_seconds_per_day,
     )
     backend.start()
     server = PersonalizeServer(

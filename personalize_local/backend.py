@@ -46,6 +46,7 @@ from personalize_local.service_model import ServiceModel
 from personalize_local.store import Store
 
 MAX_TAGS = 50
+DAY_SECONDS = 86400.0
 
 
 class Backend:
@@ -62,6 +63,7 @@ class Backend:
         max_resumes: int = MAX_RESUMES,
         account_id: str = DEFAULT_ACCOUNT,
         iam_endpoint: str | None = None,
+        auto_training_day_seconds: float = DAY_SECONDS,
     ):
         if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
             raise ValueError(f"account id {account_id!r} must be 12 digits, as AWS account ids are")
@@ -70,6 +72,9 @@ class Backend:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.min_delay = float(min_delay)
+        if not auto_training_day_seconds > 0:
+            raise ValueError(f"auto training seconds per day {auto_training_day_seconds!r} must be positive")
+        self.auto_training_day_seconds = float(auto_training_day_seconds)  # a day of automatic training schedules
         self.s3_endpoint = s3_endpoint
         self.faults = faults or Faults()
         self.model = ServiceModel("personalize")

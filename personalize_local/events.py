@@ -71,6 +71,11 @@ class EventLog:
                     key = (r["grp"], r.get("user_id") or r.get("session_id"))
                     self._newest[key] = max(r["received_at"], self._newest.get(key, r["received_at"]))
 
+    def newest(self, group: str) -> float | None:
+        """When the group's newest event with an item was received (None: no such event)."""
+        times = [t for (grp, _), t in list(self._newest.items()) if grp == group]
+        return max(times) if times else None
+
     def recent(self, group: str, user_id: str, since: float) -> list[tuple]:
         """[(item_id, event_type, sent_at)] received after `since` for `user_id`, or for the anonymous session of
         that id (events with only a sessionId), oldest first."""
@@ -119,6 +124,35 @@ class EventLog:
                 [out, properties.drop(columns=[c for c in properties if c in out], errors="ignore")], axis=1
             )
         return out.drop_duplicates(ignore_index=True)
+
+    def forget_users(self, group: str, user_ids: set[str]) -> int:
+        """Delete the group's events of these users: with their userId, in anonymous sessions linked to one of
+        them, or of an unlinked session of that id (it trains as a user of that name). Returns the count."""
+        ids = sorted(user_ids)
+        if not ids:
+            return 0
+        with self._lock:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM doomed")
+            self._db.executemany("INSERT OR IGNORE INTO doomed VALUES (?)", [(i,) for i in ids])
+            sessions = {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT DISTINCT session_id FROM events WHERE grp = ? AND session_id IS NOT NULL "
+                    "AND user_id IN (SELECT id FROM doomed)",
+                    (group,),
+                )
+            }
+            self._db.executemany("INSERT OR IGNORE INTO doomed VALUES (?)", [(s,) for s in sessions])
+            removed = self._db.execute(
+                "DELETE FROM events WHERE grp = ? AND (user_id IN (SELECT id FROM doomed) OR "
+                "(user_id IS NULL AND session_id IN (SELECT id FROM doomed)))",
+                (group,),
+            ).rowcount
+            gone = set(ids) | sessions
+            self._newest = {k: v for k, v in self._newest.items() if not (k[0] == group and k[1] in gone)}
+            self._db.execute("DELETE FROM doomed")
+        return removed
 
     def forget(self, group: str) -> None:
         with self._lock:

@@ -39,7 +39,7 @@ class Kind:
     name_scope: str = "account"  # "account" or "parent": where names must be unique
     has_status: bool = True
     deletable: bool = True
-    job: str | None = None  # job runner kind run while CREATE IN_PROGRESS ("import", "training", "batch")
+    job: str | None = None  # job runner kind run while CREATE IN_PROGRESS ("import", "training", "batch", ...)
     # Delete answers ResourceInUseException while a resource of kind K links here through member M
     # (directly or as an ancestor); with in_flight=True only while that resource is still being created.
     delete_blockers: tuple[tuple[str, str, bool], ...] = ()
@@ -121,6 +121,15 @@ KINDS: dict[str, Kind] = {
             name_member="jobName",
             deletable=False,
             job="import",
+        ),
+        Kind(
+            "DataDeletionJob",
+            "dataDeletionJobArn",
+            "data-deletion-job/{name}",
+            parent=("datasetGroupArn", "DatasetGroup"),
+            name_member="jobName",
+            deletable=False,
+            job="data_deletion",
         ),
         Kind(
             "BatchInferenceJob",

@@ -4,7 +4,8 @@ A ticker thread moves statuses along (CREATE PENDING -> CREATE IN_PROGRESS -> AC
 CREATE STOPPED, DELETE PENDING -> DELETE IN_PROGRESS -> gone, and the same for latest*Update summaries), each
 step after the backend's `min_delay`. A kind with a `job` (kinds.py) runs its runner in a worker pool while
 CREATE IN_PROGRESS instead; a job interrupted by a crash is re-run from scratch after the restart, at most
-`max_resumes` times, then ends CREATE FAILED.
+`max_resumes` times, then ends CREATE FAILED. The ticker also starts automatic trainings when they are due
+(autotraining.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from personalize_local import semantics
+from personalize_local import autotraining, semantics
 from personalize_local.jobs import deletion
 from personalize_local.jobs.context import JobContext, JobFailed, Runner
-from personalize_local.kinds import KINDS, Kind
+from personalize_local.kinds import KINDS, Kind, parse_arn
 from personalize_local.paths import UnsafePath
+from personalize_local.scope import request_region
 
 log = logging.getLogger("personalize_local")
 MAX_RESUMES = 3
@@ -78,6 +80,7 @@ class Lifecycle:
                 update = doc.get("_update")
                 if update and update["due"] <= now:
                     self._advance_update(KINDS[doc["_kind"]], doc, update, now)
+            autotraining.tick(self.backend, now)
 
     def _advance(self, kind: Kind, doc: dict, now: float) -> None:
         set_fields = self.backend.set_fields
@@ -91,6 +94,8 @@ class Lifecycle:
                 set_fields(arn, status="CREATE IN_PROGRESS", _due=due)
         elif status == "CREATE IN_PROGRESS":
             set_fields(arn, status="ACTIVE", _due=None)
+            if kind.name == "Solution" and doc.get("performAutoTraining"):
+                set_fields(arn, touch=False, **autotraining.first_training(self.backend, now))
         elif status == "CREATE STOPPING":
             set_fields(arn, status="CREATE STOPPED", _due=None)
         elif status == "DELETE PENDING":
@@ -109,8 +114,14 @@ class Lifecycle:
             due = now + self.backend.min_delay
             self.backend.set_fields(arn, touch=False, **{member: summary}, _update={**update, "due": due})
             return
+        try:
+            with request_region(parse_arn(arn)[0]):  # the resource's region: what it refers to lives there
+                applied = semantics.apply_update(self.backend, kind, doc, summary)
+        except semantics.UpdateFailed as exc:
+            summary.update(status="CREATE FAILED", failureReason=str(exc))
+            self.backend.set_fields(arn, touch=False, **{member: summary}, _update=None)
+            return
         summary["status"] = "ACTIVE"
-        applied = semantics.apply_update(kind, doc, summary)
         self.backend.set_fields(arn, **applied, **{member: summary}, _update=None)
 
     # -- jobs --------------------------------------------------------------------------------------------

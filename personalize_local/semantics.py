@@ -7,18 +7,24 @@ and the parent document; it may fill defaults into `doc` and returns extra creat
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import NamedTuple
 
-from personalize_local import catalog
+from personalize_local import autotraining, catalog
 from personalize_local.aws_errors import (
     InvalidInput,
     LimitExceeded,
     ResourceAlreadyExists,
     ResourceInUse,
+    ResourceNotFound,
 )
-from personalize_local.datasets import DATASET_TYPES, parse_schema
+from personalize_local.datasets import DATASET_TYPES, field_types, parse_schema, replacement_problem
 from personalize_local.kinds import DELETING, IN_FLIGHT, KINDS, Kind
+
+
+class UpdateFailed(Exception):
+    """Raised by an apply hook: the latest<Kind>Update summary ends CREATE FAILED with this failureReason."""
 
 
 class Quota(NamedTuple):
@@ -26,14 +32,18 @@ class Quota(NamedTuple):
 
     limit: int
     scope: str  # "region" (the request's region and the service's account) or "group" (one dataset group)
-    counts: str  # "in_flight" (CREATE PENDING/IN_PROGRESS/STOPPING), "live" (not failed or deleting) or "all"
+    # "in_flight" (CREATE PENDING/IN_PROGRESS/STOPPING), "pending" (CREATE PENDING), "live" (not failed or
+    # deleting) or "all"
+    counts: str
 
 
 # AWS's quota page ("Amazon Personalize endpoints and quotas") and its error-messages page: 5 pending or in
 # progress dataset import jobs per region (not adjustable), and the per-region table (active schemas, datasets,
 # dataset groups, event trackers, solutions: 500; pending or in progress batch inference jobs 5, solution
-# versions 20). Campaigns and filters stay per dataset group (README, "known differences from AWS").
+# versions 20). Campaigns and filters stay per dataset group (README, "known differences from AWS"). Data
+# deletion jobs: "You can have at most 5 deletion jobs with PENDING status for a dataset group" (Deleting users).
 QUOTAS = {
+    "DataDeletionJob": Quota(5, "group", "pending"),
     "DatasetImportJob": Quota(5, "region", "in_flight"),
     "BatchInferenceJob": Quota(5, "region", "in_flight"),
     "SolutionVersion": Quota(20, "region", "in_flight"),
@@ -66,13 +76,19 @@ def _check_quota(backend, kind: Kind, doc: dict) -> None:
         where = f"in dataset group {group}"
     if quota.counts == "in_flight":
         docs = [d for d in docs if d.get("status") in IN_FLIGHT]
+    elif quota.counts == "pending":
+        docs = [d for d in docs if d.get("status") == "CREATE PENDING"]
     elif quota.counts == "live":
         docs = [d for d in docs if d.get("status") not in ("CREATE FAILED", *DELETING)]
     if len(docs) < quota.limit:
         return
     if quota.counts == "in_flight":  # AWS's own wording (error-messages page, CreateDatasetImportJob)
         raise LimitExceeded(f"More than {quota.limit} resources with PENDING or IN_PROGRESS status.")
-    noun = {"Campaign": "active campaigns", "Filter": "filters"}.get(kind.name, f"{kind.name} resources")
+    noun = {
+        "Campaign": "active campaigns",
+        "Filter": "filters",
+        "DataDeletionJob": "data deletion jobs with PENDING status",
+    }.get(kind.name, f"{kind.name} resources")
     raise LimitExceeded(
         f"There are already {len(docs)} {noun} {where} (the limit is {quota.limit}); delete one first. "
         f"{kind.name} {docs[0][KINDS[kind.name].arn_member]} is one of them."
@@ -127,9 +143,10 @@ def requested_update(backend, kind: Kind, doc: dict, params: dict) -> dict:
     return _UPDATES[kind.name][0](backend, doc, params)
 
 
-def apply_update(kind: Kind, doc: dict, summary: dict) -> dict:
-    """Fields of the resource that change once its latest<Kind>Update summary is ACTIVE."""
-    return _UPDATES[kind.name][1](doc, summary)
+def apply_update(backend, kind: Kind, doc: dict, summary: dict) -> dict:
+    """Fields of the resource that change once its latest<Kind>Update summary is ACTIVE (the backend holds the
+    lock); UpdateFailed if the update can no longer be applied."""
+    return _UPDATES[kind.name][1](backend, doc, summary)
 
 
 def _schema(backend, doc, params, parent):
@@ -162,6 +179,9 @@ def _solution(backend, doc, params, parent):
     doc.setdefault("performAutoTraining", True)
     for flag in ("performHPO", "performAutoML", "performIncrementalUpdate"):
         doc.setdefault(flag, False)
+    expression = autotraining.expression_of(doc)
+    if expression is not None:
+        autotraining.days(expression, "solutionConfig.autoTrainingConfig.schedulingExpression")
 
 
 def _solution_version(backend, doc, params, parent):
@@ -187,7 +207,31 @@ def _solution_version(backend, doc, params, parent):
         if parent.get(key) is not None:
             doc[key] = parent[key]
     doc.setdefault("trainingMode", "FULL")
+    if doc["trainingMode"] == "AUTOTRAIN":
+        raise InvalidInput(
+            "trainingMode AUTOTRAIN is not a mode CreateSolutionVersion documents: use FULL (the default) or "
+            "UPDATE. Automatic training is configured on the solution (performAutoTraining, "
+            "solutionConfig.autoTrainingConfig)."
+        )
+    if doc["trainingMode"] == "UPDATE" and not _updatable(doc.get("recipeArn")):
+        raise InvalidInput(
+            f"trainingMode UPDATE is not available for solution {parent['solutionArn']} (recipe "
+            f"{doc.get('recipeArn') or 'chosen by AutoML'}): the UPDATE option can only be used when the input "
+            "solution was trained with the User-Personalization recipe or the legacy HRNN-Coldstart recipe. "
+            "Use trainingMode FULL."
+        )
     doc["trainingType"] = "MANUAL"
+    autotraining.manual_version_created(backend, parent, time.time())
+
+
+def _updatable(recipe_arn: str | None) -> bool:
+    """Whether solutions of `recipe_arn` may train UPDATE versions (the engine's recipe declares it)."""
+    from personalize_local.engine import UnsupportedRecipeError, recipe_for
+
+    try:
+        return recipe_arn is not None and recipe_for(recipe_arn).supports_update
+    except UnsupportedRecipeError:
+        return False
 
 
 def _campaign(backend, doc, params, parent):
@@ -215,11 +259,23 @@ def _event_tracker(backend, doc, params, parent):
 
 
 def _import_job(backend, doc, params, parent):
+    update = parent.get("latestDatasetUpdate") or {}
+    if update.get("status") in IN_FLIGHT:
+        raise ResourceInUse(
+            f"Dataset {parent['datasetArn']} is replacing its schema (latestDatasetUpdate {update['status']}); "
+            "import once the update is ACTIVE, so that the data is checked against the new schema."
+        )
     location = doc["dataSource"].get("dataLocation") or ""
     if not location.startswith("s3://"):
         raise InvalidInput(f"dataSource.dataLocation {location!r} must be an s3://bucket/key URL")
     doc.setdefault("importMode", "FULL")
     doc.setdefault("publishAttributionMetricsToS3", False)
+
+
+def _data_deletion_job(backend, doc, params, parent):
+    location = doc["dataSource"].get("dataLocation") or ""
+    if not location.startswith("s3://"):
+        raise InvalidInput(f"dataSource.dataLocation {location!r} must be an s3://bucket/key URL of a CSV file")
 
 
 def _batch_job(backend, doc, params, parent):
@@ -240,6 +296,7 @@ _HOOKS = {
     "Filter": _filter,
     "EventTracker": _event_tracker,
     "DatasetImportJob": _import_job,
+    "DataDeletionJob": _data_deletion_job,
     "BatchInferenceJob": _batch_job,
 }
 
@@ -255,28 +312,87 @@ def _campaign_request(backend, doc: dict, params: dict) -> dict:
     }
 
 
-def _campaign_applied(doc: dict, summary: dict) -> dict:
+def _campaign_applied(backend, doc: dict, summary: dict) -> dict:
     members = ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")
     return {k: summary[k] for k in members if summary.get(k) is not None}
 
 
 def _solution_request(backend, doc: dict, params: dict) -> dict:
     members = ("performAutoTraining", "performIncrementalUpdate", "solutionUpdateConfig")
+    expression = ((params.get("solutionUpdateConfig") or {}).get("autoTrainingConfig") or {}).get(
+        "schedulingExpression"
+    )
+    if expression is not None:
+        autotraining.days(expression, "solutionUpdateConfig.autoTrainingConfig.schedulingExpression")
     return {k: params[k] for k in members if k in params}
 
 
-def _solution_applied(doc: dict, summary: dict) -> dict:
+def _solution_applied(backend, doc: dict, summary: dict) -> dict:
+    """The new settings, and the automatic training schedule they imply: turned on, the first automatic
+    training comes within an hour after the update completes; turned off, none; a new frequency counts from
+    the last training."""
     fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
     auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
     if auto:
         fields["solutionConfig"] = {**(doc.get("solutionConfig") or {}), "autoTrainingConfig": auto}
+    on_before = bool(doc.get("performAutoTraining"))
+    on_after = bool(fields.get("performAutoTraining", on_before))
+    if on_after and not on_before:
+        fields.update(autotraining.first_training(backend, time.time()))
+    elif not on_after:
+        fields.update(autotraining.no_training())
+    elif auto:
+        fields.update(autotraining.rescheduled(backend, doc, auto.get("schedulingExpression")))
     return fields
+
+
+def _dataset_request(backend, doc: dict, params: dict) -> dict:
+    """UpdateDataset: the new schema, checked against the rules for replacing a schema; refused while an import
+    job of the dataset is in flight."""
+    busy = [d for d in backend.linked("DatasetImportJob", "datasetArn", doc["datasetArn"]) if d["status"] in IN_FLIGHT]
+    if busy:
+        raise ResourceInUse(
+            f"Dataset {doc['datasetArn']} has a dataset import job {busy[0]['status']}: "
+            f"{busy[0]['datasetImportJobArn']}; replace its schema once the import has finished."
+        )
+    _replacement_fields(backend, doc, params["schemaArn"], at_request=True)
+    return {"schemaArn": params["schemaArn"]}
+
+
+def _replacement_fields(backend, doc: dict, schema_arn: str, at_request: bool) -> list[dict]:
+    """The fields of the schema `schema_arn` once checked to replace the dataset's current schema. Why not:
+    at the request ResourceNotFound or InvalidInput, later (applying the update) UpdateFailed."""
+    error = InvalidInput if at_request else UpdateFailed
+    new_schema = backend.store.peek(schema_arn)
+    if new_schema is None or new_schema["_kind"] != "Schema" or not backend.visible(schema_arn):
+        message = f"Schema {schema_arn} does not exist."
+        raise ResourceNotFound(message) if at_request else UpdateFailed(message)
+    old_fields = parse_schema(backend.require(doc["schemaArn"], "Schema")["schema"])
+    new_fields = parse_schema(new_schema["schema"])
+    problem = replacement_problem(doc["datasetType"], old_fields, new_fields)
+    if problem:
+        raise error(f"Cannot replace the schema of dataset {doc['datasetArn']} with {schema_arn}. {problem}")
+    return new_fields
+
+
+def _dataset_applied(backend, doc: dict, summary: dict) -> dict:
+    """The new schema, checked again (it may have been deleted meanwhile); the group's existing solutions
+    exclude the new columns from training, as Personalize does for existing solutions."""
+    new_fields = _replacement_fields(backend, doc, summary["schemaArn"], at_request=False)
+    old = set(field_types(parse_schema(backend.require(doc["schemaArn"], "Schema")["schema"])))
+    added = [f["name"] for f in new_fields if f["name"] not in old]
+    for solution in backend.linked("Solution", "datasetGroupArn", doc["datasetGroupArn"]):
+        excluded = dict(solution.get("_excluded_new_columns") or {})
+        excluded[doc["datasetType"]] = sorted({*excluded.get(doc["datasetType"], []), *added})
+        backend.set_fields(solution["solutionArn"], touch=False, _excluded_new_columns=excluded)
+    return {"schemaArn": summary["schemaArn"]}
 
 
 # Kind -> (the fields an Update<Kind> request sets, the fields of the resource they change once ACTIVE).
 _UPDATES = {
     "Campaign": (_campaign_request, _campaign_applied),
     "Solution": (_solution_request, _solution_applied),
+    "Dataset": (_dataset_request, _dataset_applied),
 }
 
 
@@ -287,4 +403,18 @@ def _solution_view(backend, doc: dict) -> dict:
     return {**doc, "latestSolutionVersion": max(versions, key=lambda d: d["creationDateTime"])}
 
 
-_VIEWS = {"Solution": _solution_view}
+# DataDeletionJob statuses as AWS names them (PENDING > IN_PROGRESS > COMPLETED -or- FAILED); the lifecycle
+# moves every job through the same CREATE PENDING > CREATE IN_PROGRESS > ACTIVE / CREATE FAILED steps.
+DATA_DELETION_STATUSES = {
+    "CREATE PENDING": "PENDING",
+    "CREATE IN_PROGRESS": "IN_PROGRESS",
+    "ACTIVE": "COMPLETED",
+    "CREATE FAILED": "FAILED",
+}
+
+
+def _data_deletion_view(backend, doc: dict) -> dict:
+    return {**doc, "status": DATA_DELETION_STATUSES.get(doc.get("status"), doc.get("status"))}
+
+
+_VIEWS = {"Solution": _solution_view, "DataDeletionJob": _data_deletion_view}

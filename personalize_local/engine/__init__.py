@@ -36,7 +36,8 @@ Recipes, one module each in recipes/ (building blocks in algorithms/):
   min_cointeraction_count; cold items fall back to metadata-token overlap, then popularity.
 - popularity_count (aws-popularity-count): unique users per item; the same list for everyone.
 Offline metrics: evaluation.py documents the procedure; the served model is refitted on all data afterwards.
-UPDATE mode (where a recipe supports it): 2 warm-started ALS iterations; it reports the previous metrics.
+UPDATE mode (user-personalization only): the previous model refreshed with new items and the users with new
+interactions, known items' factors unchanged (no retraining); it reports the previous metrics.
 """
 
 from personalize_local.engine.batch import run_batch_lines

@@ -50,8 +50,8 @@ def _column(frame: pd.DataFrame | None, name: str) -> pd.Series | None:
 
 
 def _same_rows(old: pd.DataFrame, new: pd.DataFrame, key: str) -> bool:
-    """Whether `new` holds the rows of `old` (same ids, same values of old's columns)."""
-    if len(old) != len(new) or not set(old.columns) <= set(new.columns):
+    """Whether `new` holds the rows of `old` (same ids, same columns, same values)."""
+    if len(old) != len(new) or set(old.columns) != set(new.columns):
         return False
     a = old.astype({key: str}).set_index(key).sort_index()
     b = new.astype({key: str}).set_index(key).reindex(a.index)[a.columns]

@@ -32,6 +32,10 @@ class JobContext:
         """The PutEvents events of a dataset group as an interactions frame (events.EventLog.frame)."""
         return self.backend.events.frame(group_arn)
 
+    def forget_users(self, group_arn: str, user_ids: set[str]) -> int:
+        """Delete these users' PutEvents events in the group (events.EventLog.forget_users); returns the count."""
+        return self.backend.events.forget_users(group_arn, user_ids)
+
     def s3(self):
         import boto3
 

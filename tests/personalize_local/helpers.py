@@ -53,6 +53,17 @@ def wait_status(describe, key: str, until=TERMINAL, timeout: float = 60.0) -> di
         time.sleep(0.02)
 
 
+def wait_update(describe, member: str, timeout: float = 30.0) -> dict:
+    """Poll until describe()[member]["status"] is ACTIVE; returns the whole description."""
+    deadline = time.monotonic() + timeout
+    while True:
+        desc = describe()
+        if desc[member]["status"] == "ACTIVE":
+            return desc
+        assert time.monotonic() < deadline, f"{member} still {desc[member]['status']}"
+        time.sleep(0.02)
+
+
 def interactions_csv(
     rows: int = 1500,
     users: int = 60,

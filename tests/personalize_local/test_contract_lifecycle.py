@@ -17,6 +17,7 @@ from tests.personalize_local.helpers import (
     put,
     uid,
     wait_status,
+    wait_update,
 )
 
 RECIPE_NAMES = [
@@ -28,17 +29,6 @@ RECIPE_NAMES = [
     "aws-user-personalization",
     "aws-user-personalization-v2",
 ]
-
-
-def wait_update(describe, member: str, timeout: float = 30.0) -> dict:
-    """Poll until describe()[member]["status"] is ACTIVE; returns the whole description."""
-    deadline = time.monotonic() + timeout
-    while True:
-        desc = describe()
-        if desc[member]["status"] == "ACTIVE":
-            return desc
-        assert time.monotonic() < deadline, f"{member} still {desc[member]['status']}"
-        time.sleep(0.02)
 
 
 def gone(call) -> bool:

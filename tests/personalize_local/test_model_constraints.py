@@ -352,6 +352,21 @@ def test_every_constraint_of_the_operation_is_enforced_as_documented(clients, se
     assert not wrong, f"{service} {operation} ({len(cases)} cases):\n" + "\n".join(wrong)
 
 
+@pytest.mark.parametrize(
+    "operation",
+    ["UpdateDataset", "UpdateSolution", "CreateDataDeletionJob", "DescribeDataDeletionJob", "ListDataDeletionJobs"],
+)
+def test_schema_replacement_and_data_deletion_are_validated_not_answered_501(clients, operation):
+    """Replacing a schema, automatic training settings and data deletion are implemented: their requests are
+    validated (an empty one names its missing members) instead of answered NotImplementedException."""
+    code, message, status = _call(clients["personalize"], operation, {})
+    model = load_model("personalize")
+    if model["shapes"][model["operations"][operation]["input"]["shape"]].get("required"):
+        assert (code, status) == ("InvalidInputException", 400) and "Member must not be null" in message, message
+    else:
+        assert code is None, message
+
+
 def test_the_generator_covers_each_kind_of_constraint():
     """The generated cases include every kind of constraint the models use (so none is silently skipped)."""
     seen = set()

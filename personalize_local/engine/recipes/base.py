@@ -4,11 +4,11 @@ A recipe module defines one `Recipe` subclass and names it `RECIPE`. The class d
 model kind stored in model.json), the AWS recipes it stands in for (ListRecipes shows them), its
 hyperparameters with their defaults, what a recommendation request names (a user or an item), whether
 recommendations leave out what the user interacted with, how scores are shown, whether trainingMode
-UPDATE warm-starts it, whether its campaigns explore (and take new items without retraining) and whether a
-request's contextual metadata counts. `fit` learns the model's arrays; an instance (fitted, or loaded from a
-model directory) scores: `scores` for many history rows at once (offline evaluation), `user_scores`,
-`item_scores` and `rank_scores` for one request (serving; they get the loaded engine.model.Model for its ids,
-histories and recent items).
+UPDATE refreshes it (the service allows UPDATE only where it does), whether its campaigns explore (and take
+new items without retraining) and whether a request's contextual metadata counts. `fit` learns the model's
+arrays; an instance (fitted, or loaded from a model directory) scores: `scores` for many history rows at once
+(offline evaluation), `user_scores`, `item_scores` and `rank_scores` for one request (serving; they get the
+loaded engine.model.Model for its ids, histories and recent items).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Recipe:
     query: ClassVar[str] = "userId"  # what a recommendation request names: "userId" or "itemId"
     excludes_history: ClassVar[bool] = True  # a user's recommendations leave out what the user interacted with
     softmax_scores: ClassVar[bool] = False  # scores shown as a softmax over the catalog, else scaled by the top one
-    supports_update: ClassVar[bool] = False  # trainingMode UPDATE warm-starts (fit's previous_dir), no full fit
+    supports_update: ClassVar[bool] = False  # trainingMode UPDATE refreshes (fit's previous_dir), no full fit
     explores: ClassVar[bool] = False  # campaigns explore new items (itemExplorationConfig) and add PutItems items
     uses_context: ClassVar[bool] = False  # a request's `context` (interactions metadata) changes its scores
 

@@ -1,4 +1,6 @@
-"""personalized-ranking: user-personalization's model, asked to order a given list (GetPersonalizedRanking)."""
+"""personalized-ranking: user-personalization's model, asked to order a given list (GetPersonalizedRanking).
+
+Personalize allows trainingMode UPDATE for User-Personalization only, so this recipe does not take it."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ class PersonalizedRanking(UserPersonalization):
             "aws-personalized-ranking-v2", "PERSONALIZED_RANKING", "Ranks a given list of items for a user (v2)."
         ),
     )
+    supports_update = False
 
 
 RECIPE = PersonalizedRanking

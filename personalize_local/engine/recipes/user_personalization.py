@@ -5,7 +5,10 @@ users), sequential item neighbours of the user's last items (short-term intent, 
 and the affinity of those last items' metadata to each item (genre, binned numbers). Items without
 interactions get factors from their metadata tokens (cold start). Recommendations leave out what the user
 interacted with (history and recent events); an unknown user without events gets the popular items.
-trainingMode UPDATE runs 2 ALS iterations warm-started from the previous model's item factors.
+trainingMode UPDATE refreshes the previous model instead of retraining it (as Personalize documents UPDATE: new
+items, not a full retraining): the items it knew keep their factors, new items get factors from their
+interactions (one ALS item step against the users' factors) or, without any, from their metadata; users with
+new interactions (and new users) are folded in against the item factors, the others keep theirs.
 """
 
 from __future__ import annotations
@@ -18,11 +21,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from personalize_local.engine.algorithms import als, hybrid, metadata, sequence
-from personalize_local.engine.data import Encoded
 from personalize_local.engine.features import propagate_to_cold
 from personalize_local.engine.recipes.base import AwsRecipe, HyperParameter, Recipe, TrainingSet
-
-UPDATE_ITERATIONS = 2
 
 
 class UserPersonalization(Recipe):
@@ -71,14 +71,13 @@ class UserPersonalization(Recipe):
 
     @classmethod
     def fit_arrays(cls, params: dict, data: TrainingSet, seed: int, previous_dir: Path | None = None) -> dict:
-        init = None
-        if previous_dir is not None:
-            init = _previous_item_factors(previous_dir, data.enc, data.tokens, params["hidden_dimension"])
-            params = {**params, "training_iterations": UPDATE_ITERATIONS}
         x, enc, mask = data.x, data.enc, data.mask
-        arrays = als.fit(x, params, seed, init_items=init)
-        warm = np.asarray((x > 0).sum(axis=0)).ravel() > 0
-        arrays["item_factors"] = propagate_to_cold(arrays["item_factors"], data.tokens, warm).astype(np.float32)
+        if previous_dir is not None:
+            arrays = _refresh(previous_dir, params, data)
+        else:
+            arrays = als.fit(x, params, seed)
+            warm = np.asarray((x > 0).sum(axis=0)).ravel() > 0
+            arrays["item_factors"] = propagate_to_cold(arrays["item_factors"], data.tokens, warm).astype(np.float32)
         arrays.update(sequence.fit(enc.u[mask], enc.i[mask], enc.ts[mask], enc.n_items, params))
         arrays.update(metadata.fit(data.tokens))
         return arrays
@@ -126,17 +125,57 @@ class UserPersonalization(Recipe):
         return self._hybrid.scores(vec, short, seq_items, w)
 
 
-def _previous_item_factors(previous_dir: Path, enc: Encoded, tokens: sp.csr_matrix, k: int) -> np.ndarray:
-    """The previous model's item factors in this catalog's order; new items get them from their metadata."""
+def _refresh(previous_dir: Path, params: dict, data: TrainingSet) -> dict:
+    """trainingMode UPDATE: the previous model's factors, extended to new items and refreshed for changed users
+    (see the module docstring); no factor of a known item moves."""
     with np.load(Path(previous_dir) / "arrays.npz", allow_pickle=False) as z:
-        prev_ids, prev_y = z["item_ids"], z["item_factors"]
-    if prev_y.shape[1] != k:
-        raise ValueError(f"UPDATE: previous model has hidden_dimension {prev_y.shape[1]}, requested {k}.")
-    pos = pd.Index(prev_ids).get_indexer(enc.item_ids)
+        prev = {name: z[name] for name in ("item_ids", "item_factors", "user_ids", "user_factors")}
+        prev_x = sp.csr_matrix(
+            (z["hist_data"], z["hist_indices"], z["hist_indptr"]), shape=(len(z["user_ids"]), len(z["item_ids"]))
+        )
+    k = params["hidden_dimension"]
+    if prev["item_factors"].shape[1] != k:
+        raise ValueError(f"UPDATE: previous model has hidden_dimension {prev['item_factors'].shape[1]}, requested {k}.")
+    x, enc = data.x, data.enc
+    pos = pd.Index(prev["item_ids"]).get_indexer(enc.item_ids)
     known = pos >= 0
     y = np.zeros((enc.n_items, k), dtype=np.float32)
-    y[known] = prev_y[pos[known]]
-    return propagate_to_cold(y, tokens, known).astype(np.float32)
+    y[known] = prev["item_factors"][pos[known]]
+    y = propagate_to_cold(y, data.tokens, known).astype(np.float32)  # new items' first estimate: metadata
+
+    upos = pd.Index(prev["user_ids"]).get_indexer(enc.user_ids)
+    users = np.zeros((enc.n_users, k), dtype=np.float32)
+    same = _same_history(x, enc.item_ids, upos, prev_x, prev["item_ids"])
+    users[same] = prev["user_factors"][upos[same]]
+    changed = np.flatnonzero(~same)
+    if len(changed):
+        users[changed] = als.fold_in(y, x[changed], params)
+    interacted = np.asarray((x > 0).sum(axis=0)).ravel() > 0
+    new_items = np.flatnonzero(~known & interacted)
+    if len(new_items):  # the ALS item step for the new items only, against every user's factors
+        y[new_items] = als.fold_in(users, x.T.tocsr()[new_items], params)
+        if len(changed):
+            users[changed] = als.fold_in(y, x[changed], params)
+    y = propagate_to_cold(y, data.tokens, known | interacted).astype(np.float32)
+    return {"user_factors": users, "item_factors": y}
+
+
+def _same_history(x: sp.csr_matrix, item_ids, upos: np.ndarray, prev_x: sp.csr_matrix, prev_item_ids) -> np.ndarray:
+    """Per user of `x`: whether the previous model knew the user with the same weighted history (the same items
+    at the same weights, compared through a per-row signature)."""
+
+    def signature(m: sp.csr_matrix, ids) -> np.ndarray:
+        h = (pd.util.hash_array(np.asarray(ids, dtype=object)) % 1_000_003).astype(np.float64) + 1.0
+        m = m.tocsr()
+        return np.column_stack([np.diff(m.indptr), m @ np.ones(m.shape[1]), m @ h])
+
+    same = upos >= 0
+    if not same.any():
+        return same
+    now, before = signature(x, item_ids), signature(prev_x, prev_item_ids)
+    rows = np.flatnonzero(same)
+    same[rows] = np.isclose(now[rows], before[upos[rows]], rtol=1e-6, atol=1e-9).all(axis=1)
+    return same
 
 
 RECIPE = UserPersonalization

@@ -153,3 +153,13 @@ def test_filters_see_the_current_item_and_user_data(up_model):
     assert up_model.recommendations(user_id="late", item_filter=relabelled) == []
     senior = parse_filter('INCLUDE ItemID WHERE Items.GENRE IN ("relabelled") IF CurrentUser.AGE > 65').bind()
     assert [r.item_id for r in current.recommendations(user_id="late", item_filter=senior)] == ["3"]
+
+
+def test_filters_see_a_column_added_to_the_items_data_after_training(up_model):
+    """A schema replacement adds a column: filters on it work from the next request, without retraining."""
+    items = up_model.items.copy()
+    items["STUDIO"] = np.where(items["ITEM_ID"].isin(["3", "7"]), "Pixar", None)
+    current = up_model.with_data(items)
+    assert current is not up_model
+    pixar = parse_filter('INCLUDE ItemID WHERE Items.STUDIO IN ("Pixar")').bind()
+    assert sorted(r.item_id for r in current.recommendations(user_id="late", item_filter=pixar)) == ["3", "7"]

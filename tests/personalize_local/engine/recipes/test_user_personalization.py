@@ -86,6 +86,37 @@ def test_update_mode_warm_starts_and_adds_new_items(small_data, trained, tmp_pat
         train(UP, data, {"trainingMode": "UPDATE"}, tmp_path / "x", previous_dir=None)
 
 
+def test_update_refreshes_items_and_changed_users_without_retraining(small_data, trained, tmp_path):
+    """UPDATE is not a retraining: known items keep their factors exactly, users without new interactions keep
+    theirs; a new item gets factors from its events, a user with new events (and a new user) is folded in."""
+    prev_dir, _ = trained["aws-user-personalization"]
+    new = pd.DataFrame(
+        {
+            "USER_ID": ["1", "2", "3", "newcomer"] * 5,
+            "ITEM_ID": ["fresh"] * 20,
+            "TIMESTAMP": 1_700_000_000 + np.arange(20),
+            "EVENT_TYPE": "watch",
+            "EVENT_VALUE": 5.0,
+        }
+    )
+    data = TrainingData(pd.concat([small_data.interactions, new]), small_data.items, small_data.users)
+    train(UP, data, {"trainingMode": "UPDATE"}, tmp_path / "upd", previous_dir=prev_dir, seed=42)
+    with np.load(prev_dir / "arrays.npz") as b, np.load(tmp_path / "upd" / "arrays.npz") as a:
+        before = {k: b[k] for k in ("item_ids", "item_factors", "user_ids", "user_factors")}
+        after = {k: a[k] for k in ("item_ids", "item_factors", "user_ids", "user_factors")}
+    pos = pd.Index(after["item_ids"]).get_indexer(before["item_ids"])
+    assert (pos >= 0).all() and np.array_equal(after["item_factors"][pos], before["item_factors"])
+    fresh = list(after["item_ids"]).index("fresh")
+    assert np.abs(after["item_factors"][fresh]).sum() > 0
+    users_after = dict(zip(after["user_ids"], after["user_factors"], strict=True))
+    users_before = dict(zip(before["user_ids"], before["user_factors"], strict=True))
+    for quiet in ("4", "5", "10"):
+        assert np.array_equal(users_after[quiet], users_before[quiet]), quiet
+    for active in ("1", "2", "3"):
+        assert not np.array_equal(users_after[active], users_before[active]), active
+    assert np.abs(users_after["newcomer"]).sum() > 0
+
+
 def _factor_drift(before: Path, after: Path) -> float:
     """Relative change ||Y_after - Y_before|| / ||Y_before|| of the item factors of the items in `before`."""
     with np.load(before / "arrays.npz") as b, np.load(after / "arrays.npz") as a:
