@@ -480,7 +480,8 @@ def render_result(result: ExperimentResult) -> str:
     ]
     comp_rows = [
         [c.variant, c.metric + ("" if c.max_degradation is None else f" (guardrail, >= {-c.max_degradation:.1%})"),
-         _pct(c.lift), f"{_pct(c.low)} .. {_pct(c.high)}", f"{c.confidence:.4g}%", c.status]
+         _pct(c.lift), "n/a" if c.lift is None else f"{_pct(c.low)} .. {_pct(c.high)}", f"{c.confidence:.4g}%",
+         c.status]
         for c in (*result.comparisons, *result.guardrails)
     ]  # fmt: skip
     head = [f"vs {result.variants[0].name}", "metric", "lift", "interval", "level", "status"]
