@@ -1,16 +1,18 @@
 """Online experiments: false positives under daily looks, power for +10% click-through, and a MovieLens replay.
 
-Usage: .venv/bin/python -m benchmarks.experiments [--aa-runs 200] [--power-runs 100] [--users 2000,4000,...]
+Usage: .venv/bin/python -m benchmarks.experiments [--aa-runs 400] [--power-runs 100] [--users 2000,4000,...]
        [--days 28] [--seed 0] [--no-poc]
 
 1. A/A: two equal variants, looked at every day for ``--days`` days with ``analyze()`` (the always-valid
-   confidence sequence; an experiment stops at its first final verdict, as the report DAG does). Reports how
+   confidence sequence, tuned at minimum_effect 5% and 10%; an experiment stops at its first final verdict, as
+   the report DAG does). Reports how
    often a difference is declared (target <= 5%) with a Wilson 95% interval, how often the sample-ratio check
    fires, and, on the same data, the naive alternative: a fixed-alpha z-test (same delta-method variance) read
    every day and acted on at the first p < 0.05, and the same z-test read once at the end.
 2. A/B with +10% relative click-through: power (share of experiments that declare the better variant the winner
-   within ``--days`` days) against the number of users, the median decision day, the fixed-horizon z-test's power
-   for contrast, and the users needed for 80% power (log-linear interpolation between grid points).
+   within ``--days`` days) against the number of users, with the mixture tuned at the default minimum_effect (5%)
+   and at 10%; the median decision day; the fixed-horizon z-test's power for contrast; and the users needed for
+   80% power (log-linear interpolation between grid points).
    Synthetic traffic (the recommender of each variant has a known CTR): each user gets a click propensity from a
    Beta distribution with mean 5% (users differ), sees Poisson(0.5) lists a day and clicks each with their
    propensity (x 1.1 in variant b). Users are assigned by the experiment hash.
@@ -26,30 +28,35 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from personalize_ops.experiments.analysis import Moments, VariantData, Verdict, analyze
-from personalize_ops.experiments.assignment import assign
-from personalize_ops.experiments.config import Experiment
-from personalize_ops.experiments.events import aggregate
-from personalize_ops.experiments.simulator import simulate
 from scipy import stats
 
-from .recipes_vs_aws import DEFAULT_DATA
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))  # personalize_ops, as Airflow loads it
+from personalize_ops.experiments.analysis import Moments, VariantData, Verdict, analyze  # noqa: E402
+from personalize_ops.experiments.assignment import assign  # noqa: E402
+from personalize_ops.experiments.config import Experiment  # noqa: E402
+from personalize_ops.experiments.events import aggregate  # noqa: E402
+from personalize_ops.experiments.simulator import simulate  # noqa: E402
+
+from .recipes_vs_aws import DEFAULT_DATA  # noqa: E402
 
 CTR, LISTS_PER_DAY, CONCENTRATION, LIFT = 0.05, 0.5, 20.0, 0.10
+TUNINGS = (0.05, 0.10)  # minimum_effect: where the mixture is tuned
 
 
-def experiment(name: str, days: int, min_users: int = 100, min_days: int = 1) -> Experiment:
+def experiment(name: str, days: int, min_users: int = 100, min_days: int = 1, minimum_effect: float = 0.05):
     """The benchmark's experiment: a/b on ctr, every daily look counts (min 1 day), alpha 0.05."""
     return Experiment.model_validate(
         {
             "name": name,
             "variants": [{"name": "a", "campaign": "a"}, {"name": "b", "campaign": "b"}],
             "primary_metric": {"kind": "ctr"},
+            "minimum_effect": minimum_effect,
             "min_users_per_variant": min_users,
             "min_days": min_days,
             "max_days": days,
@@ -58,14 +65,18 @@ def experiment(name: str, days: int, min_users: int = 100, min_days: int = 1) ->
 
 
 def synthetic_run(n_users: int, lift: float, days: int, seed: int) -> dict:
-    """One experiment on synthetic traffic; the sequential verdict and the naive tests' outcomes."""
-    exp = experiment(f"bench-{seed}-{n_users}-{round(lift * 100)}", days)
+    """One experiment on synthetic traffic: the sequential verdicts (mixture tuned at a minimum effect of 5%, the
+    default, and of 10%) and the fixed-alpha z-test's outcomes."""
+    exps = {tuned: experiment(f"bench-{seed}-{n_users}-{round(lift * 100)}", days, minimum_effect=tuned)
+            for tuned in TUNINGS}  # fmt: skip
+    split = exps[TUNINGS[0]].split
     rng = np.random.default_rng(seed)
-    is_b = np.array([assign(exp.name, f"user-{i}", exp.split) == "b" for i in range(n_users)])
+    is_b = np.array([assign(exps[TUNINGS[0]].name, f"user-{i}", split) == "b" for i in range(n_users)])
     p = rng.beta(CTR * CONCENTRATION, (1 - CTR) * CONCENTRATION, n_users) * np.where(is_b, 1 + lift, 1.0)
     p = np.minimum(p, 1.0)
     lists, clicks = np.zeros(n_users), np.zeros(n_users)
-    out = {"verdict": Verdict.RUNNING, "winner": None, "day": None, "naive_any": False, "srm": False}
+    seq = {t: {"verdict": Verdict.RUNNING, "winner": None, "day": None} for t in TUNINGS}
+    out = {"seq": seq, "naive_any": False, "srm": False}
     for day in range(1, days + 1):
         shown = rng.poisson(LISTS_PER_DAY, n_users)
         lists += shown
@@ -79,11 +90,12 @@ def synthetic_run(n_users: int, lift: float, days: int, seed: int) -> dict:
         if day == days:
             out["fixed_any"] = z_sig
             out["fixed"] = z_sig and data["b"].metrics["ctr"].value > data["a"].metrics["ctr"].value
-        if out["day"] is None:
-            res = analyze(exp, data, day)
-            out["srm"] |= res.verdict == Verdict.SRM
-            if res.final:
-                out.update(verdict=res.verdict, winner=res.winner, day=day)
+        for tuned, exp in exps.items():
+            if seq[tuned]["day"] is None:
+                res = analyze(exp, data, day)
+                out["srm"] |= res.verdict == Verdict.SRM
+                if res.final:
+                    seq[tuned].update(verdict=res.verdict, winner=res.winner, day=day)
     return out
 
 
@@ -103,36 +115,53 @@ def wilson(k: int, n: int) -> tuple[float, float]:
 def aa_table(runs: int, n_users: int, days: int, seed: int) -> None:
     results = [synthetic_run(n_users, 0.0, days, seed + i) for i in range(runs)]
     rows = [
-        ("always-valid sequence, daily looks", sum(r["verdict"] == Verdict.WINNER for r in results)),
+        *(
+            (f"always-valid sequence (minimum_effect {t:.0%}), daily looks",
+             sum(r["seq"][t]["verdict"] == Verdict.WINNER for r in results))
+            for t in TUNINGS
+        ),
         ("fixed-alpha z-test, daily looks (naive)", sum(r["naive_any"] for r in results)),
         (f"fixed-alpha z-test, one look at day {days}", sum(r["fixed_any"] for r in results)),
         ("sample-ratio mismatch flagged (any look, p < 0.001)", sum(r["srm"] for r in results)),
-    ]
-    no_diff = sum(r["verdict"] == Verdict.NO_DIFFERENCE for r in results)
+    ]  # fmt: skip
     print(f"\nA/A: {runs} experiments, {n_users:,} users, {days} daily looks, CTR {CTR:.0%}, alpha 0.05")
-    print(f"{'declared different':52}{'rate':>8}{'Wilson 95%':>18}")
+    print(f"{'declared different':58}{'rate':>8}{'Wilson 95%':>18}")
     for label, k in rows:
         lo, hi = wilson(k, runs)
-        print(f"{label:52}{k / runs:>8.1%}{f'{lo:.1%} .. {hi:.1%}':>18}")
-    running = runs - no_diff - rows[0][1]
-    print(f"always-valid verdicts: 'no difference' by day {days}: {no_diff}/{runs}; still running: {running}")
+        print(f"{label:58}{k / runs:>8.1%}{f'{lo:.1%} .. {hi:.1%}':>18}")
+    t = TUNINGS[0]
+    no_diff = sum(r["seq"][t]["verdict"] == Verdict.NO_DIFFERENCE for r in results)
+    running = sum(r["seq"][t]["verdict"] == Verdict.RUNNING for r in results)
+    print(f"always-valid verdicts ({t:.0%}): 'no difference' by day {days}: {no_diff}/{runs}; still running: {running}")
 
 
 def power_table(runs: int, grid: list[int], days: int, seed: int) -> None:
     print(f"\nA/B: +{LIFT:.0%} relative CTR (b), {runs} experiments per size, {days} days, alpha 0.05")
-    fixed_head = f"power (fixed, day {days})"
-    print(f"{'users':>8}{'power (sequential)':>20}{'median day':>12}{'wrong winner':>14}{fixed_head:>24}")
-    powers = []
+    heads = [f"power (seq {t:.0%})" for t in TUNINGS] + [f"median day ({TUNINGS[0]:.0%})", "wrong winner"]
+    heads.append(f"power (fixed, day {days})")
+    print(f"{'users':>8}" + "".join(f"{h:>{len(h) + 3}}" for h in heads))
+    powers: dict[float, list[float]] = {t: [] for t in TUNINGS}
+    fixed_powers = []
     for n in grid:
         res = [synthetic_run(n, LIFT, days, seed + 10_000 + i) for i in range(runs)]
-        won = [r for r in res if r["verdict"] == Verdict.WINNER and r["winner"] == "b"]
-        wrong = sum(r["verdict"] == Verdict.WINNER and r["winner"] == "a" for r in res)
-        power = len(won) / runs
-        powers.append(power)
-        med = statistics.median(r["day"] for r in won) if won else float("nan")
-        fixed = sum(r["fixed"] for r in res) / runs
-        print(f"{n:>8,}{power:>20.0%}{med:>12g}{wrong:>14}{fixed:>24.0%}")
-    print(f"users needed for 80% power (sequential): {_needed(grid, powers, 0.8)}")
+        cells = []
+        for t in TUNINGS:
+            won = [
+                r["seq"][t] for r in res if r["seq"][t]["verdict"] == Verdict.WINNER and r["seq"][t]["winner"] == "b"
+            ]
+            powers[t].append(len(won) / runs)
+            cells.append(f"{len(won) / runs:.0%}")
+            if t == TUNINGS[0]:
+                median = f"{statistics.median(w['day'] for w in won):g}" if won else "-"
+        wrong = sum(
+            r["seq"][t]["verdict"] == Verdict.WINNER and r["seq"][t]["winner"] == "a" for r in res for t in TUNINGS
+        )
+        fixed_powers.append(sum(r["fixed"] for r in res) / runs)
+        cells += [median, str(wrong), f"{fixed_powers[-1]:.0%}"]
+        print(f"{n:>8,}" + "".join(f"{c:>{len(h) + 3}}" for c, h in zip(cells, heads, strict=True)))
+    for t in TUNINGS:
+        print(f"users needed for 80% power (sequential, minimum_effect {t:.0%}): {_needed(grid, powers[t], 0.8)}")
+    print(f"users needed for 80% power (fixed horizon, one look at day {days}): {_needed(grid, fixed_powers, 0.8)}")
 
 
 def _needed(grid: list[int], powers: list[float], target: float) -> str:
@@ -210,7 +239,7 @@ def poc_replay(data_dir: Path, days: int, seed: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--aa-runs", type=int, default=200)
+    ap.add_argument("--aa-runs", type=int, default=400)
     ap.add_argument("--aa-users", type=int, default=10_000)
     ap.add_argument("--power-runs", type=int, default=100)
     ap.add_argument("--users", default="2000,4000,8000,16000,32000", help="total users per A/B experiment")

@@ -343,7 +343,8 @@ def analyze(
     - ``guardrail_violated``: every challenger is decided and one degrades a guardrail beyond its allowance (the
       whole interval lies below ``-max_degradation``), or the maximum duration is reached with such a violation.
     - ``no_difference``: every challenger is decided (equivalent: the interval lies within +-``minimum_effect``;
-      or worse) without a winner, or ``max_days`` is reached without a winner.
+      or worse) without a winner, or ``max_days`` is reached without a winner (also when the minimum number of
+      users was never reached).
     """
     if not (day >= 0 and math.isfinite(day)):
         raise ExperimentInputError(f"day = {day!r}: the days since the experiment started, >= 0")
@@ -400,8 +401,14 @@ def analyze(
             f"logging, bots, a variant that fails) before reading any metric ({numbers})",
         )  # fmt: skip
     short = [n for n, d in variants.items() if d.users < n_min]
+    users = " / ".join(f"{d.users:,}" for d in variants.values())
+    if short and day >= experiment.max_days:
+        return result(
+            Verdict.NO_DIFFERENCE, None,
+            f"no difference, maximum duration reached (day {day:g}) with too few users: {users} of at least "
+            f"{n_min:,} per variant ({numbers})",
+        )  # fmt: skip
     if day < experiment.min_days or short:
-        users = " / ".join(f"{d.users:,}" for d in variants.values())
         return result(
             Verdict.RUNNING, None,
             f"running: day {day:g} of at least {experiment.min_days}, users {users} of at least {n_min:,} per variant "

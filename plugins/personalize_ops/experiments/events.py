@@ -1,7 +1,9 @@
 """From what an application logs to what the analysis reads: exposures and PutEvents calls -> per-variant Moments.
 
 An *exposure* is one recommendation list shown to a user: the variant, the ``recommendationId`` GetRecommendations
-returned and the items shown (the ``impression``). The *events* are PutEvents calls
+returned and the items shown (the ``impression``); the application logs one JSON line per list shown
+(``Exposure.to_record``: experiment, variant, userId, sessionId, recommendationId, impression, sentAt), since
+PutEvents only carries lists that were interacted with. The *events* are PutEvents calls
 (``{"userId", "sessionId", "eventList": [...]}``) whose events carry ``metricAttribution.eventAttributionSource``
 (``"<experiment>:<variant>"``, see assignment.attribution_source) and, for clicks, the ``recommendationId`` of the
 list clicked in. Per user and variant this counts lists shown, clicks on them, conversions and revenue, and
@@ -28,6 +30,8 @@ from personalize_ops.experiments.analysis import Moments, VariantData
 from personalize_ops.experiments.assignment import parse_attribution_source
 from personalize_ops.experiments.config import ConversionMetric, CtrMetric, Experiment, RevenueMetric
 
+EXPOSURE_KEYS = ("experiment", "variant", "userId", "sessionId", "recommendationId", "impression", "sentAt")
+
 
 @dataclass(frozen=True)
 class Exposure:
@@ -40,6 +44,29 @@ class Exposure:
     recommendation_id: str
     items: tuple[str, ...]
     sent_at: float
+
+    def to_record(self) -> dict:
+        """The exposure log line an application writes (JSON), named like PutEvents' members."""
+        return {
+            "experiment": self.experiment,
+            "variant": self.variant,
+            "userId": self.user_id,
+            "sessionId": self.session_id,
+            "recommendationId": self.recommendation_id,
+            "impression": list(self.items),
+            "sentAt": self.sent_at,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping) -> Exposure:
+        """An exposure from a log line written by :meth:`to_record` (or by an application in any language)."""
+        missing = [k for k in EXPOSURE_KEYS if k not in record]
+        if missing:
+            raise ValueError(f"exposure record lacks {', '.join(missing)}: {dict(record)}")
+        return cls(
+            str(record["experiment"]), str(record["variant"]), str(record["userId"]), str(record["sessionId"]),
+            str(record["recommendationId"]), tuple(str(i) for i in record["impression"]), float(record["sentAt"]),
+        )  # fmt: skip
 
 
 @dataclass
