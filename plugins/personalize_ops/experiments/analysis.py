@@ -301,6 +301,10 @@ def _as_mapping(experiment: Experiment, data: Mapping[str, VariantData] | Sequen
         raise ExperimentInputError(
             f"experiment {experiment.name!r} has no variant {', '.join(unknown)} (variants: {', '.join(known)})"
         )
+    names = [d.name for d in items]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ExperimentInputError(f"data for variant {', '.join(twice)} given twice; merge it first")
     out = {d.name: d for d in items}
     for d in items:
         if d.users < 0:

@@ -265,6 +265,10 @@ def test_a_variant_without_data_counts_as_zero_users_and_unknown_variants_are_re
     assert res.srm.users == {"champion": 5000, "challenger": 0} and res.verdict == Verdict.SRM
     with pytest.raises(ExperimentInputError, match="has no variant stranger"):
         analyze(experiment(), [data("stranger", 10, 0.1, 0.1)], day=1)
+    with pytest.raises(ExperimentInputError, match="data for variant champion given twice"):
+        analyze(experiment(), [data("champion", 10, 0.1, 0.1), data("champion", 10, 0.1, 0.1)], day=1)
+    with pytest.raises(ExperimentInputError, match="users = -1 is negative"):
+        analyze(experiment(), [VariantData("champion", -1)], day=1)
     with pytest.raises(ExperimentInputError, match="days since the experiment started"):
         analyze(experiment(), [], day=-1)
 

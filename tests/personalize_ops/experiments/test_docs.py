@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from personalize_ops.experiments.analysis import analyze, render_result
 from personalize_ops.experiments.assignment import assign
 from personalize_ops.experiments.config import Experiment
 from personalize_ops.experiments.events import Exposure, aggregate
 
 from tests.personalize_local.helpers import Scenario, uid, wait_status
+from tests.personalize_ops.experiments.test_analysis import data, experiment
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "experiments.md"
 
@@ -93,3 +95,10 @@ def test_the_snippet_serves_logs_and_sends_events_the_analysis_reads(local_stack
     assert clicks == 1 + 19  # every click was on a shown list of the same user
     u1 = exposures[0].variant
     assert data[u1].metrics["revenue:purchase"].sum_y == pytest.approx(19.99)
+
+
+def test_the_example_report_is_what_render_result_prints():
+    guardrail = {"metric": {"kind": "conversion", "event_type": "purchase"}, "max_degradation": 0.1}
+    exp = experiment(name="up-vs-popularity", guardrails=[guardrail])
+    result = analyze(exp, [data("champion", 20_000, 0.05, 0.3), data("challenger", 20_000, 0.055, 0.3)], day=9)
+    assert f"```\n{render_result(result)}\n```" in DOC.read_text()
