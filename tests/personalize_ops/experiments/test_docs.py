@@ -13,7 +13,6 @@ from personalize_ops.experiments.assignment import assign
 from personalize_ops.experiments.config import Experiment
 from personalize_ops.experiments.events import Exposure, aggregate
 
-from tests.personalize_local.helpers import Scenario, uid, wait_status
 from tests.personalize_ops.experiments.test_analysis import data, experiment
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "experiments.md"
@@ -37,21 +36,6 @@ def test_the_documented_hash_assigns_exactly_like_the_module():
     split = {"a": 0.2, "b": 0.3, "c": 0.5}
     for i in range(5000):
         assert ns["variant_for"]("doc-exp", f"user-{i}", split) == assign("doc-exp", f"user-{i}", split)
-
-
-@pytest.fixture(scope="module")
-def served(local_stack):
-    """Two campaigns (popularity, user-personalization) over one group, and an event tracker."""
-    sc = Scenario(local_stack)
-    group, _bucket = sc.populated_group()
-    campaigns = {}
-    for variant, recipe in (("champion", "aws-popularity-count"), ("challenger", "aws-user-personalization")):
-        version = sc.version(sc.solution(group, recipe=recipe))
-        assert version["status"] == "ACTIVE", version
-        campaigns[variant] = sc.campaign(version["solutionVersionArn"])
-    tracker = sc.pz.create_event_tracker(name=uid("trk"), datasetGroupArn=group)
-    wait_status(lambda: sc.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
-    return campaigns, tracker["trackingId"]
 
 
 def test_the_snippet_serves_logs_and_sends_events_the_analysis_reads(local_stack, served, tmp_path, monkeypatch):

@@ -164,3 +164,29 @@ def test_bad_settings_are_refused(kw, message):
         return
     with pytest.raises(ValueError, match=message):
         next(simulate("sim", SPLIT, {v: oracle(future) for v in SPLIT}, future, 1, **kw))
+
+
+def test_the_simulator_drives_real_campaigns_and_put_events(local_stack, served):
+    # The recommend functions call GetRecommendations on the local stack's campaigns; every PutEvents call the
+    # simulator yields is accepted as is.
+    campaigns, tracking_id = served
+    runtime, events = local_stack.client("personalize-runtime"), local_stack.client("personalize-events")
+
+    def campaign(arn: str):
+        def recommend(user: str) -> Recommendation:
+            response = runtime.get_recommendations(campaignArn=arn, userId=user, numResults=10)
+            return Recommendation([i["itemId"] for i in response["itemList"]], response["recommendationId"])
+
+        return recommend
+
+    future = {f"u{u}": [f"i{(u + k) % 40}" for k in range(12)] for u in range(30)}
+    split = {"champion": 0.5, "challenger": 0.5}
+    recs = {v: campaign(arn) for v, arn in campaigns.items()}
+    days = list(simulate("stack", split, recs, future, 2, seed=4, click_model=ClickModel(other_click=0.2)))
+    calls = [c for d in days for c in d.calls]
+    assert calls and {x.variant for d in days for x in d.exposures} == set(split)
+    for c in calls:
+        response = events.put_events(trackingId=tracking_id, **c)
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+    exposure_ids = {x.recommendation_id for d in days for x in d.exposures}
+    assert all(e["recommendationId"] in exposure_ids for c in calls for e in c["eventList"])
