@@ -28,22 +28,19 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from personalize_ops.experiments.analysis import Moments, VariantData, Verdict, analyze
+from personalize_ops.experiments.assignment import assign
+from personalize_ops.experiments.config import Experiment
+from personalize_ops.experiments.events import aggregate
+from personalize_ops.experiments.simulator import simulate
 from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))  # personalize_ops, as Airflow loads it
-from personalize_ops.experiments.analysis import Moments, VariantData, Verdict, analyze  # noqa: E402
-from personalize_ops.experiments.assignment import assign  # noqa: E402
-from personalize_ops.experiments.config import Experiment  # noqa: E402
-from personalize_ops.experiments.events import aggregate  # noqa: E402
-from personalize_ops.experiments.simulator import simulate  # noqa: E402
-
-from .recipes_vs_aws import DEFAULT_DATA  # noqa: E402
+from .recipes_vs_aws import DEFAULT_DATA
 
 CTR, LISTS_PER_DAY, CONCENTRATION, LIFT = 0.05, 0.5, 20.0, 0.10
 TUNINGS = (0.05, 0.10)  # minimum_effect: where the mixture is tuned
