@@ -1,6 +1,6 @@
 """Online experiments between campaigns: the config section, user assignment, the analysis, a traffic simulator.
 
-- ``config``: the ``experiments:`` section (``Experiment``) and ``reference_errors`` against campaign names;
+- ``config``: the ``experiments:`` section (``Experiment``) and ``reference_problems`` against campaign names;
 - ``assignment``: the deterministic user -> variant hash and the attribution source an application sends;
 - ``events``: exposures and PutEvents calls -> per-variant ``Moments``;
 - ``analysis``: ``analyze(experiment, data, day)`` -> ``ExperimentResult`` (verdict with the numbers) and

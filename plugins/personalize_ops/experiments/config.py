@@ -2,16 +2,16 @@
 
 An experiment names two or more variants (each served by a campaign; the first is the control, usually the
 champion), how traffic is split between them, the primary metric and guardrails, when it may end and what to do
-then. ``Experiment`` checks everything that one experiment can check alone; ``reference_errors`` checks what needs
-the rest of the config (campaign names, unique experiment names), in the ``(key path, reason)`` form the pipeline
-config's loader reports. Imports only pydantic: the DAG files may import this at parse time.
+then. ``Experiment`` checks everything that one experiment can check alone; ``reference_problems`` checks what
+needs the rest of the config (campaign names, unique experiment names), as the pipeline config's ``Problem``s
+(``((section, index, key...), reason)``). Imports only pydantic: the DAG files may import this at parse time.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -171,41 +171,53 @@ class Experiment(_Strict):
         return [self.primary_metric, *(g.metric for g in self.guardrails)]
 
 
-def reference_errors(experiments: Any, campaigns: Iterable[str], section: str = "experiments") -> list[tuple[str, str]]:
-    """``(key path, reason)`` for every reference the model alone cannot check, on the raw (unvalidated) list, so
-    the errors add to structural ones: unknown campaigns of variants and of ``promote_to``, duplicate experiment
-    names, and a ``promote_to`` that is also a variant's campaign other than the control's."""
-    if not isinstance(experiments, list):
+#: A problem at a key path, as the pipeline config reports it (``personalize_ops.config.errors.Problem``).
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _fields(item: Any) -> tuple[Any, list[Any], Any]:
+    """(name, variant campaigns, promote_to) of a validated Experiment or of a raw mapping (possibly broken)."""
+    if isinstance(item, Experiment):
+        return item.name, [v.campaign for v in item.variants], item.promote_to
+    if not isinstance(item, Mapping):
+        return None, [], None
+    variants = item.get("variants") if isinstance(item.get("variants"), list) else []
+    return (
+        item.get("name"),
+        [v.get("campaign") if isinstance(v, Mapping) else None for v in variants],
+        item.get("promote_to"),
+    )
+
+
+def reference_problems(experiments: Any, campaigns: Iterable[str], section: str = "experiments") -> list[Problem]:
+    """Every reference the model alone cannot check, as ``((section, i, key...), reason)``: unknown campaigns of
+    variants and of ``promote_to``, a ``promote_to`` that serves a challenger, duplicate experiment names. Takes
+    validated ``Experiment``s or the raw list (entries that fail validation are still checked as far as they go)."""
+    if not isinstance(experiments, Sequence) or isinstance(experiments, str):
         return []
     known = list(dict.fromkeys(campaigns))
     known_txt = ", ".join(known) or "none"
-    errs: list[tuple[str, str]] = []
+    found: list[Problem] = []
     seen: dict[Any, int] = {}
-    for i, exp in enumerate(experiments):
-        if not isinstance(exp, dict):
-            continue
-        name = exp.get("name")
-        if name is not None and name in seen:
-            errs.append((f"{section}[{i}].name", f"duplicate experiment name {name!r} (also {section}[{seen[name]}])"))
+    for i, item in enumerate(experiments):
+        name, variant_campaigns, target = _fields(item)
+        if isinstance(name, str) and name in seen:
+            found.append(((section, i, "name"), f"duplicate experiment name {name!r} (also {section}[{seen[name]}])"))
         seen.setdefault(name, i)
-        variants = exp.get("variants") if isinstance(exp.get("variants"), list) else []
-        for j, var in enumerate(variants):
-            camp = var.get("campaign") if isinstance(var, dict) else None
+        for j, camp in enumerate(variant_campaigns):
             if isinstance(camp, str) and camp not in known:
-                errs.append(
-                    (f"{section}[{i}].variants[{j}].campaign", f"unknown campaign {camp!r} (known: {known_txt})")
+                found.append(
+                    ((section, i, "variants", j, "campaign"), f"unknown campaign {camp!r} (known: {known_txt})")
                 )
-        target = exp.get("promote_to")
         if isinstance(target, str):
             if target not in known:
-                errs.append((f"{section}[{i}].promote_to", f"unknown campaign {target!r} (known: {known_txt})"))
-            challengers = [v.get("campaign") for v in variants[1:] if isinstance(v, dict)]
-            if target in challengers:
-                errs.append(
+                found.append(((section, i, "promote_to"), f"unknown campaign {target!r} (known: {known_txt})"))
+            if target in variant_campaigns[1:]:
+                found.append(
                     (
-                        f"{section}[{i}].promote_to",
+                        (section, i, "promote_to"),
                         f"{target!r} serves a challenger variant; promote to the campaign that serves everyone else "
                         "(usually the control's)",
                     )
                 )
-    return errs
+    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from personalize_ops.experiments.config import Experiment, reference_errors
+from personalize_ops.experiments.config import Experiment, reference_problems
 from pydantic import ValidationError
 
 
@@ -88,24 +88,32 @@ def test_mistakes_are_refused_with_the_field_and_what_to_do(over, expected):
     assert any(expected in e for e in errors(raw(**over))), errors(raw(**over))
 
 
-def test_reference_errors_name_the_key_and_the_known_campaigns():
+def test_reference_problems_name_the_key_and_the_known_campaigns():
     experiments = [
         raw(promote_to="main", on_end="promote"),
         raw(variants=[{"name": "a", "campaign": "main"}, {"name": "b", "campaign": "gone"}], promote_to="nowhere"),
         raw(variants=[{"name": "a", "campaign": "main"}, {"name": "b", "campaign": "challenger"}],
             promote_to="challenger"),
         "not a mapping",
+        {"name": 3, "variants": "broken"},
     ]  # fmt: skip
-    assert reference_errors(experiments, ["main", "challenger"]) == [
-        ("experiments[1].name", "duplicate experiment name 'up-vs-pop' (also experiments[0])"),
-        ("experiments[1].variants[1].campaign", "unknown campaign 'gone' (known: main, challenger)"),
-        ("experiments[1].promote_to", "unknown campaign 'nowhere' (known: main, challenger)"),
-        ("experiments[2].name", "duplicate experiment name 'up-vs-pop' (also experiments[0])"),
+    expected = [
+        (("experiments", 1, "name"), "duplicate experiment name 'up-vs-pop' (also experiments[0])"),
+        (("experiments", 1, "variants", 1, "campaign"), "unknown campaign 'gone' (known: main, challenger)"),
+        (("experiments", 1, "promote_to"), "unknown campaign 'nowhere' (known: main, challenger)"),
+        (("experiments", 2, "name"), "duplicate experiment name 'up-vs-pop' (also experiments[0])"),
         (
-            "experiments[2].promote_to",
+            ("experiments", 2, "promote_to"),
             "'challenger' serves a challenger variant; promote to the campaign that serves everyone else "
             "(usually the control's)",
         ),
     ]
-    assert reference_errors([raw()], ["main", "challenger"]) == []
-    assert reference_errors(None, []) == []
+    assert reference_problems(experiments, ["main", "challenger"]) == expected
+    validated = [Experiment.model_validate(e) for e in experiments[:3]]
+    assert reference_problems(validated, ["main", "challenger"]) == expected
+    assert reference_problems([raw()], ["main", "challenger"]) == []
+    assert reference_problems([raw()], []) == [
+        (("experiments", 0, "variants", 0, "campaign"), "unknown campaign 'main' (known: none)"),
+        (("experiments", 0, "variants", 1, "campaign"), "unknown campaign 'challenger' (known: none)"),
+    ]
+    assert reference_problems(None, []) == [] and reference_problems("text", []) == []
