@@ -455,10 +455,14 @@ def analyze(
             for c in comparisons
             if c.status == "better"
         ]
+        what = (
+            "no challenger both beats the control and keeps its guardrails" if pending
+            else "no challenger beats the control by a detectable margin"
+        )  # fmt: skip
         return result(
             Verdict.NO_DIFFERENCE, None,
-            f"no difference, {when}: no challenger beats the control by a detectable margin; differences within "
-            f"+-{experiment.minimum_effect:.0%} count as none ({numbers})" + "".join(f"; {p}" for p in pending),
+            f"no difference, {when}: {what}; differences within +-{experiment.minimum_effect:.1%} count as none "
+            f"({numbers})" + "".join(f"; {p}" for p in pending),
         )  # fmt: skip
     return result(
         Verdict.RUNNING, None,

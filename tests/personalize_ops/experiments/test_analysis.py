@@ -216,6 +216,7 @@ def test_an_undecided_experiment_runs_until_the_maximum_duration_then_ends_as_no
     assert running.verdict == Verdict.RUNNING and "no conclusive interval yet, day 20 of at most 28" in running.reason
     done = analyze(experiment(), pair, day=28)
     assert done.verdict == Verdict.NO_DIFFERENCE and "maximum duration reached (day 28)" in done.reason
+    assert "no challenger beats the control by a detectable margin; differences within +-5.0%" in done.reason
 
 
 def test_a_sample_ratio_mismatch_blocks_every_verdict():
@@ -240,6 +241,7 @@ def test_a_guardrail_not_yet_shown_safe_keeps_the_experiment_running_then_no_win
     assert res.verdict == Verdict.RUNNING
     end = analyze(experiment(), pair, day=28)
     assert end.verdict == Verdict.NO_DIFFERENCE
+    assert "no challenger both beats the control and keeps its guardrails" in end.reason
     assert "challenger is better on ctr but a guardrail is not shown within its allowance" in end.reason
 
 
