@@ -13,3 +13,4 @@ run benchmarks.serving_engine
 run benchmarks.serving_http
 run benchmarks.dag_parse
 run benchmarks.gate_calibration --seeds 20
+run benchmarks.experiments --aa-runs 200 --power-runs 50
