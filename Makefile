@@ -47,7 +47,7 @@ stack-down:
 	$(BIN)/python -m personalize_local stack down --dir $(STACK_DIR)
 
 validate-config: $(STAMP)
-	$(BIN)/python -m personalize_ops validate-config include/pipeline.yaml
+	$(BIN)/python -m personalize_ops validate-config
 
 # Mutation testing of the guard modules (gate, teardown, quality rules, filters, config, training adoption).
 mutate: $(STAMP)

@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from personalize_ops.dataset_kinds import BY_FILTER_NAME
+from personalize_ops.dataset_kinds import KINDS as DATASET_KINDS
 from personalize_ops.filter_expression import FilterExpressionError, parse_filter_expression
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
@@ -52,11 +54,7 @@ ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: A config may expand only environment variables with these prefixes (see ``env_prefixes``): a config must not
 #: be able to read the deployment's connection strings or secrets into values that errors and the UI show.
 ENV_PREFIXES = ("PERSONALIZE_", "PZ_", "MOVIELENS_")
-REQUIRED_FIELDS = {
-    "interactions": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
-    "items": ("ITEM_ID",),
-    "users": ("USER_ID",),
-}
+REQUIRED_FIELDS = {k.key: k.required_fields for k in DATASET_KINDS.values()}
 ROW_RULES = {
     "id_null",
     "timestamp_unparseable",
@@ -268,7 +266,7 @@ class Dataset(Strict):
             return json.loads(Path(self.schema_file).read_text())
         return {
             "type": "record",
-            "name": kind.capitalize(),
+            "name": DATASET_KINDS[kind].record_name,
             "namespace": "com.amazonaws.personalize.schema",
             "fields": [f.avro() for f in self.fields],
             "version": "1.0",
@@ -281,8 +279,7 @@ class Datasets(Strict):
     users: Dataset | None = None
 
     def present(self) -> dict[str, Dataset]:
-        return {k: v for k, v in (("interactions", self.interactions), ("items", self.items),
-                                  ("users", self.users)) if v is not None}  # fmt: skip
+        return {k: getattr(self, k) for k in DATASET_KINDS if getattr(self, k) is not None}
 
 
 class Solution(Strict):
@@ -660,7 +657,7 @@ def _reference_errors(raw: dict) -> list[tuple[str, str]]:
         except FilterExpressionError:
             continue  # reported by the model
         for ds_name, fld in parsed.fields:
-            kind = {"Items": "items", "CurrentItem": "items", "Users": "users", "CurrentUser": "users"}.get(ds_name)
+            kind = None if ds_name == "Interactions" else BY_FILTER_NAME.get(ds_name)
             ds = datasets.get(kind) if kind else None
             if kind and not isinstance(ds, dict):
                 errs.append((f"filters[{i}].expression", f"uses {ds_name}.{fld} but there is no {kind} dataset"))

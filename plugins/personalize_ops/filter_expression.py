@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from personalize_ops.dataset_kinds import BY_FILTER_NAME, KINDS
+
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<str>"(?:[^"\\]|\\.)*")
@@ -42,9 +44,9 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-DATASETS = {"Items", "Interactions", "Users", "CurrentItem", "CurrentUser"}
+DATASETS = set(BY_FILTER_NAME)
 #: Which dataset a reference reads (``CurrentItem.PRICE`` is the items dataset's PRICE field).
-DATASET_OF = {"CurrentItem": "Items", "CurrentUser": "Users"}
+DATASET_OF = {name: k.filter_names[0] for k in KINDS.values() for name in k.filter_names[1:]}
 MAX_LENGTH = 2500
 MAX_FIELDS = 10
 MAX_PARAMETERS = 25
@@ -56,11 +58,15 @@ class FilterExpressionError(ValueError):
 
 @dataclass
 class ParsedFilter:
-    """What a valid expression references: (dataset, field) pairs and $PARAMETERS."""
+    """What a valid expression references: (dataset, field) pairs and $PARAMETERS.
+
+    ``param_fields``: each $PARAMETER (without ``$``) -> the (dataset, field) its condition compares it with.
+    """
 
     fields: list[tuple[str, str]] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    param_fields: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _tokenize(expr: str) -> list[tuple[str, str, int]]:
@@ -164,6 +170,15 @@ class _Parser:
 
     def condition(self) -> tuple[str, int]:
         dataset, offset = self.field_ref(*sorted(DATASETS))
+        compared = self.out.fields[-1]
+        params_before = len(self.out.params)
+        try:
+            return self._comparison(dataset, offset)
+        finally:
+            for param in self.out.params[params_before:]:
+                self.out.param_fields.setdefault(param, compared)
+
+    def _comparison(self, dataset: str, offset: int) -> tuple[str, int]:
         if self.accept("op"):
             self.value()
             return dataset, offset

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from personalize_local.stack import airflow_connection_json
 from tests.fixtures.pipeline import connection_json, derived_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +37,7 @@ class AlertInbox:
         self.queue = self.sqs.create_queue(QueueName="personalize-e2e-alerts")["QueueUrl"]
         attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=attrs["QueueArn"])
-        self.connection = json.dumps({"conn_type": "aws", "login": "testing", "password": "testing",
-                                      "extra": {"region_name": "us-east-1", "endpoint_url": endpoint}})  # fmt: skip
+        self.connection = airflow_connection_json(endpoint)
         self.seen: list[dict] = []
 
     def section(self) -> dict:
