@@ -35,7 +35,7 @@ def errors_for(tmp_path, mutate) -> list[str]:
 
 
 def test_shipped_configs_load():
-    cfg = load_config(REPO / "include" / "pipeline.yaml")
+    cfg = load_config(REPO / "include" / "pipelines" / "shop.yaml")
     assert set(cfg.datasets.present()) == {"interactions", "items", "users"}
     recipes = {s.recipe for s in cfg.solutions}
     assert {

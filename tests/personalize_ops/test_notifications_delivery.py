@@ -13,6 +13,7 @@ from moto.server import ThreadedMotoServer
 from personalize_ops.config import Campaign, load_config
 from personalize_ops.notifications import FailureNotifier, notify
 from personalize_ops.pipeline import alerts
+from personalize_ops.pipeline.values import GateOutcome
 
 from personalize_local.stack import free_port
 from tests.fixtures.smtp_sink import smtp_sink
@@ -72,7 +73,8 @@ def test_gate_decision_reaches_the_topics_queue(tmp_path, topic):
                                      "events": ["promoted", "not_promoted"]}]})  # fmt: skip
     campaign = Campaign(name="demo-campaign", solution="s")
 
-    rows = alerts.gate_decided(cfg, campaign, DECISION, METRICS, context=context())
+    outcome = GateOutcome(**DECISION, campaign_arn=None, solution_arn="arn:aws:personalize:::solution/s")
+    rows = alerts.gate_decided(cfg, campaign, outcome, METRICS, context=context())
 
     assert rows == [{"channel": f"SnsNotifier -> {arn}", "sent": True}]
     (envelope,) = received(sqs, queue)
