@@ -86,3 +86,41 @@ def test_config_errors_are_shown_only_to_dag_readers_and_without_env_values(
     r = client.get(PAGE, headers={"Authorization": f"Bearer {admin_token}"})
     assert r.status_code == 500 and "dataset_group.name: name '${PZ_UI_GROUP}'" in r.text
     assert "(value from ${PZ_UI_GROUP}, not shown)" in r.text and "s3cr3t" not in r.text
+
+
+def test_every_dataset_group_is_listed_and_each_user_sees_the_ones_they_may_read(
+    client, admin_token, scoped_tokens, monkeypatch, tmp_path
+):
+    """A folder of pipeline configs: the index lists each dataset group (a user sees those whose retrain DAG they
+    may read) and each group has its page; a config that does not load is shown to its DAG's readers only."""
+    import re
+
+    from tests.ui.conftest import CONFIG
+
+    folder = tmp_path / "pipelines"
+    folder.mkdir()
+    (folder / "analytics.yaml").write_text(CONFIG)
+    (folder / "catalog.yaml").write_text(CONFIG.replace(f"name: {DG}", "name: catalog-ui"))
+    (folder / "broken.yaml").write_text(CONFIG.replace(f"name: {DG}", "name: broken-ui").replace("role_arn:", "rol:"))
+    monkeypatch.delenv("PERSONALIZE_PIPELINE_CONFIG")
+    monkeypatch.setenv("PERSONALIZE_PIPELINES_DIR", str(folder))
+
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    index = client.get("/personalize/", headers=admin)
+    assert index.status_code == 200
+    links = re.findall(r'<a href="[^"]*/personalize/dataset-groups/([^"]+)"', index.text)
+    assert links == ["catalog-ui", DG]
+    assert f"{folder / 'broken.yaml'}: dataset_group.rol: unknown key" in index.text
+    for group in links:
+        page = client.get(f"/personalize/dataset-groups/{group}", headers=admin)
+        assert page.status_code == 200 and f"dataset group {group}" in page.text
+    catalog = client.get("/personalize/dataset-groups/catalog-ui", headers=admin).text
+    assert "/dags/personalize_retrain__catalog/runs/" not in catalog and "0 solution versions" in catalog
+    assert "/dags/personalize_retrain__analytics/runs/" in client.get(PAGE, headers=admin).text
+
+    analyst = {"Authorization": f"Bearer {scoped_tokens['analyst']}"}  # may read personalize_retrain__analytics
+    r = client.get("/personalize/", headers=analyst, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(PAGE), "the one group this user may read"
+    r = client.get("/personalize/dataset-groups/catalog-ui", headers=analyst)
+    assert r.status_code == 403 and "personalize_retrain__catalog" in r.text
+    assert "broken.yaml" not in r.text
