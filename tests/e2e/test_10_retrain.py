@@ -58,7 +58,7 @@ def test_promotion_alert_reaches_the_sns_topics_queue(pipeline, first_run):
     body = msg["Message"]
     assert ui_url("personalize_retrain", first_run.run_id) in body
     assert ui_url("personalize_retrain", first_run.run_id, "gate_demo_user_personalization") in body
-    assert f"Reason: {decision['reason']}" in body and f"Challenger: {decision['solution_version_arn']}" in body
+    assert f"Reason: {decision.reason}" in body and f"Challenger: {decision.solution_version_arn}" in body
     table = body[body.index("Offline metrics:") :].splitlines()
     assert [row.split()[0] for row in table[3:5]] == ["challenger", "baseline"]  # no champion yet
     assert pipeline.alerts.messages(first_run.run_id, "failure", want=0) == []
@@ -188,8 +188,8 @@ def test_worse_challenger_leaves_campaign_on_champion(pipeline, first_run, tmp_p
     assert decision.promote is False
     assert decision.champion_arn == served
     assert decision.challenger_value < decision.champion_value
-    assert f"{decision['challenger_value']:.4f}" in decision.reason
-    assert f"{decision['champion_value']:.4f}" in decision.reason
+    assert f"{decision.challenger_value:.4f}" in decision.reason
+    assert f"{decision.champion_value:.4f}" in decision.reason
     assert pz.describe_campaign(campaignArn=campaign_arn)["campaign"] == before, "no UpdateCampaign at all"
     states = task_states(run)
     assert states["gate_demo_user_personalization"] == "success"
