@@ -38,7 +38,7 @@ def evaluate(hook, s3, cfg, campaign, challenger: TrainedVersion, baseline: Trai
     """Decide for ``campaign`` (:func:`personalize_ops.metrics.decide`), record the decision, alert, return it.
 
     A campaign that already serves the challenger is this run's own deploy having happened (the task is re-running,
-    e.g. cleared): nothing is decided or recorded again, and ``on_fail: fail`` does not fail it.
+    e.g. cleared): nothing is decided, recorded or alerted again, and ``on_fail: fail`` does not fail it.
     """
     from personalize_ops.metrics import GateInputError, decide, load_gate_decision, record_gate_decision
 
@@ -73,9 +73,11 @@ def evaluate(hook, s3, cfg, campaign, challenger: TrainedVersion, baseline: Trai
         champion_arn=champion_arn, challenger_value=decision.challenger_value, champion_value=decision.champion_value,
         skipped=decision.skipped, already_serving=decision.already_serving,
     )  # fmt: skip
+    if outcome.already_serving:  # nothing was decided: no alert either
+        return outcome
     alerts.gate_decided(cfg, campaign, outcome, {"challenger": challenger.metrics, "champion": champion,
                                                  "baseline": baseline.metrics if baseline else None})  # fmt: skip
-    if not outcome.promote and not outcome.already_serving:
+    if not outcome.promote:
         if gate.on_fail == "fail":
             raise GateRejectedError(f"campaign {campaign.name} left on {champion_arn}: {decision.reason}")
         log.warning("Campaign %s not promoted: %s", campaign.name, decision.reason)

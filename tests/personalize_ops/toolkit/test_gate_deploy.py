@@ -166,3 +166,16 @@ def test_rerun_after_the_promotion_is_a_no_op_even_with_on_fail_fail(pz_stack, a
     decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-later", False)
     assert decision.promote is False and "already serves" in decision.reason
     assert [(r["promoted"], r["reason"]) for r in records(world, "run-later")] == [(False, decision.reason)]
+
+
+def test_a_rerun_on_the_served_challenger_sends_no_alert(pz_stack, cfg, world):
+    """Nothing is decided again, so nothing is announced: with a channel for every gate event the re-run needs no
+    task context (notify would ask for the running task's) and sends nothing."""
+    from personalize_ops.config import Notifications
+
+    topic = "arn:aws:sns:us-east-1:000000000000:gate-alerts"
+    alerting = cfg.model_copy(update={"notifications": Notifications.model_validate(
+        {"sns": [{"topic_arn": topic, "events": ["promoted", "not_promoted"]}]})})  # fmt: skip
+    decision = evaluate(world["hook"], world["s3"], alerting, _campaign_spec(cfg, "fail"), world["v2"], None,
+                        "run-skip", False)  # fmt: skip
+    assert decision.already_serving and decision.promote is False
