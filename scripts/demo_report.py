@@ -18,9 +18,11 @@ def client(service: str, endpoint: str):
 
 def report(cfg, s3, pz, runtime) -> None:
     group = cfg.dataset_group
-    latest = {}
-    for rec in load_history(s3, group.bucket, group.prefix, group.name):
-        latest[f"{rec['solution']} ({rec['recipe']})"] = rec["metrics"]
+    newest = {}
+    for rec in load_history(s3, group.bucket, group.prefix, group.name):  # oldest first: the newest one stays
+        newest[rec["solution"]] = rec
+    latest = {f"{s.name} ({newest[s.name]['recipe']})": newest[s.name]["metrics"] for s in cfg.solutions
+              if s.name in newest}  # the config's order  # fmt: skip
     print("Offline metrics of the newest version of each solution (metric history in S3):")
     print(render_metrics_table(latest))
 
