@@ -67,8 +67,9 @@ if [ "${1:-}" = "teardown" ]; then
   shop=$!
   run_pipeline media 'teardown:{"dry_run": false, "confirm": "personalize-media"}' || exit 1
   wait $shop || exit 1
-  for name in "${PIPELINES[@]}"; do
-    grep -A40 "kind  " "$DEMO/personalize_teardown__$name.log" | grep -v "^\s*$" | head -40 || true
+  for name in "${PIPELINES[@]}"; do  # the report the teardown logged: the lines after "Teardown:"
+    echo "personalize_teardown__$name:"
+    awk '/\] Teardown:$/ {f = 1; next} /^[0-9]{4}-[0-9]{2}-/ {f = 0} f' "$DEMO/personalize_teardown__$name.log" | cut -c1-160
   done
   echo "logs: $DEMO/personalize_teardown__*.log; stop the stack with: make stack-down"
   exit 0
