@@ -13,19 +13,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, TaskGroup, dag, task
+from airflow.sdk import TaskGroup, dag, task
 from personalize_ops.notifications import on_failure
 from personalize_ops.operators import PersonalizeBatchInferenceJobOperator
-from personalize_ops.pipeline import naming, registry, settings
+from personalize_ops.pipeline import batch_export, naming, registry, settings
 from personalize_ops.pipeline.values import ExportPlan
-
-
-def _schedule(cfg):
-    promoted = [naming.promoted_asset(cfg.dataset_group.name, c.name) for c in cfg.campaigns]
-    cron = cfg.schedules.batch_export
-    if cron and promoted:
-        return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=AssetAny(*promoted))
-    return cron or (AssetAny(*promoted) if promoted else None)
 
 
 def batch_export_dag(pipeline: registry.Pipeline):
@@ -35,7 +27,7 @@ def batch_export_dag(pipeline: registry.Pipeline):
 
     @dag(
         dag_id=pipeline.dag_id("batch_export"),
-        schedule=_schedule(cfg),
+        schedule=batch_export.schedule(cfg),
         start_date=datetime(2024, 1, 1),
         catchup=False,
         max_active_runs=1,

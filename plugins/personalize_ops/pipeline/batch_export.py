@@ -17,6 +17,7 @@ from personalize_ops import s3_layout
 from personalize_ops.pipeline import s3uri
 from personalize_ops.pipeline.gate_task import serving_version
 from personalize_ops.pipeline.imports import last_active_import
+from personalize_ops.pipeline.naming import promoted_asset
 from personalize_ops.pipeline.requests import dataset_name
 from personalize_ops.pipeline.s3csv import read_csv_columns
 from personalize_ops.pipeline.values import BatchPart, ExportPlan
@@ -28,6 +29,18 @@ USERS_PER_FILE = 500_000
 
 class ExportError(RuntimeError):
     """The export does not account for every input user, or a version/input could not be resolved."""
+
+
+def schedule(cfg):
+    """The export DAG's schedule: ``schedules.batch_export`` (cron), or a promotion of any of the pipeline's campaigns
+    (their Assets, :func:`personalize_ops.pipeline.naming.promoted_asset`), whichever comes first."""
+    from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
+
+    promoted = [promoted_asset(cfg.dataset_group.name, c.name) for c in cfg.campaigns]
+    cron = cfg.schedules.batch_export
+    if cron and promoted:
+        return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=AssetAny(*promoted))
+    return cron or (AssetAny(*promoted) if promoted else None)
 
 
 def plan_export(hook, s3, cfg, job, token: str) -> ExportPlan:
