@@ -62,7 +62,7 @@ airflow-stop:
 	else echo "nothing was running (no $(VENV))"; fi
 
 validate-config: $(STAMP)
-	$(BIN)/python -m personalize_ops validate-config include/pipeline.yaml
+	$(BIN)/python -m personalize_ops validate-config
 
 # Mutation testing of the guard modules (gate, teardown, quality rules, filters, config, training adoption).
 mutate: $(STAMP)

@@ -118,7 +118,7 @@ def ensure_data(data_dir: Path, size: int) -> Path:
 
 
 def bench_config(folder: Path, mode: str) -> Path:
-    cfg = yaml.safe_load((REPO / "include" / "pipeline.yaml").read_text())
+    cfg = yaml.safe_load((REPO / "include" / "pipelines" / "shop.yaml").read_text())
     cfg["datasets"] = {"interactions": cfg["datasets"]["interactions"]}
     cfg["filters"], cfg["batch_jobs"] = [], []  # they reference the items dataset left out here
     cfg["datasets"]["interactions"]["source"]["path"] = str(folder / "interactions.csv")

@@ -1,7 +1,9 @@
 """personalize_retrain: prepare data, import, train every configured solution, gate, deploy, smoke-test.
 
-Driven by the pipeline config (``PERSONALIZE_PIPELINE_CONFIG``, default include/pipeline.yaml). Task logic lives
-in plugins/personalize_ops; this file only wires it up (and imports nothing heavy at parse time).
+One DAG per pipeline config (personalize_ops.pipeline.registry: ``personalize_retrain`` for the single file
+``PERSONALIZE_PIPELINE_CONFIG``, ``personalize_retrain__<name>`` per file of ``PERSONALIZE_PIPELINES_DIR``).
+Task logic lives in plugins/personalize_ops/pipeline; this file only declares the tasks (nothing heavy at parse
+time). Tasks hand each other the typed values of personalize_ops.pipeline.values.
 """
 
 from __future__ import annotations
@@ -9,257 +11,219 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk import Asset, Param, TaskGroup, dag, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk import Param, TaskGroup, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 from personalize_ops.notifications import on_failure
 from personalize_ops.operators import (
     PersonalizeCreateSolutionVersionOperator,
     PersonalizeEnsureResourceOperator,
     PersonalizeGetSolutionMetricsOperator,
 )
-from personalize_ops.pipeline import requests, settings
+from personalize_ops.pipeline import naming, registry, requests, settings
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
+from personalize_ops.pipeline.errors import failing_fast
+from personalize_ops.pipeline.imports import PersonalizeImportOperator
+from personalize_ops.pipeline.values import StagedDataset, TrainedVersion
 
-CFG = settings.load()
-GROUP = CFG.dataset_group
-CONN = GROUP.aws_conn_id
-DATASETS = list(CFG.datasets.present())
-SOLUTIONS = {s.name: s for s in CFG.solutions}
-
-
-def imported_asset(dataset: str) -> Asset:
-    return Asset(name=f"personalize-{GROUP.name}-{dataset}", uri=f"personalize://{GROUP.name}/datasets/{dataset}")
-
-
-def promoted_asset(campaign: str) -> Asset:
-    return Asset(name=f"personalize-{GROUP.name}-campaign-{campaign}",
-                 uri=f"personalize://{GROUP.name}/campaigns/{campaign}")  # fmt: skip
-
-
-DOC = f"""
-### personalize_retrain ({GROUP.name})
+DOC = """
+### personalize_retrain ({group})
 Data quality + transform -> S3 (content-addressed) -> dataset group, schemas, datasets -> imports (skipped when the
 data is unchanged, unless `force_import`) -> per solution: solution, version, offline metrics (logged to the metric
 history in S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker ->
 smoke test. Params: `force_import`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
-Config: `{settings.config_path()}`.
+Config: `{path}`.
 """
 
 
-@dag(
-    dag_id="personalize_retrain",
-    schedule=CFG.schedules.retrain,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=DOC,
-    tags=["personalize", GROUP.name],
-    default_args={
-        "owner": "data-platform",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-        "aws_conn_id": CONN,
-        "on_failure_callback": on_failure(CFG),
-        **settings.wait_args(),
-    },
-    params={
-        "force_import": Param(False, type="boolean", description="Import even when the data is unchanged."),
-        "solutions": Param(
-            [], type="array", items={"type": "string"},
-            description=f"Train only these solutions (empty: all of {', '.join(SOLUTIONS)}).",
-        ),
-        "skip_gate": Param(False, type="boolean", description="Promote without the champion/challenger gate."),
-        "dry_run": Param(False, type="boolean", description="Prepare and validate the data; touch no AWS."),
-    },
-)
-def personalize_retrain():
-    @task(retries=0)
-    def prepare(dataset: str, params=None, run_id=None):
-        """Quality + transform + stage one dataset; bad data fails here, before anything reaches S3."""
-        from personalize_ops.config import ConfigError
-        from personalize_ops.pipeline.prepare_stage import prepare_and_stage
-        from personalize_ops.quality.errors import DataQualityError
+def retrain_dag(pipeline: registry.Pipeline):
+    cfg = pipeline.config
+    group_cfg, conn = cfg.dataset_group, cfg.dataset_group.aws_conn_id
+    datasets, solutions = cfg.datasets.present(), {s.name: s for s in cfg.solutions}
 
-        s3 = None if params["dry_run"] else S3Hook(aws_conn_id=CONN).get_conn()
-        try:
-            return prepare_and_stage(CFG, dataset, run_id, s3, dry_run=params["dry_run"])
-        except (DataQualityError, ConfigError) as err:  # the message says it all: no internal traceback
-            raise AirflowFailException(str(err)) from None
+    @dag(
+        dag_id=pipeline.dag_id("retrain"),
+        schedule=cfg.schedules.retrain,
+        start_date=datetime(2024, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        doc_md=DOC.format(group=group_cfg.name, path=pipeline.path),
+        tags=["personalize", group_cfg.name],
+        default_args={
+            "owner": "data-platform",
+            "retries": 2,
+            "retry_delay": timedelta(seconds=30),
+            "retry_exponential_backoff": True,
+            "max_retry_delay": timedelta(minutes=10),
+            "aws_conn_id": conn,
+            "on_failure_callback": on_failure(cfg),
+            **settings.wait_args(),
+        },
+        params={
+            "force_import": Param(False, type="boolean", description="Import even when the data is unchanged."),
+            "solutions": Param(
+                [], type="array", items={"type": "string"},
+                description=f"Train only these solutions (empty: all of {', '.join(solutions)}).",
+            ),  # fmt: skip
+            "skip_gate": Param(False, type="boolean", description="Promote without the champion/challenger gate."),
+            "dry_run": Param(False, type="boolean", description="Prepare and validate the data; touch no AWS."),
+        },
+    )
+    def personalize_retrain():
+        @task(retries=0)
+        def prepare(dataset: str, params=None, run_id=None) -> StagedDataset:
+            """Quality + transform + stage one dataset; bad data fails here, before anything reaches S3."""
+            from personalize_ops.pipeline.prepare_stage import prepare_and_stage
 
-    @task.short_circuit
-    def not_dry_run(params=None):
-        """Stops here on ``dry_run``: everything after this touches S3 or Personalize."""
-        return not params["dry_run"]
+            s3 = None if params["dry_run"] else S3Hook(aws_conn_id=conn).get_conn()
+            with failing_fast():
+                return StagedDataset.from_summary(prepare_and_stage(cfg, dataset, run_id, s3, params["dry_run"]))
 
-    with TaskGroup("prepare_data", tooltip="Great Expectations suites + streamed transform, then S3"):
-        prepared = {ds: prepare.override(task_id=f"prepare_{ds}")(ds) for ds in DATASETS}
-    gate_open = not_dry_run()
-    list(prepared.values()) >> gate_open
+        @task.short_circuit
+        def not_dry_run(params=None):
+            """Stops here on ``dry_run``: everything after this touches S3 or Personalize."""
+            return not params["dry_run"]
 
-    group = PersonalizeEnsureResourceOperator(task_id="ensure_dataset_group", kind="dataset_group", name=GROUP.name)
-    gate_open >> group
+        with TaskGroup("prepare_data", tooltip="Great Expectations suites + streamed transform, then S3"):
+            prepared = {ds: prepare.override(task_id=f"prepare_{ds}")(ds) for ds in datasets}
+        gate_open = not_dry_run()
+        list(prepared.values()) >> gate_open
 
-    @task(multiple_outputs=True)
-    def plan_import(dataset: str, dataset_arn: str, prepared: dict, params=None, dag_run=None):
-        from personalize_ops.hook import PersonalizeHook, run_token
-        from personalize_ops.pipeline.imports import plan_import as plan
+        group = PersonalizeEnsureResourceOperator(task_id="ensure_dataset_group", kind="dataset_group",
+                                                  name=group_cfg.name)  # fmt: skip
+        gate_open >> group
 
-        token = run_token(dag_run.dag_id, dag_run.run_id)
-        return plan(PersonalizeHook(aws_conn_id=CONN), dataset, dataset_arn, prepared["staged"],
-                    params["force_import"], token)  # fmt: skip
+        @task
+        def plan_import(dataset_arn: str, staged: StagedDataset, params=None, dag_run=None):
+            from personalize_ops.hook import PersonalizeHook, run_token
+            from personalize_ops.pipeline.imports import plan_import as plan
 
-    imports, plans = [], {}
-    with TaskGroup("datasets", tooltip="schemas, datasets and import jobs"):
-        for ds in DATASETS:
-            schema = PersonalizeEnsureResourceOperator(
-                task_id=f"ensure_schema_{ds}", kind="schema", name=requests.schema_name(CFG, ds),
-                config={"schema": requests.schema_json(CFG, ds)},
+            token = run_token(dag_run.dag_id, dag_run.run_id)
+            return plan(PersonalizeHook(aws_conn_id=conn), dataset_arn, staged, params["force_import"], token)
+
+        imports, plans = [], {}
+        with TaskGroup("datasets", tooltip="schemas, datasets and import jobs"):
+            for ds, spec in datasets.items():
+                schema = PersonalizeEnsureResourceOperator(
+                    task_id=f"ensure_schema_{ds}", kind="schema", name=requests.schema_name(cfg, ds),
+                    config={"schema": requests.schema_json(cfg, ds)},
+                )  # fmt: skip
+                dataset = PersonalizeEnsureResourceOperator(
+                    task_id=f"ensure_dataset_{ds}", kind="dataset", name=requests.dataset_name(cfg, ds),
+                    parent_arn=group.output, config=requests.dataset_request(ds, schema.output),
+                )  # fmt: skip
+                gate_open >> schema
+                plans[ds] = plan_import.override(task_id=f"plan_import_{ds}")(dataset.output, prepared[ds])
+                imports.append(PersonalizeImportOperator(
+                    task_id=f"import_{ds}", plan=plans[ds], parent_arn=dataset.output, role_arn=group_cfg.role_arn,
+                    import_mode=spec.import_mode, outlets=[naming.imported_asset(group_cfg.name, ds)],
+                ))  # fmt: skip
+
+        @task.short_circuit(ignore_downstream_trigger_rules=False)
+        def selected(solution: str, params=None):
+            """Skips this solution's branch when the run asks for a subset that does not include it."""
+            return not params["solutions"] or solution in params["solutions"]
+
+        @task
+        def log_metrics(solution: str, solution_arn: str, version_arn: str, metrics: dict, staged: StagedDataset,
+                        run_id=None) -> TrainedVersion:  # fmt: skip
+            from personalize_ops.pipeline.metrics_task import log_version
+
+            trained = TrainedVersion(solution, solutions[solution].recipe, solution_arn, version_arn, metrics)
+            return log_version(S3Hook(aws_conn_id=conn).get_conn(), cfg, trained, staged, run_id)
+
+        trained, ensured = {}, {}
+        for name, sol in solutions.items():
+            with TaskGroup(naming.solution_group(name), tooltip=sol.recipe):
+                solution = ensured[name] = PersonalizeEnsureResourceOperator(
+                    task_id="ensure_solution", kind="solution", name=name, parent_arn=group.output,
+                    config=requests.solution_request(sol),
+                )  # fmt: skip
+                version = PersonalizeCreateSolutionVersionOperator(
+                    task_id="train", solution_arn=solution.output, training_mode=sol.training_mode
+                )
+                metrics = PersonalizeGetSolutionMetricsOperator(task_id="metrics", solution_version_arn=version.output)
+                trained[name] = log_metrics(name, solution.output, version.output, metrics.output,
+                                            prepared["interactions"])  # fmt: skip
+                imports >> selected.override(task_id="selected")(name) >> solution
+
+        @task(trigger_rule="none_failed")
+        def metrics_report(versions: list[TrainedVersion | None]):
+            """One table of every solution trained in this run (also in XCom)."""
+            from personalize_ops.pipeline.metrics_task import report
+
+            return report(versions)
+
+        metrics_report([trained[n] for n in solutions])
+
+        @task(trigger_rule="none_failed")
+        def gate(campaign: str, challenger: TrainedVersion | None, baseline: TrainedVersion | None, params=None,
+                 run_id=None):  # fmt: skip
+            from personalize_ops.hook import PersonalizeHook
+            from personalize_ops.pipeline.gate_task import evaluate
+
+            if not challenger:
+                raise AirflowSkipException(f"{campaign}: its solution was not trained in this run")
+            spec = next(c for c in cfg.campaigns if c.name == campaign)
+            with failing_fast():
+                return evaluate(PersonalizeHook(aws_conn_id=conn), S3Hook(aws_conn_id=conn).get_conn(), cfg, spec,
+                                challenger, baseline, run_id, params["skip_gate"])  # fmt: skip
+
+        filters = {
+            f.name: PersonalizeEnsureResourceOperator(
+                task_id=naming.filter_task(f.name), kind="filter", name=f.name, parent_arn=group.output,
+                config={"filterExpression": f.expression},
             )  # fmt: skip
-            dataset = PersonalizeEnsureResourceOperator(
-                task_id=f"ensure_dataset_{ds}", kind="dataset", name=requests.dataset_name(CFG, ds),
+            for f in cfg.filters
+        }
+        for f in filters.values():
+            imports >> f
+        tracker = None
+        if cfg.event_tracker:
+            tracker = PersonalizeEnsureResourceOperator(
+                task_id="ensure_event_tracker", kind="event_tracker", name=cfg.event_tracker.name,
                 parent_arn=group.output,
-                config={"datasetType": requests.DATASET_TYPES[ds], "schemaArn": schema.output},
             )  # fmt: skip
-            gate_open >> schema
-            planned = plan_import.override(task_id=f"plan_import_{ds}")(ds, dataset.output, prepared[ds])
-            job = PersonalizeEnsureResourceOperator(
-                task_id=f"import_{ds}", kind="dataset_import_job", name=planned["job_name"],
-                parent_arn=dataset.output,
-                config={
-                    "dataSource": {"dataLocation": planned["data_location"]},
-                    "roleArn": GROUP.role_arn,
-                    "importMode": CFG.datasets.present()[ds].import_mode,
-                },
-                outlets=[imported_asset(ds)],
-            )  # fmt: skip
-            planned >> job
-            imports.append(job)
-            plans[ds] = planned
 
-    @task.short_circuit(ignore_downstream_trigger_rules=False)
-    def selected(solution: str, params=None):
-        """Skips this solution's branch when the run asks for a subset that does not include it."""
-        return not params["solutions"] or solution in params["solutions"]
-
-    @task
-    def log_metrics(solution: str, solution_arn: str, version_arn: str, metrics: dict, prepared: dict,
-                    run_id=None):  # fmt: skip
-        from personalize_ops.metrics import make_version_record, record_version, render_metrics_table
-
-        sol = SOLUTIONS[solution]
-        print(render_metrics_table({f"{solution} ({sol.recipe})": metrics}))
-        record = make_version_record(
-            dataset_group=GROUP.name, solution=solution, recipe=sol.recipe, solution_version_arn=version_arn,
-            run_id=run_id, metrics=metrics, data_hash=prepared["sha256"],
-        )  # fmt: skip
-        key = record_version(S3Hook(aws_conn_id=CONN).get_conn(), GROUP.bucket, GROUP.prefix, record)
-        print(f"metric history: s3://{GROUP.bucket}/{key}")
-        return {"solution": solution, "solution_arn": solution_arn, "arn": version_arn, "metrics": metrics}
-
-    trained = {}
-    for name, sol in SOLUTIONS.items():
-        with TaskGroup(f"solution_{name.replace('-', '_')}", tooltip=f"{sol.recipe}"):
-            solution = PersonalizeEnsureResourceOperator(
-                task_id="ensure_solution", kind="solution", name=name, parent_arn=group.output,
-                config=requests.solution_request(sol),
-            )  # fmt: skip
-            version = PersonalizeCreateSolutionVersionOperator(
-                task_id="train", solution_arn=solution.output, training_mode=sol.training_mode
+        deployed = []
+        for c in cfg.campaigns:
+            base = c.gate.beat_baseline
+            decision = gate.override(task_id=naming.gate_task(c.name))(
+                c.name, trained[c.solution], trained[base] if base else None
             )
-            metrics = PersonalizeGetSolutionMetricsOperator(task_id="metrics", solution_version_arn=version.output)
-            record = log_metrics(name, solution.output, version.output, metrics.output, prepared["interactions"])
-            imports >> selected.override(task_id="selected")(name) >> solution
-            trained[name] = record
+            deployed.append(PersonalizeDeployCampaignOperator(
+                task_id=naming.deploy_task(c.name), campaign_name=c.name, solution_arn=ensured[c.solution].output,
+                decision=decision, min_provisioned_tps=c.min_provisioned_tps,
+                outlets=[naming.promoted_asset(group_cfg.name, c.name)],
+            ))  # fmt: skip
 
-    @task(trigger_rule="none_failed")
-    def metrics_report(records: list):
-        """One table of every solution trained in this run (also in XCom)."""
-        from personalize_ops.metrics import render_metrics_table
+        @task(trigger_rule="none_failed")
+        def cost_report(versions: list, plans: dict):
+            """Estimated cost of this run (training hours, data imported) and the campaigns' standing daily cost."""
+            from personalize_ops.hook import PersonalizeHook
+            from personalize_ops.pipeline.cost import estimate
 
-        rows = {f"{r['solution']} ({SOLUTIONS[r['solution']].recipe})": r["metrics"] for r in records if r}
-        print(render_metrics_table(rows))
-        return rows
+            hook, s3 = PersonalizeHook(aws_conn_id=conn), S3Hook(aws_conn_id=conn).get_conn()
+            report = estimate(hook, s3, cfg, versions, plans)
+            print(report.render())
+            return report.to_dict()
 
-    metrics_report([trained[n] for n in SOLUTIONS])
+        deployed >> cost_report([trained[n] for n in solutions], plans)
 
-    @task(trigger_rule="none_failed", multiple_outputs=True)
-    def gate(campaign: str, challenger: dict | None, baseline: dict | None, params=None, run_id=None):
-        from personalize_ops.hook import PersonalizeHook
-        from personalize_ops.pipeline.gate_task import evaluate
+        @task(trigger_rule="none_failed")
+        def smoke_test(campaign_arns: list, filter_arns: dict, staged: dict):
+            from personalize_ops.hook import PersonalizeRuntimeHook
+            from personalize_ops.pipeline import smoke
 
-        if not challenger:
-            raise AirflowSkipException(f"{campaign}: its solution was not trained in this run")
-        spec = next(c for c in CFG.campaigns if c.name == campaign)
-        return evaluate(PersonalizeHook(aws_conn_id=CONN), S3Hook(aws_conn_id=CONN).get_conn(), CFG, spec,
-                        challenger, baseline, run_id, params["skip_gate"])  # fmt: skip
+            s3, runtime = S3Hook(aws_conn_id=conn).get_conn(), PersonalizeRuntimeHook(aws_conn_id=conn).conn
+            return smoke.run(cfg, s3, runtime, campaign_arns, filter_arns, staged)
 
-    filters = {
-        f.name: PersonalizeEnsureResourceOperator(
-            task_id=f"ensure_filter_{f.name.replace('-', '_')}", kind="filter", name=f.name,
-            parent_arn=group.output, config={"filterExpression": f.expression},
-        )  # fmt: skip
-        for f in CFG.filters
-    }
-    for f in filters.values():
-        imports >> f
-    tracker = None
-    if CFG.event_tracker:
-        tracker = PersonalizeEnsureResourceOperator(
-            task_id="ensure_event_tracker", kind="event_tracker", name=CFG.event_tracker.name,
-            parent_arn=group.output,
-        )  # fmt: skip
+        if deployed:
+            smoke = smoke_test([d.output for d in deployed], {n: f.output for n, f in filters.items()}, prepared)
+            if tracker is not None:
+                tracker >> smoke
 
-    deployed = []
-    for c in CFG.campaigns:
-        base = c.gate.beat_baseline
-        decision = gate.override(task_id=f"gate_{c.name.replace('-', '_')}")(
-            c.name, trained[c.solution], trained[base] if base else None
-        )
-        deploy = PersonalizeDeployCampaignOperator(
-            task_id=f"deploy_{c.name.replace('-', '_')}", campaign_name=c.name,
-            solution_arn=decision["solution_arn"], decision=decision, min_provisioned_tps=c.min_provisioned_tps,
-            outlets=[promoted_asset(c.name)],
-        )  # fmt: skip
-        deployed.append(deploy)
-
-    @task(trigger_rule="none_failed")
-    def cost_report(versions: list, plans: dict):
-        """Estimated cost of this run (training hours, data imported) and the campaigns' standing daily cost."""
-        from personalize_ops.hook import PersonalizeHook
-        from personalize_ops.pipeline.cost import estimate
-
-        report = estimate(PersonalizeHook(aws_conn_id=CONN), S3Hook(aws_conn_id=CONN).get_conn(), CFG, versions, plans)
-        print(report.render())
-        return report.to_dict()
-
-    deployed >> cost_report([trained[n] for n in SOLUTIONS], plans)
-
-    @task(trigger_rule="none_failed")
-    def smoke_test(campaign_arns: list, filter_arns: dict, prepared: dict):
-        from personalize_ops.hook import PersonalizeRuntimeHook
-        from personalize_ops.pipeline import smoke
-
-        s3 = S3Hook(aws_conn_id=CONN).get_conn()
-        interactions = prepared["interactions"]["staged"]["uri"]
-        users = smoke.sample_users(s3, interactions)
-        items_staged = (prepared.get("items") or {}).get("staged")
-        items = None
-        if items_staged:
-            fields = tuple(f.name for f in CFG.datasets.items.fields)
-            items = smoke.read_csv_columns(s3, items_staged["uri"], fields)
-            catalog = set(items["ITEM_ID"])
-        else:
-            catalog = set(smoke.read_csv_columns(s3, interactions, ("ITEM_ID",))["ITEM_ID"])
-        flt = {f.name: (filter_arns[f.name], smoke.filter_values(f.expression, items)) for f in CFG.filters}
-        runtime = PersonalizeRuntimeHook(aws_conn_id=CONN).conn
-        return [smoke.check_campaign(runtime, arn, users, catalog, flt) for arn in campaign_arns if arn]
-
-    if deployed:
-        smoke = smoke_test([d.output for d in deployed], {n: f.output for n, f in filters.items()}, prepared)
-        if tracker is not None:
-            tracker >> smoke
+    return personalize_retrain()
 
 
-personalize_retrain()
+for _pipeline in registry.pipelines():
+    retrain_dag(_pipeline)

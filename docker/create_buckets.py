@@ -1,7 +1,7 @@
 """Create the S3 buckets the pipeline config names, in the local S3 stand-in (the `local` compose profile).
 
-The buckets are the ones Airflow will use: the config is read the way the DAGs read it
-(``PERSONALIZE_PIPELINE_CONFIG`` and the ``${VAR}``s it expands), so the staging bucket
+The buckets are the ones Airflow will use: the configs are found and read the way the DAGs find and read them
+(``personalize_ops.pipeline.registry``: every pipeline's file, and the ``${VAR}``s it expands), so the staging bucket
 (``dataset_group.bucket``) and every ``s3://`` batch-export destination exist before the first retrain.
 Idempotent: an existing bucket is left as it is. Refuses to run without ``AWS_ENDPOINT_URL_S3`` (it never
 creates buckets in a real AWS account).
@@ -46,8 +46,7 @@ def ensure_bucket(s3, bucket: str, region: str) -> str:
 def main() -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
-    from personalize_ops.config import ConfigError, load_config
-    from personalize_ops.pipeline.settings import config_path
+    from personalize_ops.pipeline.registry import discover
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
     if not endpoint:
@@ -55,20 +54,20 @@ def main() -> int:
             "create_buckets: AWS_ENDPOINT_URL_S3 is not set; this creates buckets in the local S3 only", file=sys.stderr
         )
         return 2
-    try:
-        cfg = load_config(config_path())
-    except ConfigError as err:
-        print(f"create_buckets: {err}", file=sys.stderr)
-        return 1
-    region = cfg.dataset_group.region
-    s3 = boto3.client("s3", region_name=region)
-    for bucket in configured_buckets(cfg):
-        try:
-            print(f"s3://{bucket} at {endpoint}: {ensure_bucket(s3, bucket, region)}")
-        except (BotoCoreError, ClientError) as err:
-            print(f"create_buckets: s3://{bucket} at {endpoint}: {err}", file=sys.stderr)
-            return 1
-    return 0
+    found = discover()
+    for broken in found.broken:
+        print(f"create_buckets: {broken.message}", file=sys.stderr)
+    for pipeline in found.good:
+        cfg = pipeline.config
+        region = cfg.dataset_group.region
+        s3 = boto3.client("s3", region_name=region)
+        for bucket in configured_buckets(cfg):
+            try:
+                print(f"s3://{bucket} at {endpoint}: {ensure_bucket(s3, bucket, region)}")
+            except (BotoCoreError, ClientError) as err:
+                print(f"create_buckets: s3://{bucket} at {endpoint}: {err}", file=sys.stderr)
+                return 1
+    return 1 if found.broken or not found.good else 0
 
 
 if __name__ == "__main__":

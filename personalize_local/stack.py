@@ -24,6 +24,21 @@ HOST = "127.0.0.1"
 PROCESSES = {"moto": "moto.server", "personalize": "personalize_local"}
 
 
+def airflow_connection(endpoint: str, s3_endpoint: str | None = None, region: str = "us-east-1") -> dict:
+    """The Airflow AWS connection (as ``AIRFLOW_CONN_*`` JSON holds it) that sends Personalize, Personalize Runtime
+    and Personalize Events to ``endpoint`` and S3 to ``s3_endpoint`` (omitted: every service to ``endpoint``),
+    with dummy keys. The only difference from a connection to AWS is ``endpoint_url`` / ``service_config``."""
+    extra: dict = {"region_name": region, "endpoint_url": endpoint}
+    if s3_endpoint:
+        extra["service_config"] = {"s3": {"endpoint_url": s3_endpoint}}
+    return {"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}
+
+
+def airflow_connection_json(endpoint: str, s3_endpoint: str | None = None, region: str = "us-east-1") -> str:
+    """:func:`airflow_connection` as the JSON an ``AIRFLOW_CONN_<ID>`` environment variable takes."""
+    return json.dumps(airflow_connection(endpoint, s3_endpoint, region))
+
+
 def free_port(host: str = HOST) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -165,6 +180,10 @@ class LocalStack:
         raise RuntimeError(f"{name} did not answer {url} within {self.ready_timeout}s; see {self.dir / name}.log")
 
     # -- clients and admin ----------------------------------------------------------------------------------
+    def airflow_connection_json(self) -> str:
+        """The Airflow AWS connection to this stack (:func:`airflow_connection_json`)."""
+        return airflow_connection_json(self.endpoint, self.s3_endpoint)
+
     def client(self, service_name: str, region_name: str = "us-east-1", **config):
         """A boto3 client for "personalize", "personalize-runtime", "personalize-events" (the service answers
         for the region it is signed for), or "s3" and "iam" (the moto server)."""

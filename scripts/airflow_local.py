@@ -40,7 +40,7 @@ from personalize_local.stack import LocalStack, free_port, running_from_dir, sto
 HOST = "127.0.0.1"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTH = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-BUCKET = "personalize-demo"  # the demo config's default bucket (include/pipeline.yaml)
+BUCKET = "personalize-demo"  # the shop demo config's default bucket (include/pipelines/shop.yaml)
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"  # Airflow's default name; it writes the password
 
 
@@ -51,7 +51,7 @@ class Deployment:
         self.dir = directory.resolve()
         self.port = port
         self.events = events
-        self.config = (config or ROOT / "include" / "pipeline.yaml").resolve()
+        self.config = (config or ROOT / "include" / "pipelines" / "shop.yaml").resolve()
         self.home = self.dir / "home"
         self.logs = self.dir / "logs"
         self.stack_dir = self.dir / "stack"
@@ -179,7 +179,7 @@ class Deployment:
         endpoints = {"s3": stack.s3_endpoint, "personalize": stack.endpoint}
         env = self.env(endpoints, (free_port(), free_port()))
 
-        sample = self.dir / "sample-data"
+        sample = self.dir / "sample-data" / "shop"  # PZ_SAMPLE_DIR/shop, where the shop config reads it
         step(f"sample data ({self.events} interactions, seeded) in {sample}")
         if not (sample / "interactions.csv").exists():
             self._run(env, [sys.executable, "-m", "personalize_ops", "generate-sample", "--interactions",
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=ROOT / ".airflow-local", help="state directory")
     parser.add_argument("--port", type=int, default=8080, help="the UI's port on 127.0.0.1")
     parser.add_argument("--events", type=int, default=50_000, help="interactions in the generated sample data")
-    parser.add_argument("--config", type=Path, default=None, help="pipeline config (default include/pipeline.yaml)")
+    parser.add_argument("--config", type=Path, default=None, help="pipeline config (default include/pipelines/shop.yaml, the demo shop)")
     args = parser.parse_args(argv)
     deployment = Deployment(args.dir, args.port, args.events, args.config)
     with _locked(deployment.dir):

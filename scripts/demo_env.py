@@ -4,16 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+from personalize_local.stack import airflow_connection_json
+
 endpoints = json.loads((Path(sys.argv[1]) / "endpoints.json").read_text())
-conn = {
-    "conn_type": "aws",
-    "login": "testing",
-    "password": "testing",
-    "extra": {
-        "region_name": "us-east-1",
-        "endpoint_url": endpoints["personalize"],
-        "service_config": {"s3": {"endpoint_url": endpoints["s3"]}},
-    },
-}
-print(f"export AIRFLOW_CONN_AWS_DEFAULT='{json.dumps(conn)}'")
+print(f"export AIRFLOW_CONN_AWS_DEFAULT='{airflow_connection_json(endpoints['personalize'], endpoints['s3'])}'")
 print(f"export PZ_S3_ENDPOINT='{endpoints['s3']}' PZ_PERSONALIZE_ENDPOINT='{endpoints['personalize']}'")

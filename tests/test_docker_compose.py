@@ -314,14 +314,15 @@ def test_every_env_var_our_code_reads_is_set(target):
         assert not missing, f"{name} ({target}): read by our code, not set in docker-compose.yaml: {missing}"
 
 
-def test_pipeline_config_default_points_at_a_mounted_file():
-    value = RAW["x-pipeline-env"]["PERSONALIZE_PIPELINE_CONFIG"]
-    default = re.fullmatch(r"\$\{PERSONALIZE_PIPELINE_CONFIG:-(.+)\}", value).group(1)
-    assert env_of("airflow-scheduler", "aws")["PERSONALIZE_PIPELINE_CONFIG"] == default
+def test_pipeline_configs_default_to_a_mounted_folder_of_configs():
+    value = RAW["x-pipeline-env"]["PERSONALIZE_PIPELINES_DIR"]
+    default = re.fullmatch(r"\$\{PERSONALIZE_PIPELINES_DIR:-(.+)\}", value).group(1)
+    assert env_of("airflow-scheduler", "aws")["PERSONALIZE_PIPELINES_DIR"] == default
+    assert env_of("airflow-scheduler", "aws")["PERSONALIZE_PIPELINE_CONFIG"] == "", "one file only when asked"
     for name in ("airflow-scheduler", "create-buckets"):
         mounts = dict(v.split(":")[:2][::-1] for v in SERVICES[name]["volumes"])
         assert mounts["/opt/airflow/include"] == "./include", name
-    assert (ROOT / "include" / Path(default).relative_to("/opt/airflow/include")).is_file()
+    assert list((ROOT / "include" / Path(default).relative_to("/opt/airflow/include")).glob("*.yaml"))
 
 
 # --------------------------------------------------------------------------- the local profile's S3 buckets
@@ -361,7 +362,7 @@ def test_create_buckets_makes_the_configured_buckets_idempotently(local_stack):
         "AWS_ENDPOINT_URL_S3": local_stack.s3_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "PERSONALIZE_PIPELINE_CONFIG": str(ROOT / "include/pipeline.yaml"),
+        "PERSONALIZE_PIPELINE_CONFIG": str(ROOT / "include/pipelines/shop.yaml"),
         "PZ_BUCKET": staging,
         "PZ_EXPORT_DIR": f"s3://{exports}/personalize-demo/exports/",
     }
@@ -378,11 +379,11 @@ def test_create_buckets_makes_the_configured_buckets_idempotently(local_stack):
 
 
 def test_create_buckets_refuses_real_aws_and_reports_a_broken_config(tmp_path, local_stack):
-    no_endpoint = _create_buckets({"PERSONALIZE_PIPELINE_CONFIG": str(ROOT / "include/pipeline.yaml")})
+    no_endpoint = _create_buckets({"PERSONALIZE_PIPELINE_CONFIG": str(ROOT / "include/pipelines/shop.yaml")})
     assert no_endpoint.returncode == 2 and "AWS_ENDPOINT_URL_S3 is not set" in no_endpoint.stderr
     broken = tmp_path / "pipeline.yaml"
     broken.write_text(
-        (ROOT / "include/pipeline.yaml").read_text().replace("bucket: ${PZ_BUCKET", "bukket: ${PZ_BUCKET")
+        (ROOT / "include/pipelines/shop.yaml").read_text().replace("bucket: ${PZ_BUCKET", "bukket: ${PZ_BUCKET")
     )
     proc = _create_buckets({"AWS_ENDPOINT_URL_S3": local_stack.s3_endpoint, "PERSONALIZE_PIPELINE_CONFIG": str(broken)})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr

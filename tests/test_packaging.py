@@ -26,7 +26,7 @@ def _run(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProces
 
 
 def test_python_m_personalize_ops_runs_from_any_directory(tmp_path):
-    config = ROOT / "include" / "pipeline.yaml"
+    config = ROOT / "include" / "pipelines" / "shop.yaml"
     done = _run([sys.executable, "-m", "personalize_ops", "validate-config", str(config)], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "OK - dataset group" in done.stdout

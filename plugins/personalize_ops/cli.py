@@ -33,18 +33,34 @@ def _fmt_time(epoch: int | None) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d")
 
 
-@command("validate-config", "check a pipeline config; exit 1 listing every error",
-         lambda p: p.add_argument("path", nargs="?", default="include/pipeline.yaml"))  # fmt: skip
+@command("validate-config", "check pipeline configs (default: every one the DAGs use); exit 1 listing every error",
+         lambda p: p.add_argument("path", nargs="*"))  # fmt: skip
 def _validate(args: argparse.Namespace) -> int:
     from personalize_ops.config import ConfigError, load_config
+    from personalize_ops.pipeline.registry import discover
 
-    try:
-        cfg = load_config(args.path)
-    except ConfigError as e:
-        print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
-        return 1
+    if not args.path:  # the deployment's pipelines, found as the DAG files find them (checks across files too)
+        found = discover()
+        for broken in found.broken:
+            print(f"{broken.message}", file=sys.stderr)
+        for pipeline in found.good:
+            _describe(pipeline.path, pipeline.config)
+        if not found.good and not found.broken:
+            print(f"no pipeline config found ({found.where})", file=sys.stderr)
+        return 1 if found.broken or not found.good else 0
+    failed = 0
+    for path in args.path:
+        try:
+            _describe(path, load_config(path))
+        except ConfigError as e:
+            print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
+            failed = 1
+    return failed
+
+
+def _describe(path, cfg) -> None:
     dg = cfg.dataset_group
-    print(f"{args.path}: OK - dataset group {dg.name} ({dg.region}, s3://{dg.bucket}/{dg.prefix})")
+    print(f"{path}: OK - dataset group {dg.name} ({dg.region}, s3://{dg.bucket}/{dg.prefix})")
     for name, ds in cfg.datasets.present().items():
         src = f"{ds.source.format} {ds.source.path}"
         print(f"  dataset {name}: {src} -> {len(ds.fields)} fields, {ds.import_mode}")
@@ -54,11 +70,10 @@ def _validate(args: argparse.Namespace) -> int:
           f"event tracker: {cfg.event_tracker.name if cfg.event_tracker else '-'}; "
           f"batch jobs: {', '.join(b.name for b in cfg.batch_jobs) or '-'}")  # fmt: skip
     print(f"  schedules: retrain {cfg.schedules.retrain}, batch export {cfg.schedules.batch_export}")
-    return 0
 
 
 def _prepare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default="include/pipeline.yaml")
+    p.add_argument("--config", default="include/pipelines/shop.yaml")
     p.add_argument("--out", required=True)
     p.add_argument("--dataset", action="append", help="only these datasets (repeatable)")
 

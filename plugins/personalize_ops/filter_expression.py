@@ -89,6 +89,8 @@ class ParsedFilter:
     params: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     target: str = "ItemID"
+    #: each $PARAMETER (without ``$``) -> the (dataset, field) its condition compares it with
+    param_fields: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,10 @@ def parse_filter_expression(expr: str) -> ParsedFilter:
         for c in where + conditions:
             for ref in (c.ref, *(v for v in c.values if isinstance(v, _Ref))):
                 out.fields.append((ref.dataset, ref.name))
-            out.params.extend(v[1][1:] for v in c.values if not isinstance(v, _Ref) and v[0] == "param")
+            params = [v[1][1:] for v in c.values if not isinstance(v, _Ref) and v[0] == "param"]
+            out.params.extend(params)
+            for param in params:
+                out.param_fields.setdefault(param, (c.ref.dataset, c.ref.name))
     fields = sorted({f"{DATASET_OF.get(ds, ds)}.{fld.upper()}" for ds, fld in out.fields})
     if len(fields) > MAX_FIELDS:
         raise FilterExpressionError(

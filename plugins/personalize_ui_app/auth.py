@@ -4,8 +4,8 @@ A request must carry a JWT issued by Airflow's auth manager, either as ``Authori
 or in the ``_token`` cookie the Airflow UI sets at login. The token is validated by Airflow's own
 ``get_user`` (signature, expiry, revocation), then the auth manager must authorise viewing the website and
 reading the pipeline's retrain DAG (its metrics and gate decisions are that DAG's results), as the Airflow API
-does for ``GET /dags/{dag_id}``. No token -> 401; invalid token -> 403 (Airflow's own codes); valid token
-without access -> 403.
+does for ``GET /dags/{dag_id}`` (:func:`may_read_dag`; with several pipelines, each one's DAG). No token -> 401;
+invalid token -> 403 (Airflow's own codes); valid token without access -> 403.
 """
 
 from __future__ import annotations
@@ -33,12 +33,11 @@ async def require_viewer(
     return user
 
 
-def require_dag_reader(user: Any, dag_id: str) -> None:
-    """403 unless the auth manager lets ``user`` read DAG ``dag_id`` (with its team, as Airflow's API checks)."""
+def may_read_dag(user: Any, dag_id: str) -> bool:
+    """Whether the auth manager lets ``user`` read DAG ``dag_id`` (with its team, as Airflow's API checks)."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
     from airflow.models.dag import DagModel
 
     details = DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id))
-    if not get_auth_manager().is_authorized_dag(method="GET", details=details, user=user):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Forbidden: this user may not read DAG {dag_id!r}")
+    return get_auth_manager().is_authorized_dag(method="GET", details=details, user=user)

@@ -3,19 +3,15 @@ and (when the Personalize endpoint answers) the solution version each campaign s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from personalize_ops.metrics.names import DEFAULT_GATE_METRIC as DEFAULT_METRIC
 
-DEFAULT_CONFIG = "include/pipeline.yaml"
-
 
 @dataclass(frozen=True)
 class PageSettings:
-    """The few config values the page needs (from personalize_ops.config.load_config)."""
+    """The few values of one pipeline's config the page needs (personalize_ops.pipeline.registry)."""
 
     dataset_group: str
     bucket: str
@@ -23,29 +19,23 @@ class PageSettings:
     aws_conn_id: str
     solutions: dict[str, str]  # solution name -> recipe
     campaigns: dict[str, tuple[str, str]]  # campaign name -> (solution, gate metric)
-    retrain_dag_id: str
+    retrain_dag_id: str  # run links point at it; reading it is the permission the page requires
 
     @property
     def default_metric(self) -> str:
         return next(iter(self.campaigns.values()), ("", DEFAULT_METRIC))[1]
 
 
-def config_path() -> Path:
-    """``PERSONALIZE_PIPELINE_CONFIG`` or include/pipeline.yaml (relative to the working directory)."""
-    return Path(os.environ.get("PERSONALIZE_PIPELINE_CONFIG", DEFAULT_CONFIG))
+@dataclass(frozen=True)
+class Catalog:
+    """Every pipeline of the deployment: the page settings of each dataset group, and the configs that are broken."""
+
+    groups: dict[str, PageSettings]
+    broken: list[Any]  # personalize_ops.pipeline.registry.BrokenConfig
 
 
-def retrain_dag_id() -> str:
-    """The pipeline's retrain DAG (``PERSONALIZE_RETRAIN_DAG_ID``): run links point at it, and reading it is
-    the permission the page requires."""
-    return os.environ.get("PERSONALIZE_RETRAIN_DAG_ID", "personalize_retrain")
-
-
-def load_settings(path: Path | None = None) -> PageSettings:
-    """Read the pipeline config; the retrain DAG id is :func:`retrain_dag_id`."""
-    from personalize_ops.config import load_config
-
-    cfg = load_config(path or config_path())
+def settings_of(pipeline) -> PageSettings:
+    cfg = pipeline.config
     dg = cfg.dataset_group
     return PageSettings(
         dataset_group=dg.name,
@@ -54,8 +44,24 @@ def load_settings(path: Path | None = None) -> PageSettings:
         aws_conn_id=dg.aws_conn_id,
         solutions={s.name: s.recipe for s in cfg.solutions},
         campaigns={c.name: (c.solution, c.gate.metric) for c in cfg.campaigns},
-        retrain_dag_id=retrain_dag_id(),
+        retrain_dag_id=pipeline.dag_id("retrain"),
     )
+
+
+def load_catalog() -> Catalog:
+    """Every pipeline config the DAGs use (found the way the DAG files find them)."""
+    from personalize_ops.pipeline.registry import discover
+
+    found = discover()
+    return Catalog({p.config.dataset_group.name: settings_of(p) for p in found.good}, found.broken)
+
+
+def load_settings(group: str | None = None) -> PageSettings:
+    """The page settings of dataset group ``group`` (default: the only one); KeyError if there is no such group."""
+    groups = load_catalog().groups
+    if group is None and len(groups) == 1:
+        return next(iter(groups.values()))
+    return groups[group]
 
 
 #: The page reads at most this many records of each kind (the newest), each at most this big.

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from personalize_ops.metrics.names import METRIC_NAMES, short_label
 
-from personalize_ui_app.data import PageData, PageSettings
+from personalize_ui_app.data import Catalog, PageData, PageSettings
 from personalize_ui_app.svg import Point, line_chart
 
 STYLE = """
@@ -151,4 +151,25 @@ via connection <code>{escape(settings.aws_conn_id)}</code>.</p>{notes}
 {versions_table(settings, data)}
 <h2>Gate decisions</h2>
 {decisions_table(settings, data)}
+</body></html>"""
+
+
+def render_index(catalog: Catalog, href) -> str:
+    """Every dataset group the user may see (``href(name)``: its page), and the configs that do not load."""
+    rows = [
+        f'<tr><td><a href="{escape(href(name))}" target="_self">{escape(name)}</a></td>'
+        f"<td>{escape(', '.join(s.solutions))}</td><td>{escape(', '.join(s.campaigns) or '-')}</td>"
+        f"<td><code>{escape(s.retrain_dag_id)}</code></td></tr>"
+        for name, s in sorted(catalog.groups.items())
+    ]
+    groups = _table(["dataset group", "solutions", "campaigns", "retrain DAG"], rows, "dataset-groups")
+    broken = "".join(
+        f'<h2 class="no">Config not loaded: <code>{escape(str(b.path))}</code></h2><pre>{escape(b.message)}</pre>'
+        for b in catalog.broken
+    )
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Personalize pipelines</title><style>{STYLE}</style></head>
+<body>
+<h1>Amazon Personalize &mdash; {len(catalog.groups)} dataset groups</h1>
+{groups}{broken}
 </body></html>"""

@@ -53,12 +53,16 @@ def heavy_imports():
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+KINDS = ("retrain", "batch_export", "teardown")
+
+
 def test_every_dag_file_imports_without_errors():
+    """The default: one set of DAGs per config of include/pipelines/ (the demo's shop and media)."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"personalize_retrain", "personalize_batch_export", "personalize_teardown"}
+    assert set(bag.dag_ids) == {f"personalize_{k}__{p}" for k in KINDS for p in ("shop", "media")}
 
 
 def test_no_heavy_imports_at_parse_time(heavy_imports):
@@ -71,10 +75,12 @@ def test_house_rules():
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.dags
     for dag in bag.dags.values():
         assert dag.doc_md and dag.tags and not dag.catchup and dag.max_active_runs == 1, dag.dag_id
         for t in dag.tasks:
             assert t.owner == "data-platform", (dag.dag_id, t.task_id)
-    assert bag.dags["personalize_teardown"].schedule is None, "teardown must be manual only"
-    retrain = bag.dags["personalize_retrain"]
-    assert set(retrain.params) == {"force_import", "solutions", "skip_gate", "dry_run"}
+    for name in ("shop", "media"):
+        assert bag.dags[f"personalize_teardown__{name}"].schedule is None, "teardown must be manual only"
+        retrain = bag.dags[f"personalize_retrain__{name}"]
+        assert set(retrain.params) == {"force_import", "solutions", "skip_gate", "dry_run"}

@@ -87,7 +87,7 @@ def deployment(tmp_path_factory):
     """`up` on a free port and a temporary state dir; `down` afterwards (also on failure), nothing left running."""
     state = tmp_path_factory.mktemp("airflow-local")
     config = state.parent / f"{state.name}-pipeline.yaml"
-    cfg = yaml.safe_load((ROOT / "include" / "pipeline.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "include" / "pipelines" / "shop.yaml").read_text())
     cfg["schedules"] = {"retrain": None, "batch_export": None}  # only the run the test triggers
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     port = free_port()

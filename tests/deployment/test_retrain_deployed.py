@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 
 import pytest
@@ -80,6 +81,15 @@ def test_retrain_triggered_over_rest_defers_its_waits(
         f"{ {k: round(v) for k, v in obs.state_seconds.items()} }; worker-slot seconds {obs.worker_slot_seconds:.0f} "
         f"(sampled every 0.5s); deferred tasks: {sorted(obs.deferred_tasks)}"
     )
+
+    # The tasks handed each other typed values (personalize_ops.pipeline.values) through real worker processes and
+    # the API server: the gate's XCom is stored by Airflow's serde as a GateOutcome, and the deploy task used it.
+    gate = f"gate_{prefix.rstrip('-')}_demo_user_personalization"
+    entry = cluster.api("GET", f"/api/v2/dags/personalize_retrain/dagRuns/{obs.run_id}/taskInstances/{gate}/"
+                               "xcomEntries/return_value", token=token)["value"]  # fmt: skip
+    entry = json.loads(entry) if isinstance(entry, str) else entry
+    assert entry["__classname__"] == "personalize_ops.pipeline.values.GateOutcome", entry
+    assert entry["__data__"]["promote"] is True and entry["__data__"]["skipped"] is False
 
     # The UI page is served by the API server and refuses requests without a token.
     with pytest.raises(urllib.error.HTTPError) as denied:

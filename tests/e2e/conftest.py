@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from personalize_local.stack import airflow_connection_json
 from tests.fixtures.pipeline import connection_json, derived_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +37,7 @@ class AlertInbox:
         self.queue = self.sqs.create_queue(QueueName="personalize-e2e-alerts")["QueueUrl"]
         attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=attrs["QueueArn"])
-        self.connection = json.dumps({"conn_type": "aws", "login": "testing", "password": "testing",
-                                      "extra": {"region_name": "us-east-1", "endpoint_url": endpoint}})  # fmt: skip
+        self.connection = airflow_connection_json(endpoint)
         self.seen: list[dict] = []
 
     def section(self) -> dict:
@@ -103,6 +103,19 @@ class Pipeline:
         self.env.setenv("PERSONALIZE_PIPELINE_CONFIG", str(path))
         return path
 
+    def folder(self, configs: dict[str, dict]) -> Path:
+        """A folder of pipeline configs ({pipeline name: config}) made the active one (``PERSONALIZE_PIPELINES_DIR``,
+        no ``PERSONALIZE_PIPELINE_CONFIG``): its DAG ids are ``personalize_<kind>__<name>``."""
+        folder = self.work / "pipelines"
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("*.yaml"):
+            old.unlink()
+        for name, cfg in configs.items():
+            (folder / f"{name}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        self.env.delenv("PERSONALIZE_PIPELINE_CONFIG", raising=False)
+        self.env.setenv("PERSONALIZE_PIPELINES_DIR", str(folder))
+        return folder
+
     def a_user(self) -> str:
         """A user ID that occurs in the sample interactions."""
         import csv
@@ -115,7 +128,7 @@ class Pipeline:
         ``test_kwargs`` go to ``dag.test`` (e.g. ``logical_date=None``: a run as an Asset triggers it)."""
         from airflow.dag_processing.dagbag import DagBag
 
-        bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py"))
+        bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id.split('__')[0]}.py"))  # a pipeline's: <kind>__<name>
         assert not bag.import_errors, bag.import_errors
         tee = _Tee(sys.stdout)
         with contextlib.redirect_stdout(tee):

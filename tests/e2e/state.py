@@ -43,10 +43,12 @@ def task_states(dag_run) -> dict[str, str]:
 
 
 def xcom(dag_run, task_id: str, key: str = "return_value"):
+    """A task's XCom as the next task receives it (the pipeline's typed values: personalize_ops.pipeline.values)."""
     from airflow.models.xcom import XComModel
+    from airflow.sdk.bases.xcom import BaseXCom
     from airflow.utils.session import create_session
 
     with create_session() as session:
         row = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id,
                                                  task_id=task_id, key=key).first()  # fmt: skip
-        return None if row is None else row.value
+        return None if row is None else BaseXCom.deserialize_value(row)

@@ -51,14 +51,14 @@ def test_promotion_alert_reaches_the_sns_topics_queue(pipeline, first_run):
     from tests.e2e.state import xcom
 
     decision = xcom(first_run, "gate_demo_user_personalization")
-    assert decision["promote"] is True
+    assert decision.promote is True
     (msg,) = pipeline.alerts.messages(first_run.run_id, "promoted")
     assert msg["TopicArn"] == pipeline.alerts.topic_arn
     assert msg["Subject"] == f"[personalize {GROUP}] campaign demo-user-personalization promoted to a new version"
     body = msg["Message"]
     assert ui_url("personalize_retrain", first_run.run_id) in body
     assert ui_url("personalize_retrain", first_run.run_id, "gate_demo_user_personalization") in body
-    assert f"Reason: {decision['reason']}" in body and f"Challenger: {decision['solution_version_arn']}" in body
+    assert f"Reason: {decision.reason}" in body and f"Challenger: {decision.solution_version_arn}" in body
     table = body[body.index("Offline metrics:") :].splitlines()
     assert [row.split()[0] for row in table[3:5]] == ["challenger", "baseline"]  # no champion yet
     assert pipeline.alerts.messages(first_run.run_id, "failure", want=0) == []
@@ -73,7 +73,7 @@ def test_cost_report_uses_personalizes_own_quantities(pipeline, first_run):
 
     pz, prices = pipeline.personalize, Costs()
     cost = xcom(first_run, "cost_report")
-    versions = {xcom(first_run, f"solution_{n.replace('-', '_')}.log_metrics")["arn"] for n in (
+    versions = {xcom(first_run, f"solution_{n.replace('-', '_')}.log_metrics").arn for n in (
         "demo-user-personalization", "demo-sims", "demo-personalized-ranking", "demo-popularity")}  # fmt: skip
     assert {line["arn"] for line in cost["training"]} == versions
     for line in cost["training"]:
@@ -185,11 +185,11 @@ def test_worse_challenger_leaves_campaign_on_champion(pipeline, first_run, tmp_p
         pipeline.config()
     assert run.state == "success", task_states(run)
     decision = xcom(run, "gate_demo_user_personalization")
-    assert decision["promote"] is False
-    assert decision["champion_arn"] == served
-    assert decision["challenger_value"] < decision["champion_value"]
-    assert f"{decision['challenger_value']:.4f}" in decision["reason"]
-    assert f"{decision['champion_value']:.4f}" in decision["reason"]
+    assert decision.promote is False
+    assert decision.champion_arn == served
+    assert decision.challenger_value < decision.champion_value
+    assert f"{decision.challenger_value:.4f}" in decision.reason
+    assert f"{decision.champion_value:.4f}" in decision.reason
     assert pz.describe_campaign(campaignArn=campaign_arn)["campaign"] == before, "no UpdateCampaign at all"
     states = task_states(run)
     assert states["gate_demo_user_personalization"] == "success"

@@ -8,6 +8,7 @@ trains on the real sample data again and is promoted, so the batch-export tests 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -78,7 +79,7 @@ def test_on_fail_fail_fails_the_gate_with_both_numbers_and_leaves_the_campaign(p
     [record] = _records(pipeline, run.run_id)
     assert record["promoted"] is False
     assert record["champion_arn"] == before["solutionVersionArn"]
-    assert record["challenger_arn"] == xcom(run, CHALLENGER)["arn"]
+    assert record["challenger_arn"] == xcom(run, CHALLENGER).arn
     assert record["challenger_value"] < record["champion_value"]
     failure = [line for line in out.splitlines() if "GateRejectedError:" in line]
     assert failure, "the gate task's failure is not in the task output"
@@ -102,7 +103,7 @@ def skipped_run(pipeline, noisy):
 def test_skip_gate_promotes_a_worse_challenger_and_records_the_skip(pipeline, skipped_run):
     run, before = skipped_run
     assert run.state == "success", task_states(run)
-    challenger = xcom(run, CHALLENGER)["arn"]
+    challenger = xcom(run, CHALLENGER).arn
     after = _campaign(pipeline)
     assert after["solutionVersionArn"] == challenger != before["solutionVersionArn"]
     assert after["latestCampaignUpdate"]["solutionVersionArn"] == challenger
@@ -113,6 +114,7 @@ def test_skip_gate_promotes_a_worse_challenger_and_records_the_skip(pipeline, sk
     assert record["reason"].startswith("promoted: skip_gate set (gate said: not promoted")
     assert record["challenger_arn"] == challenger and record["champion_arn"] == before["solutionVersionArn"]
     assert record["challenger_value"] < record["champion_value"], "the promoted challenger was the worse one"
+    assert record["skipped"] is True and xcom(run, GATE).skipped is True
 
 
 def test_gate_rerun_on_a_campaign_serving_its_challenger_is_a_no_op_even_with_on_fail_fail(
@@ -123,17 +125,17 @@ def test_gate_rerun_on_a_campaign_serving_its_challenger_is_a_no_op_even_with_on
     challenger, baseline = xcom(run, CHALLENGER), xcom(run, BASELINE)
     [stored] = _records(pipeline, run.run_id)
     before = _campaign(pipeline)
-    assert before["solutionVersionArn"] == challenger["arn"]
+    assert before["solutionVersionArn"] == challenger.arn
     pipeline.config(_crippled(noisy, "fail"), name="gate-skip.yaml")
     try:
         dag = _retrain_dag()
         gate = dag.get_task(GATE).python_callable
         for skip in (True, False):
             decision = gate(CAMPAIGN, challenger, baseline, params={"skip_gate": skip}, run_id=run.run_id)
-            assert decision["promote"] is False, decision
-            assert decision["reason"] == f"campaign already serves {challenger['arn']}"
+            assert decision.promote is False, decision
+            assert decision.reason == f"campaign already serves {challenger.arn}"
         deploy = dag.get_task(DEPLOY)
-        deploy.solution_arn, deploy.decision = decision["solution_arn"], decision
+        deploy.solution_arn, deploy.decision = decision.solution_arn, decision
         assert deploy.execute({}) == before["campaignArn"]
     finally:
         pipeline.config()
@@ -147,12 +149,12 @@ def test_a_nan_or_missing_metric_fails_the_gate_and_promotes_nothing(pipeline, s
 
     run, _ = skipped_run
     challenger, baseline = xcom(run, CHALLENGER), xcom(run, BASELINE)
-    metrics = dict(challenger["metrics"])
+    metrics = dict(challenger.metrics)
     if broken == "nan":
         metrics[METRIC] = math.nan
     else:
         del metrics[METRIC]
-    challenger = {**challenger, "arn": challenger["arn"] + "-unserved", "metrics": metrics}
+    challenger = dataclasses.replace(challenger, arn=challenger.arn + "-unserved", metrics=metrics)
     before, records = _campaign(pipeline), _records(pipeline, run.run_id)
     gate = _retrain_dag().get_task(GATE).python_callable
     for skip in (False, True):  # not even skip_gate promotes on a metric that is not a number
@@ -171,7 +173,7 @@ def test_a_better_challenger_is_promoted(pipeline, skipped_run):
     pipeline.config()
     run = pipeline.run("personalize_retrain", SUBSET)
     assert run.state == "success", task_states(run)
-    challenger = xcom(run, CHALLENGER)["arn"]
+    challenger = xcom(run, CHALLENGER).arn
     [record] = _records(pipeline, run.run_id)
     assert record["promoted"] is True and record["reason"].startswith("promoted: challenger beats champion")
     assert record["challenger_value"] > record["champion_value"] >= 0

@@ -6,29 +6,19 @@ so hooks, ``dag.test()`` and deferred triggers all resolve it. Only local vs AWS
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 
 import pytest
+
+from personalize_local.stack import airflow_connection_json
 
 CONN_ID = "pz_local"
 ENV = "AIRFLOW_CONN_" + CONN_ID.upper()
 
 
 def connection_json(endpoint: str, s3_endpoint: str) -> str:
-    return json.dumps(
-        {
-            "conn_type": "aws",
-            "login": "testing",
-            "password": "testing",
-            "extra": {
-                "region_name": "us-east-1",
-                "endpoint_url": endpoint,
-                "service_config": {"s3": {"endpoint_url": s3_endpoint}},
-            },
-        }
-    )
+    return airflow_connection_json(endpoint, s3_endpoint)
 
 
 @pytest.fixture(scope="session")

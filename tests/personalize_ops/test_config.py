@@ -35,7 +35,7 @@ def errors_for(tmp_path, mutate) -> list[str]:
 
 
 def test_shipped_configs_load():
-    cfg = load_config(REPO / "include" / "pipeline.yaml")
+    cfg = load_config(REPO / "include" / "pipelines" / "shop.yaml")
     assert set(cfg.datasets.present()) == {"interactions", "items", "users"}
     recipes = {s.recipe for s in cfg.solutions}
     assert {
@@ -216,7 +216,7 @@ def test_config_errors_shown_by_the_cli_and_dag_import_carry_no_env_values(tmp_p
     assert "value from ${PZ_T_GROUP}" in cli.stderr and "s3cr3t" not in cli.stderr + cli.stdout
     monkeypatch.setenv("PERSONALIZE_PIPELINE_CONFIG", str(path))
     monkeypatch.setenv("PZ_T_GROUP", env["PZ_T_GROUP"])
-    bag = DagBag(dag_folder=str(REPO / "dags" / "personalize_retrain.py"))
+    bag = DagBag(dag_folder=str(REPO / "dags" / "personalize_config_errors.py"))
     (err,) = bag.import_errors.values()
     assert "value from ${PZ_T_GROUP}" in err and "s3cr3t" not in err, err
 
@@ -267,7 +267,7 @@ def test_filter_expressions_invalid(expr, where):
 def test_cli_validate_config(tmp_path):
     env_py = [sys.executable, "-m", "personalize_ops", "validate-config"]
     ok = subprocess.run(
-        [*env_py, str(REPO / "include" / "pipeline.yaml")], capture_output=True, text=True, env=ENV
+        [*env_py, str(REPO / "include" / "pipelines" / "shop.yaml")], capture_output=True, text=True, env=ENV
     )
     assert ok.returncode == 0 and "OK - dataset group personalize-demo" in ok.stdout
     cfg = copy.deepcopy(BASE)

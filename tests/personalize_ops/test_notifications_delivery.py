@@ -13,8 +13,9 @@ from moto.server import ThreadedMotoServer
 from personalize_ops.config import Campaign, load_config
 from personalize_ops.notifications import FailureNotifier, notify
 from personalize_ops.pipeline import alerts
+from personalize_ops.pipeline.values import GateOutcome
 
-from personalize_local.stack import free_port
+from personalize_local.stack import airflow_connection_json, free_port
 from tests.fixtures.smtp_sink import smtp_sink
 from tests.personalize_ops.test_config import write
 from tests.personalize_ops.test_notifications import DECISION, METRICS, context
@@ -44,9 +45,7 @@ def topic(moto_endpoint, monkeypatch):
     queue = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
-    conn = {"conn_type": "aws", "login": "testing", "password": "testing",
-            "extra": {"region_name": "us-east-1", "endpoint_url": moto_endpoint}}  # fmt: skip
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_ALERTS", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_ALERTS", airflow_connection_json(moto_endpoint))
     return arn, queue, sqs
 
 
@@ -72,7 +71,8 @@ def test_gate_decision_reaches_the_topics_queue(tmp_path, topic):
                                      "events": ["promoted", "not_promoted"]}]})  # fmt: skip
     campaign = Campaign(name="demo-campaign", solution="s")
 
-    rows = alerts.gate_decided(cfg, campaign, DECISION, METRICS, context=context())
+    outcome = GateOutcome(**DECISION, campaign_arn=None, solution_arn="arn:aws:personalize:::solution/s")
+    rows = alerts.gate_decided(cfg, campaign, outcome, METRICS, context=context())
 
     assert rows == [{"channel": f"SnsNotifier -> {arn}", "sent": True}]
     (envelope,) = received(sqs, queue)

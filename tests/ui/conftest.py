@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from personalize_ops.metrics import decide, make_version_record, record_gate_decision, record_version
 
-from personalize_local.stack import free_port
+from personalize_local.stack import airflow_connection, free_port
 from tests.ui.moto_s3 import moto_s3_server, s3_client
 
 DG, BUCKET, PREFIX = "movielens-ui", f"pz-ui-{uuid.uuid4().hex[:8]}", "pipelines/ml"
@@ -82,16 +82,8 @@ def ui_env(tmp_path_factory):
     cfg.write_text(CONFIG)
     with moto_s3_server() as endpoint:
         decisions = seed(s3_client(endpoint))
-        conn = {
-            "conn_type": "aws",
-            "login": "testing",
-            "password": "testing",
-            "extra": {
-                "region_name": "us-east-1",
-                "endpoint_url": f"http://127.0.0.1:{free_port()}",  # nothing listens: Personalize unreachable
-                "service_config": {"s3": {"endpoint_url": endpoint}},
-            },
-        }
+        # Personalize on a port where nothing listens: unreachable, the page renders from S3 alone
+        conn = airflow_connection(f"http://127.0.0.1:{free_port()}", endpoint)
         env = {
             "PERSONALIZE_PIPELINE_CONFIG": str(cfg),
             "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
 #: user name -> the only DAG ids that user may read (users not listed: SimpleAuthManager's rules).
-DAG_ACCESS = {"analyst": {"some_other_dag"}}
+DAG_ACCESS = {"analyst": {"personalize_retrain__analytics"}}
 
 
 class DagScopedAuthManager(SimpleAuthManager):

@@ -17,7 +17,7 @@ def client(airflow_like_app, auth_manager):
 @pytest.fixture(scope="module")
 def scoped_tokens(auth_manager):
     """The DAG-scoped auth manager (tests/ui/dag_scoped_auth.py) in place of SimpleAuthManager, and tokens of
-    an ``analyst`` (viewer role, may read only ``some_other_dag``) and a ``reader`` (viewer role)."""
+    an ``analyst`` (viewer role, may read only ``personalize_retrain__analytics``) and a ``reader`` (viewer role)."""
     from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
@@ -51,7 +51,7 @@ def test_a_viewer_may_read_the_dag_and_sees_the_page(client, auth_manager):
     assert r.status_code == 200 and '<svg class="metric-chart"' in r.text
 
 
-def test_a_user_who_may_not_read_the_retrain_dag_sees_nothing(client, scoped_tokens, monkeypatch):
+def test_a_user_who_may_not_read_the_retrain_dag_sees_nothing(client, scoped_tokens, monkeypatch, tmp_path):
     analyst = {"Authorization": f"Bearer {scoped_tokens['analyst']}"}
     for path in (PAGE, "/personalize/"):
         r = client.get(path, headers=analyst, follow_redirects=False)
@@ -59,10 +59,17 @@ def test_a_user_who_may_not_read_the_retrain_dag_sees_nothing(client, scoped_tok
         assert r.json() == {"detail": "Forbidden: this user may not read DAG 'personalize_retrain'"}
     reader = client.get(PAGE, headers={"Authorization": f"Bearer {scoped_tokens['reader']}"})
     assert reader.status_code == 200 and '<svg class="metric-chart"' in reader.text
-    # the check follows the pipeline's retrain DAG id: the analyst may read that one
-    monkeypatch.setenv("PERSONALIZE_RETRAIN_DAG_ID", "some_other_dag")
+    # the check follows the pipeline's retrain DAG id: as the pipeline "analytics" of a folder of configs, its
+    # retrain DAG is personalize_retrain__analytics, which the analyst may read
+    from tests.ui.conftest import CONFIG
+
+    folder = tmp_path / "pipelines"
+    folder.mkdir()
+    (folder / "analytics.yaml").write_text(CONFIG)
+    monkeypatch.delenv("PERSONALIZE_PIPELINE_CONFIG")
+    monkeypatch.setenv("PERSONALIZE_PIPELINES_DIR", str(folder))
     r = client.get(PAGE, headers=analyst)
-    assert r.status_code == 200 and "/dags/some_other_dag/runs/" in r.text
+    assert r.status_code == 200 and "/dags/personalize_retrain__analytics/runs/" in r.text
 
 
 def test_config_errors_are_shown_only_to_dag_readers_and_without_env_values(
@@ -79,3 +86,41 @@ def test_config_errors_are_shown_only_to_dag_readers_and_without_env_values(
     r = client.get(PAGE, headers={"Authorization": f"Bearer {admin_token}"})
     assert r.status_code == 500 and "dataset_group.name: name '${PZ_UI_GROUP}'" in r.text
     assert "(value from ${PZ_UI_GROUP}, not shown)" in r.text and "s3cr3t" not in r.text
+
+
+def test_every_dataset_group_is_listed_and_each_user_sees_the_ones_they_may_read(
+    client, admin_token, scoped_tokens, monkeypatch, tmp_path
+):
+    """A folder of pipeline configs: the index lists each dataset group (a user sees those whose retrain DAG they
+    may read) and each group has its page; a config that does not load is shown to its DAG's readers only."""
+    import re
+
+    from tests.ui.conftest import CONFIG
+
+    folder = tmp_path / "pipelines"
+    folder.mkdir()
+    (folder / "analytics.yaml").write_text(CONFIG)
+    (folder / "catalog.yaml").write_text(CONFIG.replace(f"name: {DG}", "name: catalog-ui"))
+    (folder / "broken.yaml").write_text(CONFIG.replace(f"name: {DG}", "name: broken-ui").replace("role_arn:", "rol:"))
+    monkeypatch.delenv("PERSONALIZE_PIPELINE_CONFIG")
+    monkeypatch.setenv("PERSONALIZE_PIPELINES_DIR", str(folder))
+
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    index = client.get("/personalize/", headers=admin)
+    assert index.status_code == 200
+    links = re.findall(r'<a href="[^"]*/personalize/dataset-groups/([^"]+)"', index.text)
+    assert links == ["catalog-ui", DG]
+    assert f"{folder / 'broken.yaml'}: dataset_group.rol: unknown key" in index.text
+    for group in links:
+        page = client.get(f"/personalize/dataset-groups/{group}", headers=admin)
+        assert page.status_code == 200 and f"dataset group {group}" in page.text
+    catalog = client.get("/personalize/dataset-groups/catalog-ui", headers=admin).text
+    assert "/dags/personalize_retrain__catalog/runs/" not in catalog and "0 solution versions" in catalog
+    assert "/dags/personalize_retrain__analytics/runs/" in client.get(PAGE, headers=admin).text
+
+    analyst = {"Authorization": f"Bearer {scoped_tokens['analyst']}"}  # may read personalize_retrain__analytics
+    r = client.get("/personalize/", headers=analyst, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(PAGE), "the one group this user may read"
+    r = client.get("/personalize/dataset-groups/catalog-ui", headers=analyst)
+    assert r.status_code == 403 and "personalize_retrain__catalog" in r.text
+    assert "broken.yaml" not in r.text

@@ -1,4 +1,4 @@
-"""The pipeline config (include/pipeline.yaml): a typed model, loaded and checked all at once.
+"""The pipeline config (include/pipelines/*.yaml): a typed model, loaded and checked all at once.
 
 ``load_config(path) -> PipelineConfig`` raises ``ConfigError`` whose message has one line per problem:
 ``<file>: <key.path>: <reason>``. Structure (unknown/missing keys, types, names, filter syntax, pass-through request
@@ -34,6 +34,7 @@ from personalize_ops.config.notifications import (
     SnsChannel,
 )
 from personalize_ops.config.resources import (
+    BACKTEST_METRICS,
     RECIPES,
     BatchJob,
     Campaign,
@@ -47,6 +48,7 @@ from personalize_ops.config.resources import (
 
 __all__ = [
     "AVRO_TYPES",
+    "BACKTEST_METRICS",
     "ENV_PREFIXES",
     "NOTIFY_EVENTS",
     "RECIPES",

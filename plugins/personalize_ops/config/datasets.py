@@ -11,14 +11,11 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from personalize_ops.config.base import Strict, _resolve
 from personalize_ops.config.errors import Problem, validated_with
+from personalize_ops.dataset_kinds import KINDS as DATASET_KINDS
 from personalize_ops.quality.rule_names import ROW_RULES
 
 FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,149}$")
-REQUIRED_FIELDS = {
-    "interactions": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
-    "items": ("ITEM_ID",),
-    "users": ("USER_ID",),
-}
+REQUIRED_FIELDS = {k.key: k.required_fields for k in DATASET_KINDS.values()}
 AVRO_TYPES = ("string", "int", "long", "float", "double", "boolean")
 
 
@@ -195,7 +192,7 @@ class Dataset(Strict):
             return json.loads(Path(self.schema_file).read_text())
         return {
             "type": "record",
-            "name": kind.capitalize(),
+            "name": DATASET_KINDS[kind].record_name,
             "namespace": "com.amazonaws.personalize.schema",
             "fields": [f.avro() for f in self.fields],
             "version": "1.0",
@@ -221,8 +218,7 @@ class Datasets(Strict):
         return validated_with("Dataset", handler, value, missing) if value is not None else None
 
     def present(self) -> dict[str, Dataset]:
-        return {k: v for k, v in (("interactions", self.interactions), ("items", self.items),
-                                  ("users", self.users)) if v is not None}  # fmt: skip
+        return {k: getattr(self, k) for k in DATASET_KINDS if getattr(self, k) is not None}
 
 
 def _fields(value: Any) -> list:

@@ -18,12 +18,11 @@ from pydantic import TypeAdapter, ValidationError
 from personalize_ops.config.datasets import Datasets
 from personalize_ops.config.errors import Problem
 from personalize_ops.config.resources import BatchJob, Campaign, Filter, Solution
+from personalize_ops.dataset_kinds import BY_FILTER_NAME
 from personalize_ops.filter_expression import parse_filter_expression
 
 #: The list sections whose items have names, and their item models.
 NAMED = {"solutions": Solution, "campaigns": Campaign, "filters": Filter, "batch_jobs": BatchJob}
-#: The dataset a filter expression's dataset name refers to.
-FILTER_DATASETS = {"Items": "items", "CurrentItem": "items", "Users": "users", "CurrentUser": "users"}
 
 
 @dataclass
@@ -139,7 +138,7 @@ def _filter_fields(s: Sections) -> list[Problem]:
     found, present = [], s.datasets.present()
     for i, flt in sorted(s.lists["filters"].items.items()):
         for ds_name, fld in parse_filter_expression(flt.expression).fields:
-            kind = FILTER_DATASETS.get(ds_name)
+            kind = None if ds_name == "Interactions" else BY_FILTER_NAME.get(ds_name)
             if kind and kind not in present:
                 found.append((("filters", i, "expression"), f"uses {ds_name}.{fld} but there is no {kind} dataset"))
             elif kind and present[kind].field(fld) is None:

@@ -5,6 +5,11 @@ Rule (pure, no I/O):
 2. with no champion (campaign not created yet) the challenger is promoted;
 3. otherwise the challenger must beat the champion by the relative margin:
    ``challenger >= champion * (1 + min_improvement)`` and ``challenger > champion`` (a tie never promotes).
+
+Two rules come before these, once every metric is known to be a number:
+- a campaign that already serves the challenger is left alone (``already_serving``): the gate re-running after its
+  own deploy decides nothing again;
+- ``skip``: promote whatever the comparison says; the decision records that the gate was skipped and what it said.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class GateDecision:
     champion_value: float | None
     baseline_value: float | None
     margin: float
+    skipped: bool = False
+    already_serving: bool = False
 
     def to_record(
         self,
@@ -72,8 +79,15 @@ def decide(
     metric: str,
     min_improvement: float = 0.0,
     baseline: Mapping[str, Any] | None = None,
+    *,
+    skip: bool = False,
+    already_serving: str | None = None,
 ) -> GateDecision:
-    """Decide whether ``challenger`` replaces ``champion`` on ``metric`` (see module docstring)."""
+    """Decide whether ``challenger`` replaces ``champion`` on ``metric`` (see module docstring).
+
+    ``already_serving``: the challenger's ARN when the campaign already serves it (nothing to decide).
+    ``skip``: the run asked to promote without the gate (``skip_gate``).
+    """
     if min_improvement < 0 or math.isnan(min_improvement):
         raise GateInputError(f"min_improvement={min_improvement!r}: must be >= 0 (0.02 means 2% better)")
     new = _value(challenger, metric, "challenger")
@@ -84,9 +98,21 @@ def decide(
         f"popularity baseline {_fmt(base)}, required margin {min_improvement:.1%}"
     )
 
-    def result(promoted: bool, why: str) -> GateDecision:
-        return GateDecision(promoted, f"{why} ({numbers})", metric, new, old, base, float(min_improvement))
+    def result(promoted: bool, why: str, **flags: bool) -> GateDecision:
+        return GateDecision(promoted, f"{why} ({numbers})", metric, new, old, base, float(min_improvement), **flags)
 
+    if already_serving:
+        return GateDecision(False, f"campaign already serves {already_serving}", metric, new, old, base,
+                            float(min_improvement), already_serving=True)  # fmt: skip
+    verdict = _compare(new, old, base, min_improvement, result)
+    if skip:
+        return GateDecision(True, f"promoted: skip_gate set (gate said: {verdict.reason})", metric, new, old, base,
+                            float(min_improvement), skipped=True)  # fmt: skip
+    return verdict
+
+
+def _compare(new: float, old: float | None, base: float | None, min_improvement: float, result) -> GateDecision:
+    """Rules 1-3 of the module docstring."""
     if base is not None and new < base:
         return result(False, "not promoted: challenger scores below the popularity baseline")
     if old is None:

@@ -43,6 +43,8 @@ GATE_FIELDS = (
     "run_id",
     "decided_at",
 )
+#: Gate-record fields added later: records written before them read as False.
+GATE_FLAGS = ("skipped", "already_serving")
 
 
 # A version's record is about the version: a task retry (new created_at default) or a later run that
@@ -145,6 +147,10 @@ def validate_gate_record(record: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(out["promoted"], bool):
         raise HistoryRecordError(f"promoted={out['promoted']!r}: expected true or false")
     out["decided_at"] = _iso_utc(out["decided_at"], "decided_at")
+    for flag in GATE_FLAGS:
+        out[flag] = record.get(flag, False)
+        if not isinstance(out[flag], bool):
+            raise HistoryRecordError(f"{flag}={out[flag]!r}: expected true or false")
     if record.get("evaluation") is not None:  # backtest details (evaluation/decision.py), kept as given
         if not isinstance(record["evaluation"], Mapping):
             raise HistoryRecordError(f"evaluation={record['evaluation']!r}: expected a mapping")

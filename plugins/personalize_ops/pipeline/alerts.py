@@ -3,16 +3,19 @@ DAGs' ``on_failure_callback``, :func:`personalize_ops.notifications.on_failure`)
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from personalize_ops.notifications import notify
 
 
-def gate_decided(cfg, campaign, decision: dict, metrics: dict[str, dict | None], context=None) -> list[dict]:
+def gate_decided(cfg, campaign, outcome, metrics: dict[str, dict | None], context=None) -> list[dict]:
     """``promoted`` or ``not_promoted`` for one campaign, with the decision, its reason and the metrics compared.
 
-    ``metrics``: {row label (challenger / champion / baseline): metrics or None}. ``context``: the running task's.
+    ``outcome``: the gate's :class:`~personalize_ops.pipeline.values.GateOutcome`. ``metrics``: {row label
+    (challenger / champion / baseline): metrics or None}. ``context``: the running task's.
     """
-    event = "promoted" if decision["promote"] else "not_promoted"
-    return notify(cfg, event, context, decision=decision, metric=campaign.gate.metric, metrics=metrics)
+    event = "promoted" if outcome.promote else "not_promoted"
+    return notify(cfg, event, context, decision=asdict(outcome), metric=campaign.gate.metric, metrics=metrics)
 
 
 def teardown_done(cfg, rows: list[dict], *, dry_run: bool, context=None) -> list[dict]:

@@ -17,7 +17,10 @@ from personalize_ops import s3_layout
 from personalize_ops.pipeline import s3uri
 from personalize_ops.pipeline.gate_task import serving_version
 from personalize_ops.pipeline.imports import last_active_import
+from personalize_ops.pipeline.naming import promoted_asset
 from personalize_ops.pipeline.requests import dataset_name
+from personalize_ops.pipeline.s3csv import read_csv_columns
+from personalize_ops.pipeline.values import BatchPart, ExportPlan
 
 log = logging.getLogger(__name__)
 #: Users per input file: well inside Personalize's batch input limits (1 GB per file).
@@ -26,6 +29,34 @@ USERS_PER_FILE = 500_000
 
 class ExportError(RuntimeError):
     """The export does not account for every input user, or a version/input could not be resolved."""
+
+
+def schedule(cfg):
+    """The export DAG's schedule: ``schedules.batch_export`` (cron), or a promotion of any of the pipeline's campaigns
+    (their Assets, :func:`personalize_ops.pipeline.naming.promoted_asset`), whichever comes first."""
+    from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
+
+    promoted = [promoted_asset(cfg.dataset_group.name, c.name) for c in cfg.campaigns]
+    cron = cfg.schedules.batch_export
+    if cron and promoted:
+        return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=AssetAny(*promoted))
+    return cron or (AssetAny(*promoted) if promoted else None)
+
+
+def plan_export(hook, s3, cfg, job, token: str) -> ExportPlan:
+    """The batch-export DAG's ``build_input``: the version to use, the filter's ARN, the input parts in S3."""
+    version = resolve_version(hook, cfg, job)
+    log.info("%s: using %s (%s)", job.name, version["solution_version_arn"], version["why"])
+    filter_arn = None
+    if job.filter:
+        group_arn = hook.find_by_name("dataset_group", cfg.dataset_group.name)
+        filter_arn = group_arn and hook.find_by_name("filter", job.filter, group_arn)
+        if not filter_arn:
+            raise ExportError(f"{job.name}: filter {job.filter!r} does not exist; run the retrain DAG first")
+    users = input_users(s3, hook, cfg, job)
+    parts = write_inputs(s3, cfg, job, users, token)
+    return ExportPlan(job=job.name, version=version["solution_version_arn"], why=version["why"],
+                      filter_arn=filter_arn, parts=parts, users=len(users))  # fmt: skip
 
 
 def resolve_version(hook, cfg, job) -> dict:
@@ -56,25 +87,14 @@ def input_users(s3, hook, cfg, job) -> list[str]:
         if not last:
             raise ExportError(f"batch job {job.name}: no ACTIVE interactions import to take users from")
         uri = last["dataSource"]["dataLocation"]
-        return _column_values(s3, uri, "USER_ID")
+        return sorted(set(read_csv_columns(s3, uri, ("USER_ID",))["USER_ID"]))
     bucket, key = s3uri.split(job.users)
     text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     users = [json.loads(x)["userId"] if x.lstrip().startswith("{") else x.strip() for x in text.splitlines()]
     return list(dict.fromkeys(u for u in users if u))
 
 
-def _column_values(s3, uri: str, column: str) -> list[str]:
-    import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
-
-    bucket, key = s3uri.split(uri)
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    table = pcsv.read_csv(body, convert_options=pcsv.ConvertOptions(
-        include_columns=[column], column_types={column: "string"}))  # fmt: skip
-    return sorted(pc.unique(table[column]).to_pylist())
-
-
-def write_inputs(s3, cfg, job, users: list[str], token: str) -> list[dict]:
+def write_inputs(s3, cfg, job, users: list[str], token: str) -> list[BatchPart]:
     """Upload the users as JSON Lines parts; one batch job per part. Returns the parts' input/output paths."""
     group = cfg.dataset_group
     if not users:
@@ -88,8 +108,8 @@ def write_inputs(s3, cfg, job, users: list[str], token: str) -> list[dict]:
         s3.put_object(Bucket=group.bucket, Key=key, Body=body.encode())
         out_key = s3_layout.batch_key(group.prefix, group.name, job.name, token, "output", f"part-{n:05d}")
         out = f"s3://{group.bucket}/{out_key}/"
-        parts.append({"job_name": f"{job.name}-{token[:10]}-{n}"[:63], "input_path": f"s3://{group.bucket}/{key}",
-                      "output_path": out, "users": len(users[i : i + USERS_PER_FILE])})  # fmt: skip
+        parts.append(BatchPart(job_name=f"{job.name}-{token[:10]}-{n}"[:63], input_path=f"s3://{group.bucket}/{key}",
+                               output_path=out, users=len(users[i : i + USERS_PER_FILE])))  # fmt: skip
     return parts
 
 
@@ -115,7 +135,8 @@ def export_stamp(run_after: datetime, run_id: str) -> str:
     return f"{run_after.astimezone(UTC):%Y%m%dT%H%M%SZ}-{safe}"
 
 
-def flatten(s3, parts: list[dict], expected_users: int, output_format: str, destination: str, stamp: str) -> dict:
+def flatten(s3, parts: list[BatchPart], expected_users: int, output_format: str, destination: str,
+            stamp: str) -> dict:  # fmt: skip
     """``.out`` JSON Lines -> one table (user_id, rank, item_id, score) plus an errors file; counts checked.
 
     Files are ``recommendations-<stamp>.<fmt>`` and, only when some users failed, ``errors-<stamp>.csv``
@@ -127,7 +148,7 @@ def flatten(s3, parts: list[dict], expected_users: int, output_format: str, dest
     rows = {"user_id": [], "rank": [], "item_id": [], "score": []}
     errors, answered = [], set()
     for part in parts:
-        for rec in output_lines(s3, part["input_path"], part["output_path"]):
+        for rec in output_lines(s3, part.input_path, part.output_path):
             inp = rec.get("input")  # a failed line may echo input that was not a JSON object
             user = inp.get("userId") if isinstance(inp, dict) else None
             if rec.get("error") or not rec.get("output"):
@@ -144,7 +165,7 @@ def flatten(s3, parts: list[dict], expected_users: int, output_format: str, dest
     if len(answered) + len(errors) != expected_users:
         raise ExportError(
             f"export accounts for {len(answered)} answered + {len(errors)} failed users, "
-            f"but {expected_users} were sent: output files are incomplete ({[p['output_path'] for p in parts]})"
+            f"but {expected_users} were sent: output files are incomplete ({[p.output_path for p in parts]})"
         )
     table = pa.table(rows, schema=pa.schema([("user_id", pa.string()), ("rank", pa.int32()),
                                              ("item_id", pa.string()), ("score", pa.float64())]))  # fmt: skip

@@ -13,6 +13,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from personalize_ops.pipeline import s3uri
+from personalize_ops.pipeline.values import ImportPlan, TrainedVersion
 
 log = logging.getLogger(__name__)
 GIB = 1024**3
@@ -92,29 +93,29 @@ def _table(lines: list[Line], total: tuple[str, float], cost_label: str) -> list
     return [fmt(rows[0]), "  ".join("-" * w for w in widths), *map(fmt, rows[1:])]
 
 
-def training_lines(hook, cfg, versions: list[dict | None]) -> list[Line]:
-    """``versions``: the run's trained versions (``{"solution", "arn"}``; None for a skipped solution)."""
+def training_lines(hook, cfg, versions: list[TrainedVersion | None]) -> list[Line]:
+    """``versions``: the run's trained versions (None for a solution the run skipped)."""
     price, out = cfg.costs.training_hour, []
     for v in versions:
         if not v:
             continue
-        hours = hook.describe("solution_version", v["arn"]).get("trainingHours")
+        hours = hook.describe("solution_version", v.arn).get("trainingHours")
         if hours is None:
-            log.warning("%s: Personalize reports no trainingHours for %s (not ACTIVE?)", v["solution"], v["arn"])
+            log.warning("%s: Personalize reports no trainingHours for %s (not ACTIVE?)", v.solution, v.arn)
         hours = None if hours is None else float(hours)
-        out.append(Line(f"training {v['solution']}", hours, "h", price, (hours or 0.0) * price, v["arn"]))
+        out.append(Line(f"training {v.solution}", hours, "h", price, (hours or 0.0) * price, v.arn))
     return out
 
 
-def ingestion_lines(s3, cfg, imports: dict[str, dict | None]) -> list[Line]:
-    """``imports``: {dataset: the import plan (``reimport``, ``data_location``)}; only files imported count."""
+def ingestion_lines(s3, cfg, imports: dict[str, ImportPlan | None]) -> list[Line]:
+    """``imports``: {dataset: its import plan}; only files imported in this run count."""
     price, out = cfg.costs.data_ingestion_gb, []
     for dataset, plan in imports.items():
-        if not plan or not plan.get("reimport"):
+        if not plan or not plan.reimport:
             continue
-        bucket, key = s3uri.split(plan["data_location"])
+        bucket, key = s3uri.split(plan.data_location)
         gb = s3.head_object(Bucket=bucket, Key=key)["ContentLength"] / GIB
-        out.append(Line(f"data import {dataset}", gb, "GB", price, gb * price, plan["data_location"]))
+        out.append(Line(f"data import {dataset}", gb, "GB", price, gb * price, plan.data_location))
     return out
 
 
@@ -132,7 +133,7 @@ def campaign_lines(hook, cfg) -> list[Line]:
     return out
 
 
-def estimate(hook, s3, cfg, versions: list[dict | None], imports: dict[str, dict | None]) -> CostReport:
+def estimate(hook, s3, cfg, versions: list[TrainedVersion | None], imports: dict[str, ImportPlan | None]) -> CostReport:
     """The run's cost (training hours and data imported) and the campaigns' standing daily cost."""
     return CostReport(
         currency=cfg.costs.currency,

@@ -19,7 +19,7 @@ class PersonalizeDeployCampaignOperator(PersonalizeBaseOperator):
 
     :param campaign_name: the campaign. Templated.
     :param solution_arn: the solution the campaign belongs to (campaigns are listed per solution). Templated.
-    :param decision: the gate task's result (``promote``, ``solution_version_arn``). Templated (XCom).
+    :param decision: the gate task's :class:`~personalize_ops.pipeline.values.GateOutcome`. Templated (XCom).
     :param min_provisioned_tps: minimum provisioned TPS (billed per hour on AWS).
     :param in_use_timeout: seconds to keep retrying while the campaign is busy (ResourceInUseException).
     Returns the campaign ARN, or None when the campaign does not exist and nothing was promoted.
@@ -42,10 +42,10 @@ class PersonalizeDeployCampaignOperator(PersonalizeBaseOperator):
         self.min_provisioned_tps, self.in_use_timeout = min_provisioned_tps, in_use_timeout
 
     def execute(self, context) -> str | None:
-        version = self.decision["solution_version_arn"]
+        version = self.decision.solution_version_arn
         arn = self.hook.find_by_name(CAMPAIGN, self.campaign_name, self.solution_arn)
-        if not self.decision["promote"]:
-            self.log.info("Campaign %s untouched: %s", self.campaign_name, self.decision["reason"])
+        if not self.decision.promote:
+            self.log.info("Campaign %s untouched: %s", self.campaign_name, self.decision.reason)
             return arn
         wanted = {"solutionVersionArn": version, "minProvisionedTPS": self.min_provisioned_tps}
         if arn is None:

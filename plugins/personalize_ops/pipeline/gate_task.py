@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from airflow.sdk.exceptions import AirflowFailException
-
 from personalize_ops.pipeline import alerts
+from personalize_ops.pipeline.errors import PipelineError
+from personalize_ops.pipeline.values import GateOutcome, TrainedVersion
 from personalize_ops.resources import KINDS
 
 log = logging.getLogger(__name__)
 CAMPAIGN = KINDS["campaign"]
 
 
-class GateRejectedError(AirflowFailException):
+class GateRejectedError(PipelineError):
     """The challenger did not beat the champion/baseline and the gate is configured to fail the run."""
 
 
-class GateMetricsError(AirflowFailException):
+class GateMetricsError(PipelineError):
     """A metric the gate compares is missing or not a finite number; a retry would read the same metrics."""
 
 
@@ -33,58 +33,52 @@ def serving_version(hook, campaign_name: str, solution_arn: str) -> tuple[str | 
     return arn, d.get("solutionVersionArn")
 
 
-def evaluate(hook, s3, cfg, campaign, challenger: dict, baseline: dict | None, run_id: str, skip: bool) -> dict:
-    """Decide for ``campaign``; ``challenger``/``baseline`` are ``{"arn": ..., "metrics": {...}}``."""
+def evaluate(hook, s3, cfg, campaign, challenger: TrainedVersion, baseline: TrainedVersion | None, run_id: str,
+             skip: bool) -> GateOutcome:  # fmt: skip
+    """Decide for ``campaign`` (:func:`personalize_ops.metrics.decide`), record the decision, alert, return it.
+
+    A campaign that already serves the challenger is this run's own deploy having happened (the task is re-running,
+    e.g. cleared): nothing is decided, recorded or alerted again, and ``on_fail: fail`` does not fail it.
+    """
     from personalize_ops.metrics import GateInputError, decide, load_gate_decision, record_gate_decision
 
-    solution_arn = challenger["solution_arn"]
-    campaign_arn, champion_arn = serving_version(hook, campaign.name, solution_arn)
+    campaign_arn, champion_arn = serving_version(hook, campaign.name, challenger.solution_arn)
     champion = None
     if champion_arn:
         champion = hook.call("GetSolutionMetrics", solutionVersionArn=champion_arn)["metrics"]
-    gate = campaign.gate
+    gate, group = campaign.gate, cfg.dataset_group
+    serving = challenger.arn if champion_arn == challenger.arn else None
     try:
-        decision = decide(champion, challenger["metrics"], gate.metric, gate.min_improvement,
-                          (baseline or {}).get("metrics"))  # fmt: skip
+        decision = decide(champion, challenger.metrics, gate.metric, gate.min_improvement,
+                          baseline.metrics if baseline else None, skip=skip, already_serving=serving)  # fmt: skip
     except GateInputError as err:
         raise GateMetricsError(
-            f"campaign {campaign.name} left on {champion_arn}: {err} (challenger {challenger['arn']}, "
-            f"champion {champion_arn}, baseline {(baseline or {}).get('arn')})"
+            f"campaign {campaign.name} left on {champion_arn}: {err} (challenger {challenger.arn}, "
+            f"champion {champion_arn}, baseline {baseline.arn if baseline else None})"
         ) from err
-    promoted, reason = decision.promoted, decision.reason
-    group = cfg.dataset_group
     earlier = None
-    if champion_arn == challenger["arn"]:
-        # Only this run's deploy can have put this run's challenger on the campaign: the task is re-running
-        # after that (e.g. cleared). The decision this run recorded then stands; nothing is decided again.
+    if decision.already_serving:
         earlier = load_gate_decision(s3, group.bucket, group.prefix, group.name, campaign.name, run_id)
-        promoted, reason = False, f"campaign already serves {champion_arn}"
-    elif skip and not promoted:
-        promoted, reason = True, f"promoted: skip_gate set (gate said: {reason})"
     if earlier is None:
         record = decision.to_record(
-            campaign=campaign.name, champion_arn=champion_arn, challenger_arn=challenger["arn"], run_id=run_id
+            campaign=campaign.name, champion_arn=champion_arn, challenger_arn=challenger.arn, run_id=run_id
         )
-        record.update(promoted=promoted, reason=reason)
         key = record_gate_decision(s3, group.bucket, group.prefix, group.name, record)
-        log.info("Gate %s: %s [recorded s3://%s/%s]", campaign.name, reason, group.bucket, key)
+        log.info("Gate %s: %s [recorded s3://%s/%s]", campaign.name, decision.reason, group.bucket, key)
     else:
-        log.info("Gate %s: %s; this run decided earlier: %s", campaign.name, reason, earlier["reason"])
-    result = {
-        "campaign": campaign.name,
-        "campaign_arn": campaign_arn,
-        "solution_arn": solution_arn,
-        "promote": promoted,
-        "reason": reason,
-        "solution_version_arn": challenger["arn"],
-        "champion_arn": champion_arn,
-        "challenger_value": decision.challenger_value,
-        "champion_value": decision.champion_value,
-    }
-    alerts.gate_decided(cfg, campaign, result, {"challenger": challenger["metrics"], "champion": champion,
-                                                "baseline": (baseline or {}).get("metrics")})  # fmt: skip
-    if not promoted and champion_arn != challenger["arn"] and gate.on_fail == "fail":
-        raise GateRejectedError(f"campaign {campaign.name} left on {champion_arn}: {reason}")
-    if not promoted:
-        log.warning("Campaign %s not promoted: %s", campaign.name, reason)
-    return result
+        log.info("Gate %s: %s; this run decided earlier: %s", campaign.name, decision.reason, earlier["reason"])
+    outcome = GateOutcome(
+        campaign=campaign.name, campaign_arn=campaign_arn, solution_arn=challenger.solution_arn,
+        promote=decision.promoted, reason=decision.reason, solution_version_arn=challenger.arn,
+        champion_arn=champion_arn, challenger_value=decision.challenger_value, champion_value=decision.champion_value,
+        skipped=decision.skipped, already_serving=decision.already_serving,
+    )  # fmt: skip
+    if outcome.already_serving:  # nothing was decided: no alert either
+        return outcome
+    alerts.gate_decided(cfg, campaign, outcome, {"challenger": challenger.metrics, "champion": champion,
+                                                 "baseline": baseline.metrics if baseline else None})  # fmt: skip
+    if not outcome.promote:
+        if gate.on_fail == "fail":
+            raise GateRejectedError(f"campaign {campaign.name} left on {champion_arn}: {decision.reason}")
+        log.warning("Campaign %s not promoted: %s", campaign.name, decision.reason)
+    return outcome

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from personalize_ops.operators.ensure import PersonalizeEnsureResourceOperator
+from personalize_ops.pipeline.values import ImportPlan, StagedDataset
 from personalize_ops.resources import KINDS
 
 log = logging.getLogger(__name__)
@@ -19,17 +21,42 @@ def last_active_import(hook, dataset_arn: str) -> dict | None:
     return hook.describe(IMPORT_JOB, newest[IMPORT_JOB.arn_member])
 
 
-def plan_import(hook, dataset: str, dataset_arn: str, staged: dict, force: bool, token: str) -> dict:
+def plan_import(hook, dataset_arn: str, staged: StagedDataset, force: bool, token: str) -> ImportPlan:
     """The import job to ensure: the last one when its data is this exact file (no re-import), else a new one.
 
     The new job's name is derived from the data hash and the DAG run, so a retried task ensures the same job.
     """
+    dataset = staged.dataset
     last = last_active_import(hook, dataset_arn)
     location = (last or {}).get("dataSource", {}).get("dataLocation")
-    if last and location == staged["uri"] and not force:
+    if last and location == staged.uri and not force:
         log.info("%s: data unchanged since import %s (%s); not re-importing", dataset, last["jobName"], location)
-        return {"job_name": last["jobName"], "reimport": False, "data_location": location}
-    name = f"{dataset}-{staged['sha256'][:12]}-{token[:8]}"
-    why = "force_import" if (last and location == staged["uri"]) else f"data changed (last: {location})"
-    log.info("%s: importing %s as %s (%s)", dataset, staged["uri"], name, why)
-    return {"job_name": name, "reimport": True, "data_location": staged["uri"]}
+        return ImportPlan(dataset, last["jobName"], False, location)
+    name = f"{dataset}-{staged.sha256[:12]}-{token[:8]}"
+    why = "force_import" if (last and location == staged.uri) else f"data changed (last: {location})"
+    log.info("%s: importing %s as %s (%s)", dataset, staged.uri, name, why)
+    return ImportPlan(dataset, name, True, staged.uri)
+
+
+class PersonalizeImportOperator(PersonalizeEnsureResourceOperator):
+    """Ensure the dataset import job an :class:`ImportPlan` names (an unchanged dataset ensures its last import).
+
+    :param plan: the ``plan_import`` task's :class:`ImportPlan`. Templated (XCom).
+    :param role_arn: the role Personalize reads the data with.
+    :param import_mode: ``FULL`` or ``INCREMENTAL``.
+    """
+
+    template_fields = (*PersonalizeEnsureResourceOperator.template_fields, "plan")
+    default_kind = "dataset_import_job"
+
+    def __init__(self, *, plan: ImportPlan, role_arn: str, import_mode: str, **kwargs) -> None:
+        super().__init__(name="", **kwargs)
+        self.plan, self.role_arn, self.import_mode = plan, role_arn, import_mode
+
+    def request_config(self) -> dict:
+        return {"dataSource": {"dataLocation": self.plan.data_location}, "roleArn": self.role_arn,
+                "importMode": self.import_mode}  # fmt: skip
+
+    def execute(self, context) -> str:
+        self.name = self.plan.job_name
+        return super().execute(context)

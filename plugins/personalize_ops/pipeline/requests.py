@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-# Personalize answers Describe with the type upper-cased; sending it that way keeps drift checks exact.
-DATASET_TYPES = {"interactions": "INTERACTIONS", "items": "ITEMS", "users": "USERS"}
+from personalize_ops.dataset_kinds import KINDS
 
 
 def schema_json(cfg, dataset: str) -> str:
@@ -23,6 +22,11 @@ def schema_name(cfg, dataset: str) -> str:
 
 def dataset_name(cfg, dataset: str) -> str:
     return f"{cfg.dataset_group.name}-{dataset}"[:63]
+
+
+def dataset_request(dataset: str, schema_arn) -> dict:
+    """CreateDataset members besides name and datasetGroupArn (the type upper-cased, as Describe answers it)."""
+    return {"datasetType": KINDS[dataset].dataset_type, "schemaArn": schema_arn}
 
 
 def solution_request(sol) -> dict:

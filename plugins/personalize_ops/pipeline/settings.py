@@ -1,4 +1,4 @@
-"""Where the DAGs find their config and scratch space (environment, with project defaults)."""
+"""Scratch space and polling of the DAGs' tasks (environment, with project defaults); configs: registry.py."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 WORK_PREFIX = "personalize-work-"
 KEPT_MARKER = ".kept"
 ABANDONED_AFTER_DAYS = 1.0  # a work directory without the marker (its process was killed) counts as failed after this
-
-
-def config_path() -> Path:
-    """``PERSONALIZE_PIPELINE_CONFIG``, else ``include/pipeline.yaml`` of this project."""
-    return Path(os.environ.get("PERSONALIZE_PIPELINE_CONFIG") or PROJECT_ROOT / "include" / "pipeline.yaml")
 
 
 def work_root() -> Path:
@@ -97,13 +92,6 @@ def work_dir(label: str) -> Iterator[WorkDir]:
                      keep_failed_work_days())  # fmt: skip
         else:
             shutil.rmtree(work.path, ignore_errors=True)
-
-
-def load():
-    """The pipeline config (pydantic model), validated; raises ConfigError naming file/key/reason."""
-    from personalize_ops.config import load_config
-
-    return load_config(config_path())
 
 
 def wait_args() -> dict:

@@ -2,44 +2,63 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import re
 from collections import Counter
 
-from personalize_ops.pipeline.s3uri import split
+from personalize_ops.dataset_kinds import BY_FILTER_NAME
+from personalize_ops.filter_expression import parse_filter_expression
+from personalize_ops.pipeline.s3csv import read_csv_columns
+from personalize_ops.pipeline.values import StagedDataset
 
 log = logging.getLogger(__name__)
-_PARAM_FIELD = re.compile(r"Items\.(\w+)\s+(?:NOT\s+)?IN\s*\(\s*\$(\w+)\s*\)", re.IGNORECASE)
 
 
-def read_csv_columns(s3, uri: str, columns: tuple[str, ...], max_bytes: int | None = None) -> dict[str, list]:
-    """Selected columns of a staged Personalize CSV (optionally only its first ``max_bytes``)."""
-    bucket, key = split(uri)
-    kwargs = {"Range": f"bytes=0-{max_bytes - 1}"} if max_bytes else {}
-    text = s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read().decode("utf-8")
-    if max_bytes:
-        text = text[: text.rfind("\n") + 1]
-    rows = list(csv.DictReader(io.StringIO(text)))
-    return {c: [r[c] for r in rows if r.get(c) not in (None, "")] for c in columns}
+class SmokeTestError(AssertionError):
+    """A campaign answered badly (empty list, unknown items), or a filter parameter has no value to test with."""
 
 
 def sample_users(s3, interactions_uri: str, n: int = 5) -> list[str]:
+    """The ``n`` users with the most interactions in the first MiB of the staged interactions file."""
     users = read_csv_columns(s3, interactions_uri, ("USER_ID",), max_bytes=1 << 20)["USER_ID"]
     return [u for u, _ in Counter(users).most_common(n)]
 
 
-def filter_values(expression: str, items: dict[str, list] | None) -> dict[str, str]:
-    """Values for ``$PARAM`` placeholders: the most common value of the item field the parameter filters."""
+def filter_values(expression: str, columns: dict[str, dict[str, list[str]]]) -> dict[str, str]:
+    """Values for the expression's ``$PARAM`` placeholders: the most common value of the field each one is compared
+    with (read by the filter-expression parser). ``columns``: {dataset kind: {field: values}}."""
     values = {}
-    for field, param in _PARAM_FIELD.findall(expression):
-        column = (items or {}).get(field.upper()) or []
+    for param, (dataset, field) in parse_filter_expression(expression).param_fields.items():
+        kind = BY_FILTER_NAME.get(dataset)
+        column = (columns.get(kind) or {}).get(field.upper()) or []
         counts = Counter(v for cell in column for v in str(cell).split("|") if v)
         if not counts:
-            raise ValueError(f"filter parameter ${param}: no values of Items.{field} to test it with")
+            raise SmokeTestError(f"filter parameter ${param}: no values of {dataset}.{field} to test it with")
         values[param] = f'"{counts.most_common(1)[0][0]}"'
     return values
+
+
+def dataset_columns(s3, cfg, staged: dict[str, StagedDataset]) -> dict[str, dict[str, list[str]]]:
+    """Every field of the staged items and users files (what filter parameters can be compared with)."""
+    out = {}
+    for kind in ("items", "users"):
+        ds = cfg.datasets.present().get(kind)
+        if ds and staged.get(kind) and staged[kind].uri:
+            out[kind] = read_csv_columns(s3, staged[kind].uri, tuple(f.name for f in ds.fields))
+    return out
+
+
+def run(cfg, s3, runtime, campaign_arns: list[str | None], filter_arns: dict[str, str],
+        staged: dict[str, StagedDataset]) -> list[dict]:  # fmt: skip
+    """The retrain DAG's smoke test: every deployed campaign, for the busiest users, unfiltered and per filter."""
+    interactions = staged["interactions"].uri
+    users = sample_users(s3, interactions)
+    columns = dataset_columns(s3, cfg, staged)
+    if "items" in columns:
+        catalog = set(columns["items"]["ITEM_ID"])
+    else:
+        catalog = set(read_csv_columns(s3, interactions, ("ITEM_ID",))["ITEM_ID"])
+    filters = {f.name: (filter_arns[f.name], filter_values(f.expression, columns)) for f in cfg.filters}
+    return [check_campaign(runtime, arn, users, catalog, filters) for arn in campaign_arns if arn]
 
 
 def check_campaign(runtime, campaign_arn: str, users: list[str], catalog: set[str], filters: dict) -> dict:
@@ -61,6 +80,6 @@ def check_campaign(runtime, campaign_arn: str, users: list[str], catalog: set[st
             if unknown:
                 problems.append(f"user {user}, {label}: items not in the catalog: {unknown[:5]}")
     if problems:
-        raise AssertionError(f"smoke test of {campaign_arn} failed:\n  " + "\n  ".join(problems))
+        raise SmokeTestError(f"smoke test of {campaign_arn} failed:\n  " + "\n  ".join(problems))
     log.info("Smoke test of %s passed for %d users: %s", campaign_arn, len(users), dict(counts))
     return {"campaign_arn": campaign_arn, "users": users, "items_returned": dict(counts)}

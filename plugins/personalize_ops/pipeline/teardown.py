@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from personalize_ops import s3_layout
 from personalize_ops.pipeline import s3uri
+from personalize_ops.pipeline.errors import PipelineError
 from personalize_ops.resources import KINDS, TEARDOWN_ORDER
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,19 @@ def execute(hook, steps: list[dict], delay: float = 5, max_attempts: int = 720) 
     return done
 
 
+def plan(hook, s3, cfg, params: Mapping) -> list[dict]:
+    """The teardown DAG's ``plan``: refuse a real run without confirmation, then the resources and the S3 areas."""
+    group = cfg.dataset_group.name
+    if not params["dry_run"] and params["confirm"] != group:
+        raise TeardownError(
+            f"refusing to delete: param confirm={params['confirm']!r} must equal the dataset group name "
+            f"{group!r} (or run with dry_run=true to only list what would be deleted)"
+        )
+    steps = discover(hook, group) + plan_s3(s3, cfg, params)
+    log.info(("DRY RUN: would do\n" if params["dry_run"] else "Plan:\n") + report(steps))
+    return steps
+
+
 def report(rows: list[dict]) -> str:
     """A fixed-width table of what was (or would be) deleted and what was kept, and why."""
     if not rows:
@@ -120,8 +134,9 @@ def report(rows: list[dict]) -> str:
 # --------------------------------------------------------------------------- S3 areas
 
 
-class TeardownError(RuntimeError):
-    """A teardown that must not run as asked (e.g. an export destination overlapping the pipeline's areas)."""
+class TeardownError(PipelineError):
+    """A teardown that must not run as asked (unconfirmed, or an export destination overlapping the pipeline's
+    areas); not retried."""
 
 
 class S3DeleteError(RuntimeError):

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from personalize_ops.dataset_kinds import KINDS as DATASET_KINDS
 from personalize_ops.quality import rule_names as rn
 
 MS_THRESHOLD = 100_000_000_000  # epoch seconds reach this in year 5138; epoch ms passed it in 1973
-ID_FIELDS = {"interactions": ("USER_ID", "ITEM_ID"), "items": ("ITEM_ID",), "users": ("USER_ID",)}
+ID_FIELDS = {k.key: k.id_fields for k in DATASET_KINDS.values()}
 MAX_METADATA = {"items": 50, "users": 5}
 SIZE_LIMIT = {"FULL": 100 * 1024**3, "INCREMENTAL": 1024**3}
 MIN_INTERACTIONS, MIN_USERS_2PLUS = 1000, 25

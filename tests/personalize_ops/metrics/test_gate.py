@@ -62,7 +62,7 @@ def test_to_record_has_documented_fields():
     )
     assert set(rec) == {
         "campaign", "champion_arn", "challenger_arn", "metric", "champion_value", "challenger_value",
-        "baseline_value", "margin", "promoted", "reason", "run_id", "decided_at",
+        "baseline_value", "margin", "promoted", "reason", "run_id", "decided_at", "skipped", "already_serving",
     }
 
 
@@ -148,3 +148,26 @@ def test_a_negative_or_nan_margin_is_an_error(margin):
 
 def test_integer_metrics_are_numbers():
     assert decide({M: 0}, {M: 1}, M).promoted
+
+
+@pytest.mark.parametrize(("champion", "challenger"), [(0.30, 0.20), (0.30, 0.40), (None, 0.2)])
+def test_skip_promotes_whatever_the_comparison_said_and_says_so(champion, challenger):
+    compared = decide(champion and m(champion), m(challenger), M, 0.0, m(0.25))
+    d = decide(champion and m(champion), m(challenger), M, 0.0, m(0.25), skip=True)
+    assert d.promoted and d.skipped and not d.already_serving
+    assert d.reason == f"promoted: skip_gate set (gate said: {compared.reason})"
+    assert not compared.skipped
+    record = d.to_record(campaign="c", champion_arn=None, challenger_arn="v", run_id="r")
+    assert record["skipped"] is True
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_campaign_already_serving_the_challenger_is_left_alone_even_with_skip(skip):
+    d = decide(m(0.30), m(0.30), M, 0.0, m(0.50), skip=skip, already_serving="arn:v2")
+    assert (d.promoted, d.already_serving, d.skipped) == (False, True, False)
+    assert d.reason == "campaign already serves arn:v2"
+
+
+def test_already_serving_does_not_excuse_a_metric_that_is_not_a_number():
+    with pytest.raises(GateInputError):
+        decide(m(0.3), m(math.nan), M, already_serving="arn:v2")

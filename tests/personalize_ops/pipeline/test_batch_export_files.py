@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from personalize_ops.pipeline import batch_export
 from personalize_ops.pipeline.batch_export import ExportError, export_stamp, flatten
+from personalize_ops.pipeline.values import BatchPart
 
 from tests.ui.moto_s3 import moto_s3_server, s3_client
 
@@ -38,15 +39,15 @@ def destination(request, s3, bucket, tmp_path):
     return f"s3://{bucket}/exports/daily/" if request.param == "s3" else str(tmp_path / "exports" / "daily")
 
 
-def batch_output(s3, bucket: str, answers: dict[str, list[str] | None]) -> list[dict]:
+def batch_output(s3, bucket: str, answers: dict[str, list[str] | None]) -> list[BatchPart]:
     """One part of Personalize batch output: a user's items, or None for a user Personalize failed."""
     tag = uuid.uuid4().hex[:8]
     lines = [{"input": {"userId": u}, **({"output": {"recommendedItems": items, "scores": [0.5] * len(items)}}
               if items is not None else {"error": "user not found"})} for u, items in answers.items()]  # fmt: skip
     s3.put_object(Bucket=bucket, Key=f"batch/{tag}/output/part-00000/part-00000.jsonl.out",
                   Body="".join(json.dumps(x) + "\n" for x in lines).encode())  # fmt: skip
-    return [{"input_path": f"s3://{bucket}/batch/{tag}/input/part-00000.jsonl",
-             "output_path": f"s3://{bucket}/batch/{tag}/output/part-00000/"}]  # fmt: skip
+    return [BatchPart(job_name=f"job-{tag}", input_path=f"s3://{bucket}/batch/{tag}/input/part-00000.jsonl",
+                      output_path=f"s3://{bucket}/batch/{tag}/output/part-00000/", users=len(answers))]  # fmt: skip
 
 
 def read(s3, target: str) -> bytes:
@@ -150,7 +151,7 @@ def test_flatten_reads_failed_lines_as_personalize_writes_them(s3, bucket, desti
     ]  # fmt: skip
     s3.put_object(Bucket=bucket, Key=f"batch/{tag}/output/part-00000/part-00000.jsonl.out",
                   Body="".join(json.dumps(x) + "\n" for x in lines).encode())  # fmt: skip
-    parts = [{"input_path": f"s3://{bucket}/batch/{tag}/input/part-00000.jsonl",
-              "output_path": f"s3://{bucket}/batch/{tag}/output/part-00000/"}]  # fmt: skip
+    parts = [BatchPart(job_name=f"job-{tag}", input_path=f"s3://{bucket}/batch/{tag}/input/part-00000.jsonl",
+                       output_path=f"s3://{bucket}/batch/{tag}/output/part-00000/", users=3)]  # fmt: skip
     summary = flatten(s3, parts, 3, "csv", destination, "20260101T000000Z-aws-shape")
     assert (summary["users_answered"], summary["users_failed"], summary["rows"]) == (1, 2, 1)

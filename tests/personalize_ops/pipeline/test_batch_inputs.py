@@ -21,9 +21,9 @@ def test_parts_split_users_and_carry_filter_values(local_stack, monkeypatch):
     monkeypatch.setattr(batch_export, "USERS_PER_FILE", 2)
     job = SimpleNamespace(name="daily", filter_values={"CATEGORY": '"fashion"'})
     parts = batch_export.write_inputs(s3, _cfg(), job, ["u1", "u2", "u3"], "tok123")
-    assert [p["users"] for p in parts] == [2, 1]
-    assert len({p["job_name"] for p in parts}) == 2
-    lines = [line for p in parts for line in _lines(s3, p["input_path"])]
+    assert [p.users for p in parts] == [2, 1]
+    assert len({p.job_name for p in parts}) == 2
+    lines = [line for p in parts for line in _lines(s3, p.input_path)]
     assert [line["userId"] for line in lines] == ["u1", "u2", "u3"]
     assert all(line["filterValues"] == {"CATEGORY": '"fashion"'} for line in lines)
 
@@ -33,4 +33,4 @@ def test_no_filter_values_means_plain_user_lines(local_stack):
     s3.create_bucket(Bucket="batch-inputs")
     job = SimpleNamespace(name="plain", filter_values={})
     (part,) = batch_export.write_inputs(s3, _cfg(), job, ["u9"], "tok456")
-    assert _lines(s3, part["input_path"]) == [{"userId": "u9"}]
+    assert _lines(s3, part.input_path) == [{"userId": "u9"}]

@@ -63,7 +63,7 @@ def test_reader_takes_the_s3_options_as_a_parameter(s3_setup, aws_conn_id):
     options = s3_options_from_connection(aws_conn_id)
     source = Source(path=f"s3://{bucket}/raw/")
     assert reader.source_files(source, s3_options=options) == [f"{bucket}/raw/2026/interactions.csv"]
-    rows = sum(b.num_rows for b in reader.iter_source(source, s3_options=options))
+    rows = sum(c.batch.num_rows for c in reader.iter_source(source, s3_options=options))
     body = s3.get_object(Bucket=bucket, Key="raw/2026/interactions.csv")["Body"]
     assert rows == sum(1 for _ in body.iter_lines()) - 1  # the header is not a row
     assert not any(name.startswith("_S3") for name in vars(reader))

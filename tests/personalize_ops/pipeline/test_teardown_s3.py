@@ -77,7 +77,7 @@ def populate(s3, cfg, tmp_path) -> dict:
     record_gate_decision(s3, bucket, PREFIX, group, decision)
     export = cfg.batch_jobs[0].destination + "recommendations-1.csv"
     s3.put_object(Bucket=bucket, Key=export.split("/", 3)[3], Body=b"user_id,rank,item_id,score\n")
-    return {"staged": staged.uri, "batch_input": part["input_path"], "export": export}
+    return {"staged": staged.uri, "batch_input": part.input_path, "export": export}
 
 
 def exists(s3, uri: str) -> bool:

@@ -7,6 +7,7 @@ and after and reads the gate record back from S3. The tests run in file order (t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -18,6 +19,7 @@ from personalize_ops.metrics import load_gate_decisions
 from personalize_ops.operators import PersonalizeCreateSolutionVersionOperator
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.gate_task import GateMetricsError, GateRejectedError, evaluate
+from personalize_ops.pipeline.values import TrainedVersion
 
 BUCKET, PREFIX, CAMPAIGN = "toolkit-gate", "gate", "tk-gate-campaign"
 METRIC = "normalized_discounted_cumulative_gain_at_10"
@@ -43,28 +45,28 @@ def _campaign_spec(cfg, on_fail: str):
 
 @pytest.fixture(scope="module")
 def world(pz_stack, aws_conn_id, group, cfg):
-    """v1 served by the campaign (created through the deploy operator), v2 trained; their XCom-shaped records."""
+    """v1 served by the campaign (created through the deploy operator), v2 trained; the values the DAG passes."""
     put_s3(pz_stack, BUCKET, "placeholder", b"")
     hook = PersonalizeHook(aws_conn_id=aws_conn_id)
 
-    def trained(identity: str) -> dict:
+    def trained(identity: str) -> TrainedVersion:
         arn = PersonalizeCreateSolutionVersionOperator(
             task_id="train", solution_arn=group["solution"], run_identity=identity, aws_conn_id=aws_conn_id, **FAST
         ).execute(context())
         metrics = hook.call("GetSolutionMetrics", solutionVersionArn=arn)["metrics"]
-        return {"solution": "tk-train-pop", "solution_arn": group["solution"], "arn": arn, "metrics": metrics}
+        return TrainedVersion("tk-train-pop", "aws-popularity-count", group["solution"], arn, metrics)
 
     v1, v2 = trained("gate/v1"), trained("gate/v2")
-    assert v1["metrics"][METRIC] == v2["metrics"][METRIC] > 0, "the premise: a retrain on the same data ties"
+    assert v1.metrics[METRIC] == v2.metrics[METRIC] > 0, "the premise: a retrain on the same data ties"
     first = evaluate(hook, pz_stack.client("s3"), cfg, _campaign_spec(cfg, "fail"), v1, None, "run-0", False)
-    assert first["promote"] is True and first["campaign_arn"] is None and "no champion" in first["reason"]
+    assert first.promote is True and first.campaign_arn is None and "no champion" in first.reason
     arn = deploy(aws_conn_id, first)
     return {"hook": hook, "s3": pz_stack.client("s3"), "v1": v1, "v2": v2, "campaign_arn": arn}
 
 
 def deploy(conn, decision) -> str | None:
     return PersonalizeDeployCampaignOperator(
-        task_id="deploy", campaign_name=CAMPAIGN, solution_arn=decision["solution_arn"], decision=decision,
+        task_id="deploy", campaign_name=CAMPAIGN, solution_arn=decision.solution_arn, decision=decision,
         aws_conn_id=conn, **FAST,
     ).execute(context())  # fmt: skip
 
@@ -79,7 +81,7 @@ def records(world, run_id: str) -> list[dict]:
 
 def test_first_deploy_creates_the_campaign_on_the_promoted_version(pz_stack, world):
     campaign = describe(pz_stack, world)
-    assert campaign["status"] == "ACTIVE" and campaign["solutionVersionArn"] == world["v1"]["arn"]
+    assert campaign["status"] == "ACTIVE" and campaign["solutionVersionArn"] == world["v1"].arn
     [record] = records(world, "run-0")
     assert record["promoted"] is True and record["champion_arn"] is None
 
@@ -88,22 +90,22 @@ def test_on_fail_fail_raises_with_both_numbers_and_touches_nothing(pz_stack, aws
     before = describe(pz_stack, world)
     with pytest.raises(GateRejectedError) as err:
         evaluate(world["hook"], world["s3"], cfg, _campaign_spec(cfg, "fail"), world["v2"], None, "run-fail", False)
-    value = f"{world['v1']['metrics'][METRIC]:.4f}"
+    value = f"{world['v1'].metrics[METRIC]:.4f}"
     assert f"challenger {value}, champion {value}" in str(err.value)
-    assert world["v1"]["arn"] in str(err.value)
+    assert world["v1"].arn in str(err.value)
     assert describe(pz_stack, world) == before
     [record] = records(world, "run-fail")
-    assert record["promoted"] is False and record["champion_arn"] == world["v1"]["arn"]
-    assert record["challenger_arn"] == world["v2"]["arn"]
+    assert record["promoted"] is False and record["champion_arn"] == world["v1"].arn
+    assert record["challenger_arn"] == world["v2"].arn
 
 
 def test_on_fail_warn_returns_not_promoted_and_deploy_leaves_the_campaign(pz_stack, aws_conn_id, cfg, world):
     before = describe(pz_stack, world)
     spec = _campaign_spec(cfg, "warn")
     decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-warn", False)
-    assert decision["promote"] is False and decision["reason"].startswith("not promoted")
-    assert (decision["challenger_value"], decision["champion_value"]) == (world["v2"]["metrics"][METRIC],) * 2
-    assert decision["campaign_arn"] == world["campaign_arn"] and decision["champion_arn"] == world["v1"]["arn"]
+    assert decision.promote is False and decision.reason.startswith("not promoted")
+    assert (decision.challenger_value, decision.champion_value) == (world["v2"].metrics[METRIC],) * 2
+    assert decision.campaign_arn == world["campaign_arn"] and decision.champion_arn == world["v1"].arn
     assert deploy(aws_conn_id, decision) == world["campaign_arn"]
     assert describe(pz_stack, world) == before
     assert [r["promoted"] for r in records(world, "run-warn")] == [False]
@@ -111,25 +113,26 @@ def test_on_fail_warn_returns_not_promoted_and_deploy_leaves_the_campaign(pz_sta
 
 def test_the_baseline_is_part_of_the_decision(pz_stack, cfg, world):
     spec = _campaign_spec(cfg, "warn")
-    higher = {"arn": "baseline", "metrics": {METRIC: world["v2"]["metrics"][METRIC] + 0.01}}
+    higher = TrainedVersion("b", "aws-popularity-count", "arn:b", "baseline",
+                            {METRIC: world["v2"].metrics[METRIC] + 0.01})  # fmt: skip
     decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], higher, "run-base", True)
-    assert decision["promote"] is True, "skip_gate overrides even the baseline"
+    assert decision.promote is True, "skip_gate overrides even the baseline"
     [record] = records(world, "run-base")
-    assert record["baseline_value"] == higher["metrics"][METRIC]
+    assert record["baseline_value"] == higher.metrics[METRIC]
     assert "below the popularity baseline" in record["reason"] and "skip_gate" in record["reason"]
 
 
 @pytest.mark.parametrize("broken", ["nan", "inf", "missing"])
 def test_a_metric_that_is_not_a_number_fails_and_records_nothing(pz_stack, cfg, world, broken):
-    metrics = dict(world["v2"]["metrics"])
+    metrics = dict(world["v2"].metrics)
     if broken == "missing":
         del metrics[METRIC]
     else:
         metrics[METRIC] = math.nan if broken == "nan" else math.inf
-    challenger = {**world["v2"], "metrics": metrics}
+    challenger = dataclasses.replace(world["v2"], metrics=metrics)
     before = describe(pz_stack, world)
     for skip in (False, True):
-        with pytest.raises(GateMetricsError, match=f"campaign {CAMPAIGN} left on {world['v1']['arn']}: challenger"):
+        with pytest.raises(GateMetricsError, match=f"campaign {CAMPAIGN} left on {world['v1'].arn}: challenger"):
             evaluate(world["hook"], world["s3"], cfg, _campaign_spec(cfg, "warn"), challenger, None, "run-nan", skip)
     assert describe(pz_stack, world) == before and records(world, "run-nan") == []
 
@@ -138,14 +141,14 @@ def test_skip_gate_promotes_the_tie_and_deploy_updates_the_campaign(pz_stack, aw
     before = describe(pz_stack, world)
     spec = _campaign_spec(cfg, "fail")
     decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", True)
-    assert decision["promote"] is True and decision["reason"].startswith("promoted: skip_gate set (gate said: not")
+    assert decision.promote is True and decision.reason.startswith("promoted: skip_gate set (gate said: not")
     assert deploy(aws_conn_id, decision) == world["campaign_arn"]
     after = describe(pz_stack, world)
-    assert after["solutionVersionArn"] == world["v2"]["arn"] != before["solutionVersionArn"]
-    assert after["latestCampaignUpdate"]["solutionVersionArn"] == world["v2"]["arn"]
+    assert after["solutionVersionArn"] == world["v2"].arn != before["solutionVersionArn"]
+    assert after["latestCampaignUpdate"]["solutionVersionArn"] == world["v2"].arn
     assert after["lastUpdatedDateTime"] > before["lastUpdatedDateTime"]
     [record] = records(world, "run-skip")
-    assert record["promoted"] is True and record["reason"] == decision["reason"]
+    assert record["promoted"] is True and record["reason"] == decision.reason
 
 
 def test_rerun_after_the_promotion_is_a_no_op_even_with_on_fail_fail(pz_stack, aws_conn_id, cfg, world):
@@ -154,12 +157,25 @@ def test_rerun_after_the_promotion_is_a_no_op_even_with_on_fail_fail(pz_stack, a
     spec = _campaign_spec(cfg, "fail")
     for skip in (True, False):
         decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", skip)
-        assert decision["promote"] is False
-        assert decision["reason"] == f"campaign already serves {world['v2']['arn']}"
+        assert decision.promote is False
+        assert decision.reason == f"campaign already serves {world['v2'].arn}"
         assert deploy(aws_conn_id, decision) == world["campaign_arn"]
     assert describe(pz_stack, world) == before, "no UpdateCampaign"
     assert records(world, "run-skip") == [stored]
     # in a run that never promoted it, "already serves" is recorded as the run's decision, not a failure
     decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-later", False)
-    assert decision["promote"] is False and "already serves" in decision["reason"]
-    assert [(r["promoted"], r["reason"]) for r in records(world, "run-later")] == [(False, decision["reason"])]
+    assert decision.promote is False and "already serves" in decision.reason
+    assert [(r["promoted"], r["reason"]) for r in records(world, "run-later")] == [(False, decision.reason)]
+
+
+def test_a_rerun_on_the_served_challenger_sends_no_alert(pz_stack, cfg, world):
+    """Nothing is decided again, so nothing is announced: with a channel for every gate event the re-run needs no
+    task context (notify would ask for the running task's) and sends nothing."""
+    from personalize_ops.config import Notifications
+
+    topic = "arn:aws:sns:us-east-1:000000000000:gate-alerts"
+    alerting = cfg.model_copy(update={"notifications": Notifications.model_validate(
+        {"sns": [{"topic_arn": topic, "events": ["promoted", "not_promoted"]}]})})  # fmt: skip
+    decision = evaluate(world["hook"], world["s3"], alerting, _campaign_spec(cfg, "fail"), world["v2"], None,
+                        "run-skip", False)  # fmt: skip
+    assert decision.already_serving and decision.promote is False

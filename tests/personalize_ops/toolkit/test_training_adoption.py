@@ -38,7 +38,7 @@ def ti(task, run_id="scheduled__2026-01-05T00:00:00+00:00", try_number=1, map_in
 def retrain_dag(monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    monkeypatch.setenv("PERSONALIZE_PIPELINE_CONFIG", str(ROOT / "include" / "pipeline.yaml"))
+    monkeypatch.setenv("PERSONALIZE_PIPELINE_CONFIG", str(ROOT / "include" / "pipelines" / "shop.yaml"))
     bag = DagBag(dag_folder=str(ROOT / "dags" / "personalize_retrain.py"))
     assert not bag.import_errors, bag.import_errors
     return bag.dags["personalize_retrain"]

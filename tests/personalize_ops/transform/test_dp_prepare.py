@@ -233,9 +233,9 @@ def test_hash_set_and_row_hash():
 def test_sample_pipeline_prepare_all_and_summary(tmp_path, monkeypatch):
     from personalize_ops.sample_data import generate
 
-    generate(tmp_path / "sample", 20_000, seed=3)
+    generate(tmp_path / "sample" / "shop", 20_000, seed=3)
     monkeypatch.setenv("PZ_SAMPLE_DIR", str(tmp_path / "sample"))
-    shutil.copy(REPO / "include" / "pipeline.yaml", tmp_path / "pipeline.yaml")
+    shutil.copy(REPO / "include" / "pipelines" / "shop.yaml", tmp_path / "pipeline.yaml")
     cfg = load_config(tmp_path / "pipeline.yaml")
     res = prepare_all(cfg, tmp_path / "out")
     inter = res["interactions"]

@@ -1,0 +1,132 @@
+"""The typed values the pipeline's tasks hand each other through XCom.
+
+Small frozen dataclasses, serialised by Airflow's own serde (``airflow.sdk.serde``): each is stored as its class
+name, a version and its fields, and comes back as the same class in the consuming task. Fields are serialised
+shallowly (:meth:`Value.serialize`), so a value nested in another (an export's parts) keeps its type too.
+
+Airflow deserialises only allow-listed classes (``[core] allowed_deserialization_classes``, default
+``airflow.*``). Importing this module allows these classes in the importing process (``airflow.sdk.serde.
+allow_class``); every DAG file imports it, and a task process parses its DAG file before it pulls XCom, so no
+deployment setting is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+
+class Value:
+    """Mixin of the values below: Airflow's serde calls :meth:`serialize` and :meth:`deserialize`."""
+
+    __version__: ClassVar[int] = 1
+
+    def serialize(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any], version: int):
+        if version > cls.__version__:
+            raise TypeError(f"{cls.__name__} version {version} is newer than this code's {cls.__version__}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StagedDataset(Value):
+    """One dataset after the prepare stage: rows in/out, content hash, and where it is staged in S3.
+
+    ``uri`` is None on a dry run (prepared and checked, not uploaded).
+    """
+
+    dataset: str
+    rows_in: int
+    rows_out: int
+    sha256: str
+    uri: str | None = None
+    uploaded: bool = False
+
+    @classmethod
+    def from_summary(cls, summary: dict) -> StagedDataset:
+        """From the prepare stage's summary (:func:`personalize_ops.pipeline.prepare_stage.prepare_and_stage`)."""
+        staged = summary.get("staged") or {}
+        return cls(dataset=summary["name"], rows_in=summary["rows_in"], rows_out=summary["rows_out"],
+                   sha256=summary["sha256"], uri=staged.get("uri"), uploaded=bool(staged.get("uploaded")))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImportPlan(Value):
+    """The import job to ensure for a dataset; ``reimport`` is False when its newest import holds this file."""
+
+    dataset: str
+    job_name: str
+    reimport: bool
+    data_location: str
+
+
+@dataclass(frozen=True)
+class TrainedVersion(Value):
+    """A solution version trained in this run, with its offline metrics."""
+
+    solution: str
+    recipe: str
+    solution_arn: str
+    arn: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GateOutcome(Value):
+    """What the gate decided for one campaign, and what the deploy task does with it."""
+
+    campaign: str
+    campaign_arn: str | None
+    solution_arn: str
+    promote: bool
+    reason: str
+    solution_version_arn: str  # the challenger
+    champion_arn: str | None
+    challenger_value: float
+    champion_value: float | None
+    skipped: bool = False  # skip_gate was set: promoted whatever the comparison said
+    already_serving: bool = False  # the campaign already serves the challenger: nothing to do
+
+
+@dataclass(frozen=True)
+class BatchPart(Value):
+    """One batch inference job: its input file and output folder in S3."""
+
+    job_name: str
+    input_path: str
+    output_path: str
+    users: int
+
+
+
+@dataclass(frozen=True)
+class ExportPlan(Value):
+    """A batch export: the version to use (and why), the filter, the input parts and how many users they hold."""
+
+    job: str
+    version: str
+    why: str
+    filter_arn: str | None
+    parts: list[BatchPart]
+    users: int
+
+    def job_kwargs(self) -> list[dict]:
+        """Keyword arguments of the mapped ``PersonalizeBatchInferenceJobOperator``: one job per part."""
+        return [{"job_name": p.job_name, "input_path": p.input_path, "output_path": p.output_path,
+                 "solution_version_arn": self.version, "filter_arn": self.filter_arn} for p in self.parts]  # fmt: skip
+
+
+VALUES = (StagedDataset, ImportPlan, TrainedVersion, GateOutcome, BatchPart, ExportPlan)
+
+
+def _allow() -> None:
+    from airflow.sdk.serde import allow_class
+
+    for cls in VALUES:
+        allow_class(cls)
+
+
+_allow()
