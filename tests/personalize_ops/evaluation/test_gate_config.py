@@ -73,7 +73,7 @@ def test_metric_must_fit_the_mode_and_filter_must_exist(tmp_path):
 
 def test_every_backtest_metric_the_config_accepts_is_computed_per_user():
     from personalize_ops.config import BACKTEST_METRICS
-    from personalize_ops.metrics.names import METRIC_NAMES as METRICS
     from personalize_ops.evaluation.metrics import PER_USER_METRICS
+    from personalize_ops.metrics.names import METRIC_NAMES as METRICS
 
     assert {*METRICS, *BACKTEST_METRICS} - {"coverage"} == set(PER_USER_METRICS)
