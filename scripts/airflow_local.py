@@ -331,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=ROOT / ".airflow-local", help="state directory")
     parser.add_argument("--port", type=int, default=8080, help="the UI's port on 127.0.0.1")
     parser.add_argument("--events", type=int, default=50_000, help="interactions in the generated sample data")
-    parser.add_argument("--config", type=Path, default=None, help="pipeline config (default include/pipelines/shop.yaml, the demo shop)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="pipeline config (default: the demo shop, include/pipelines/shop.yaml)")
     args = parser.parse_args(argv)
     deployment = Deployment(args.dir, args.port, args.events, args.config)
     with _locked(deployment.dir):
