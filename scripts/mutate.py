@@ -40,15 +40,30 @@ class Guard:
 
 GUARDS = (
     Guard("gate", "metrics/gate.py", ("tests/personalize_ops/metrics/test_gate.py",), 1.0),
-    Guard("gate wiring", "pipeline/gate_task.py", ("tests/personalize_ops/pipeline/test_gate_task.py",), 1.0),
-    Guard("teardown", "pipeline/teardown.py", ("tests/personalize_ops/pipeline/test_teardown.py",), 1.0),
+    Guard("gate wiring", "pipeline/gate_task.py", ("tests/personalize_ops/toolkit/test_gate_deploy.py",), 1.0),
+    Guard(
+        "teardown",
+        "pipeline/teardown.py",
+        ("tests/personalize_ops/pipeline/test_teardown_plan.py", "tests/personalize_ops/pipeline/test_teardown_s3.py"),
+        1.0,
+    ),
     Guard("quality rules", "quality/rules.py", ("tests/personalize_ops/quality",), 0.9),
-    Guard("filter expression", "filter_expression.py", ("tests/personalize_ops/test_filter_expression.py",), 0.9),
-    Guard("config validators", "config", ("tests/personalize_ops/test_config.py",), 0.9),
+    Guard(
+        "filter expression",
+        "filter_expression.py",
+        ("tests/personalize_ops/test_filter_expression.py", "tests/personalize_ops/test_filter_grammar.py"),
+        0.9,
+    ),
+    Guard(
+        "config validators",
+        "config",
+        ("tests/personalize_ops/test_config.py", "tests/personalize_ops/test_config_validators.py"),
+        0.9,
+    ),
     Guard(
         "training adoption",
         "operators/solution_version.py",
-        ("tests/personalize_ops/toolkit/test_toolkit_training.py",),
+        ("tests/personalize_ops/toolkit/test_training_adoption.py",),
         0.9,
     ),
 )

@@ -145,6 +145,16 @@ class ResourceKind:
         """The latest update summary of a Describe object (``{}`` before the first update)."""
         return dict(described.get(self.update_member) or {}) if self.update_member else {}
 
+    def is_ready(self, described: Mapping[str, Any]) -> bool:
+        """Whether a Describe object or List summary is in a success state of this kind."""
+        return self.status_of(described) in self.success
+
+    def latest_update_ready(self, described: Mapping[str, Any]) -> dict | None:
+        """The latest update summary when it finished successfully, else None (none yet, pending or failed)."""
+        latest = self.latest_update(described)
+        field_name = self.update_status_path.split(".", 1)[1] if self.update_status_path else None
+        return latest if field_name and latest.get(field_name) in self.success else None
+
     def failure_reason_of(self, described: Mapping[str, Any]) -> str | None:
         """AWS's ``failureReason`` of the resource, else of its latest update."""
         own = described.get(self.failure_reason_path) if self.failure_reason_path else None

@@ -110,3 +110,15 @@ def test_kind_lookup_errors_name_the_known_kinds():
     assert kind("DatasetGroup") is KINDS["dataset_group"]
     with pytest.raises(ValueError, match="dataset_group"):
         kind("datasetgroup")
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "CREATE IN_PROGRESS", "CREATE FAILED", None])
+def test_readiness_reads_the_tables_success_states(status):
+    campaign = KINDS["campaign"]
+    update = {"solutionVersionArn": "arn:v2", "status": status} if status else None
+    described = {"status": "ACTIVE", "solutionVersionArn": "arn:v1", "latestCampaignUpdate": update}
+    assert campaign.is_ready(described)
+    ready = campaign.latest_update_ready(described)
+    assert ready == (update if status in campaign.success else None)
+    assert not KINDS["dataset_import_job"].is_ready({"status": "CREATE PENDING"})
+    assert KINDS["solution_version"].latest_update_ready({"status": "ACTIVE"}) is None  # no update path

@@ -21,10 +21,12 @@ from personalize_ops.pipeline.naming import promoted_asset
 from personalize_ops.pipeline.requests import dataset_name
 from personalize_ops.pipeline.s3csv import read_csv_columns
 from personalize_ops.pipeline.values import BatchPart, ExportPlan
+from personalize_ops.resources import KINDS
 
 log = logging.getLogger(__name__)
 #: Users per input file: well inside Personalize's batch input limits (1 GB per file).
 USERS_PER_FILE = 500_000
+VERSION = KINDS["solution_version"]
 
 
 class ExportError(RuntimeError):
@@ -69,7 +71,7 @@ def resolve_version(hook, cfg, job) -> dict:
         _, version = serving_version(hook, campaign.name, solution_arn)
         if version:
             return {"solution_version_arn": version, "why": f"served by campaign {campaign.name}"}
-    active = [v for v in hook.list("solution_version", solution_arn) if v.get("status") == "ACTIVE"]
+    active = [v for v in hook.list(VERSION, solution_arn) if VERSION.is_ready(v)]
     if not active:
         raise ExportError(f"batch job {job.name}: solution {job.solution} has no ACTIVE version yet")
     newest = max(active, key=lambda v: v.get("creationDateTime") or 0)

@@ -27,8 +27,8 @@ def serving_version(hook, campaign_name: str, solution_arn: str) -> tuple[str | 
     if not arn:
         return None, None
     d = hook.describe(CAMPAIGN, arn)
-    latest = d.get("latestCampaignUpdate") or {}
-    if latest.get("status") == "ACTIVE" and latest.get("solutionVersionArn"):
+    latest = CAMPAIGN.latest_update_ready(d)
+    if latest and latest.get("solutionVersionArn"):
         return arn, latest["solutionVersionArn"]
     return arn, d.get("solutionVersionArn")
 

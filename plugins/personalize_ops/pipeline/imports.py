@@ -14,7 +14,7 @@ IMPORT_JOB = KINDS["dataset_import_job"]
 
 def last_active_import(hook, dataset_arn: str) -> dict | None:
     """Describe of the newest ACTIVE import job of a dataset, or None."""
-    active = [s for s in hook.list(IMPORT_JOB, dataset_arn) if s.get("status") == "ACTIVE"]
+    active = [s for s in hook.list(IMPORT_JOB, dataset_arn) if IMPORT_JOB.is_ready(s)]
     if not active:
         return None
     newest = max(active, key=lambda s: (s.get("creationDateTime") or 0, s.get("lastUpdatedDateTime") or 0))
