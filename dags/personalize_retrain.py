@@ -31,8 +31,8 @@ Data quality + transform -> S3 (content-addressed) -> dataset group, schemas, da
 data is unchanged, unless `force_import`) -> per solution: solution, version, offline metrics (logged to the metric
 history in S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker ->
 smoke test. A backtest gate (docs/gate.md) cuts the interactions at C first: its solutions train on the events before
-C, the gate scores every model on the same users after C, the full data is imported back (`backtest.restore_interactions`) and a
-promoted solution is refit on it before deploy.
+C, the gate scores every model on the same users after C, the full data is imported back
+(`backtest.restore_interactions`) and a promoted solution is refit on it before deploy.
 Params: `force_import`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
 Config: `{path}`.
 """
@@ -127,6 +127,8 @@ def retrain_dag(pipeline: registry.Pipeline):
             """After the gates, whatever they said: the full interactions again (filters and refits read them)."""
             from personalize_ops.hook import PersonalizeHook, run_token
 
+            if bt is None or dataset_arn is None:
+                raise AirflowSkipException("no cut in this run (dry run, or the cut failed): nothing to restore")
             token = run_token(dag_run.dag_id, dag_run.run_id)
             return backtest.restore_plan(PersonalizeHook(aws_conn_id=conn), dataset_arn, bt, token)
 
@@ -178,7 +180,7 @@ def retrain_dag(pipeline: registry.Pipeline):
                 restored = PersonalizeImportOperator(
                     task_id="restore_interactions", plan=restore_plan, parent_arn=interactions_dataset.output,
                     role_arn=group_cfg.role_arn, import_mode=datasets["interactions"].import_mode,
-                    trigger_rule="all_done", outlets=[naming.imported_asset(group_cfg.name, "interactions")],
+                    trigger_rule="none_failed", outlets=[naming.imported_asset(group_cfg.name, "interactions")],
                 )  # fmt: skip
 
         trained, ensured = {}, {}
