@@ -180,7 +180,8 @@ def retrain_dag(pipeline: registry.Pipeline):
                 restored = PersonalizeImportOperator(
                     task_id="restore_interactions", plan=restore_plan, parent_arn=interactions_dataset.output,
                     role_arn=group_cfg.role_arn, import_mode=datasets["interactions"].import_mode,
-                    trigger_rule="none_failed", outlets=[naming.imported_asset(group_cfg.name, "interactions")],
+                    trigger_rule="none_failed_min_one_success",
+                    outlets=[naming.imported_asset(group_cfg.name, "interactions")],
                 )  # fmt: skip
 
         trained, ensured = {}, {}
