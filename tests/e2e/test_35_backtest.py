@@ -20,8 +20,9 @@ GATE, REFIT = "gate_bt_e2e_demo_user_personalization", "refit_bt_e2e_demo_user_p
 CHALLENGER = "solution_bt_e2e_demo_user_personalization.log_metrics"
 
 
-def _config(pipeline, data) -> dict:
-    """The shop config trimmed to user-personalization + popularity, in its own group, with a backtest gate."""
+def _activate(pipeline, data) -> None:
+    """The shop config trimmed to user-personalization + popularity, in its own group, with a backtest gate, on
+    ``data``; made the active config."""
     cfg = yaml.safe_load(pipeline.config().read_text())
     cfg["solutions"] = [s for s in cfg["solutions"] if s["name"] in ("demo-user-personalization", "demo-popularity")]
     cfg["dataset_group"].update(name=GROUP, prefix=GROUP)
@@ -36,7 +37,9 @@ def _config(pipeline, data) -> dict:
     c["gate"] = {"evaluation": "backtest", "metric": "hit_rate_at_25", "beat_baseline": f"{GROUP}-demo-popularity",
                  "holdout": {"window": f"{DAYS}d", "sample_size": 400}, "filter": f"{GROUP}-exclude-interacted",
                  "resamples": 1000, "on_fail": "warn"}  # fmt: skip
-    return cfg
+    path = pipeline.work / "backtest.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    pipeline.env.setenv("PERSONALIZE_PIPELINE_CONFIG", str(path))
 
 
 def _older_noise(pipeline, out):
@@ -53,15 +56,13 @@ def _older_noise(pipeline, out):
 def test_backtest_gate_promotes_the_real_data_challenger_and_deploys_its_refit(pipeline, tmp_path):
     pz = pipeline.personalize
     try:
-        path = pipeline.work / "backtest.yaml"
-        path.write_text(yaml.safe_dump(_config(pipeline, _older_noise(pipeline, tmp_path / "old")), sort_keys=False))
-        pipeline.env.setenv("PERSONALIZE_PIPELINE_CONFIG", str(path))
+        _activate(pipeline, _older_noise(pipeline, tmp_path / "old"))
         first = pipeline.run("personalize_retrain", {"skip_gate": True})
         assert first.state == "success", {t: s for t, s in task_states(first).items() if s != "success"}
         champion = xcom(first, REFIT).solution_version_arn
         assert xcom(first, GATE).skipped and champion != xcom(first, CHALLENGER).arn
 
-        path.write_text(yaml.safe_dump(_config(pipeline, pipeline.sample_dir), sort_keys=False))
+        _activate(pipeline, pipeline.sample_dir)
         run = pipeline.run("personalize_retrain")
     finally:
         pipeline.config()
