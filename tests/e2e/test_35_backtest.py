@@ -1,7 +1,7 @@
 """personalize_retrain with ``evaluation: backtest`` end to end on the local stack, in a dataset group of its own.
 
 Run 1 trains on the sample data minus its newest 60 days with the item column shuffled (no taste left) and is
-deployed with ``skip_gate``: that (refit) version is the champion, trained until 60 days before the data's end.
+deployed with ``skip_gate`` and ``refit: none``: that backtest version is the champion, trained until the run's cut.
 Run 2 trains on the real sample data: the backtest cuts the newest 60 days, the challenger trains on the events
 before, champion, challenger and baseline score the same users after the cut, and the refit on all data is deployed.
 """
@@ -20,7 +20,7 @@ GATE, REFIT = "gate_bt_e2e_demo_user_personalization", "refit_bt_e2e_demo_user_p
 CHALLENGER = "solution_bt_e2e_demo_user_personalization.log_metrics"
 
 
-def _activate(pipeline, data) -> None:
+def _activate(pipeline, data, refit: str) -> None:
     """The shop config trimmed to user-personalization + popularity, in its own group, with a backtest gate, on
     ``data``; made the active config."""
     cfg = yaml.safe_load(pipeline.config().read_text())
@@ -36,7 +36,7 @@ def _activate(pipeline, data) -> None:
     c["solution"] = f"{GROUP}-demo-user-personalization"
     c["gate"] = {"evaluation": "backtest", "metric": "hit_rate_at_25", "beat_baseline": f"{GROUP}-demo-popularity",
                  "holdout": {"window": f"{DAYS}d", "sample_size": 400}, "filter": f"{GROUP}-exclude-interacted",
-                 "resamples": 1000, "on_fail": "warn"}  # fmt: skip
+                 "resamples": 1000, "on_fail": "warn", "refit": refit}  # fmt: skip
     path = pipeline.work / "backtest.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     pipeline.env.setenv("PERSONALIZE_PIPELINE_CONFIG", str(path))
@@ -56,13 +56,13 @@ def _older_noise(pipeline, out):
 def test_backtest_gate_promotes_the_real_data_challenger_and_deploys_its_refit(pipeline, tmp_path):
     pz = pipeline.personalize
     try:
-        _activate(pipeline, _older_noise(pipeline, tmp_path / "old"))
+        _activate(pipeline, _older_noise(pipeline, tmp_path / "old"), "none")
         first = pipeline.run("personalize_retrain", {"skip_gate": True})
         assert first.state == "success", {t: s for t, s in task_states(first).items() if s != "success"}
         champion = xcom(first, REFIT).solution_version_arn
-        assert xcom(first, GATE).skipped and champion != xcom(first, CHALLENGER).arn
+        assert xcom(first, GATE).skipped and champion == xcom(first, CHALLENGER).arn
 
-        _activate(pipeline, pipeline.sample_dir)
+        _activate(pipeline, pipeline.sample_dir, "full")
         run = pipeline.run("personalize_retrain")
     finally:
         pipeline.config()
