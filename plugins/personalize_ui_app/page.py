@@ -76,7 +76,7 @@ def campaigns_table(settings: PageSettings, data: PageData) -> str:
         live = data.live.get(name, {})
         rows.append(
             f"<tr><td>{escape(name)}</td><td>{escape(solution)}</td><td>{escape(metric)}</td>"
-            f"<td>{escape(_version_id(d['challenger_arn'])) if d else '-'}</td>"
+            f"<td>{escape(_version_id(data.deployed(d))) if d else '-'}</td>"
             f"<td>{escape(d['decided_at']) if d else ''}</td>"
             f"<td>{_run_link(settings, d and d['run_id'])}</td>"
             f"<td>{escape(_version_id(live.get('solution_version_arn')) or '-')}</td>"
