@@ -25,6 +25,7 @@ def _activate(pipeline, data, refit: str) -> None:
     ``data``; made the active config."""
     cfg = yaml.safe_load(pipeline.config().read_text())
     cfg["solutions"] = [s for s in cfg["solutions"] if s["name"] in ("demo-user-personalization", "demo-popularity")]
+    del cfg["datasets"]["users"]  # not used by these solutions; one data-quality check less per run
     cfg["dataset_group"].update(name=GROUP, prefix=GROUP)
     cfg["event_tracker"]["name"], cfg["batch_jobs"] = f"{GROUP}-tracker", []
     for section in ("solutions", "campaigns", "filters"):

@@ -223,7 +223,7 @@ def evaluate(hook, runtime, s3, cfg, campaign, challenger: TrainedVersion, basel
         holdout, _ = build_holdout(download(s3, bt.full.uri, work.path), the_cut, sample_size=gate.holdout.sample_size,
                                    seed=gate.seed, event_types=gate.holdout.event_types)  # fmt: skip
     models = {"challenger": challenger.arn, "champion": champion_arn, "baseline": baseline.arn if baseline else None}
-    if the_cut.usable or the_cut.leakage == "no champion":
+    if the_cut.usable:  # no leakage left, or no champion
         if holdout.truth:
             recs = score(hook, runtime, s3, cfg, campaign, holdout, models, campaign_arn, filter_arn, token)
         else:  # nobody to score: every interval says "no users"
