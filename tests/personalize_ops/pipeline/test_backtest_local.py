@@ -229,3 +229,10 @@ def test_equal_and_crippled_challengers_are_refused_scored_by_batch_jobs(world, 
     assert not outcome.promote and outcome.reason.startswith("not promoted:"), outcome.reason
     record = load_gate_decision(w.s3, BUCKET, PREFIX, w.g.name, campaign.name, "run-crippled")
     assert record["evaluation"]["versus_champion"]["estimate"] < 0
+
+
+def test_a_window_longer_than_the_data_is_a_clear_error(world, tmp_path):
+    cfg = config(tmp_path, world.g.name, holdout={"window": "40h", "sample_size": 80})
+    staged = world.stage(interactions_csv(users=80, per_user=30))  # 30 hours of events
+    with pytest.raises(backtest.BacktestDataError, match="nothing is left to train on; shorten gate.holdout.window"):
+        backtest.cut(world.g.hook, world.s3, cfg, world.g.arn, staged)
