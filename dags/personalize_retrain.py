@@ -19,18 +19,21 @@ from personalize_ops.operators import (
     PersonalizeEnsureResourceOperator,
     PersonalizeGetSolutionMetricsOperator,
 )
-from personalize_ops.pipeline import naming, registry, requests, settings
+from personalize_ops.pipeline import backtest, naming, registry, requests, settings
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.errors import failing_fast
 from personalize_ops.pipeline.imports import PersonalizeImportOperator
-from personalize_ops.pipeline.values import StagedDataset, TrainedVersion
+from personalize_ops.pipeline.values import BacktestCut, GateOutcome, StagedDataset, TrainedVersion
 
 DOC = """
 ### personalize_retrain ({group})
 Data quality + transform -> S3 (content-addressed) -> dataset group, schemas, datasets -> imports (skipped when the
 data is unchanged, unless `force_import`) -> per solution: solution, version, offline metrics (logged to the metric
 history in S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker ->
-smoke test. Params: `force_import`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
+smoke test. A backtest gate (docs/gate.md) cuts the interactions at C first: its solutions train on the events before
+C, the gate scores every model on the same users after C, the full data is imported back
+(`backtest.restore_interactions`) and a promoted solution is refit on it before deploy.
+Params: `force_import`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
 Config: `{path}`.
 """
 
@@ -39,6 +42,8 @@ def retrain_dag(pipeline: registry.Pipeline):
     cfg = pipeline.config
     group_cfg, conn = cfg.dataset_group, cfg.dataset_group.aws_conn_id
     datasets, solutions = cfg.datasets.present(), {s.name: s for s in cfg.solutions}
+    bt_campaigns = {c.name for c in backtest.campaigns(cfg)} if "interactions" in datasets else set()
+    bt_solutions = backtest.solutions(cfg) if bt_campaigns else set()
 
     @dag(
         dag_id=pipeline.dag_id("retrain"),
@@ -100,7 +105,40 @@ def retrain_dag(pipeline: registry.Pipeline):
             token = run_token(dag_run.dag_id, dag_run.run_id)
             return plan(PersonalizeHook(aws_conn_id=conn), dataset_arn, staged, params["force_import"], token)
 
-        imports, plans = [], {}
+        @task
+        def cut(group_arn: str, staged: StagedDataset) -> BacktestCut:
+            """The backtest's cut C per campaign; the events before C staged for the training import."""
+            from personalize_ops.hook import PersonalizeHook
+
+            with failing_fast():
+                return backtest.cut(PersonalizeHook(aws_conn_id=conn), S3Hook(aws_conn_id=conn).get_conn(), cfg,
+                                    group_arn, staged)  # fmt: skip
+
+        @task
+        def plan_training_import(dataset_arn: str, bt: BacktestCut, params=None, dag_run=None):
+            from personalize_ops.hook import PersonalizeHook, run_token
+
+            token = run_token(dag_run.dag_id, dag_run.run_id)
+            return backtest.training_plan(PersonalizeHook(aws_conn_id=conn), dataset_arn, bt, params["force_import"],
+                                          token)  # fmt: skip
+
+        @task(trigger_rule="all_done")
+        def plan_restore(dataset_arn: str, bt: BacktestCut, dag_run=None):
+            """After the gates, whatever they said: the full interactions again (filters and refits read them)."""
+            from personalize_ops.hook import PersonalizeHook, run_token
+
+            if bt is None or dataset_arn is None:
+                raise AirflowSkipException("no cut in this run (dry run, or the cut failed): nothing to restore")
+            token = run_token(dag_run.dag_id, dag_run.run_id)
+            return backtest.restore_plan(PersonalizeHook(aws_conn_id=conn), dataset_arn, bt, token)
+
+        bt_cut = bt_group = None
+        if bt_campaigns:
+            bt_group = TaskGroup("backtest", tooltip="out-of-time holdout: the cut; the full data back after the gates")
+            with bt_group:
+                bt_cut = cut(group.output, prepared["interactions"])
+
+        imports, plans, interactions_dataset = [], {}, None
         with TaskGroup("datasets", tooltip="schemas, datasets and import jobs"):
             for ds, spec in datasets.items():
                 schema = PersonalizeEnsureResourceOperator(
@@ -112,7 +150,11 @@ def retrain_dag(pipeline: registry.Pipeline):
                     parent_arn=group.output, config=requests.dataset_request(ds, schema.output),
                 )  # fmt: skip
                 gate_open >> schema
-                plans[ds] = plan_import.override(task_id=f"plan_import_{ds}")(dataset.output, prepared[ds])
+                if ds == "interactions" and bt_cut is not None:
+                    interactions_dataset = dataset
+                    plans[ds] = plan_training_import.override(task_id=f"plan_import_{ds}")(dataset.output, bt_cut)
+                else:
+                    plans[ds] = plan_import.override(task_id=f"plan_import_{ds}")(dataset.output, prepared[ds])
                 imports.append(PersonalizeImportOperator(
                     task_id=f"import_{ds}", plan=plans[ds], parent_arn=dataset.output, role_arn=group_cfg.role_arn,
                     import_mode=spec.import_mode, outlets=[naming.imported_asset(group_cfg.name, ds)],
@@ -124,12 +166,23 @@ def retrain_dag(pipeline: registry.Pipeline):
             return not params["solutions"] or solution in params["solutions"]
 
         @task
-        def log_metrics(solution: str, solution_arn: str, version_arn: str, metrics: dict, staged: StagedDataset,
-                        run_id=None) -> TrainedVersion:  # fmt: skip
+        def log_metrics(solution: str, solution_arn: str, version_arn: str, metrics: dict,
+                        staged: StagedDataset | BacktestCut, run_id=None) -> TrainedVersion:  # fmt: skip
             from personalize_ops.pipeline.metrics_task import log_version
 
             trained = TrainedVersion(solution, solutions[solution].recipe, solution_arn, version_arn, metrics)
             return log_version(S3Hook(aws_conn_id=conn).get_conn(), cfg, trained, staged, run_id)
+
+        restored = None
+        if bt_cut is not None:
+            with bt_group:
+                restore_plan = plan_restore.override(task_id="plan_restore")(interactions_dataset.output, bt_cut)
+                restored = PersonalizeImportOperator(
+                    task_id="restore_interactions", plan=restore_plan, parent_arn=interactions_dataset.output,
+                    role_arn=group_cfg.role_arn, import_mode=datasets["interactions"].import_mode,
+                    trigger_rule="none_failed_min_one_success",
+                    outlets=[naming.imported_asset(group_cfg.name, "interactions")],
+                )  # fmt: skip
 
         trained, ensured = {}, {}
         for name, sol in solutions.items():
@@ -142,9 +195,10 @@ def retrain_dag(pipeline: registry.Pipeline):
                     task_id="train", solution_arn=solution.output, training_mode=sol.training_mode
                 )
                 metrics = PersonalizeGetSolutionMetricsOperator(task_id="metrics", solution_version_arn=version.output)
-                trained[name] = log_metrics(name, solution.output, version.output, metrics.output,
-                                            prepared["interactions"])  # fmt: skip
-                imports >> selected.override(task_id="selected")(name) >> solution
+                data = bt_cut if name in bt_solutions else prepared["interactions"]
+                trained[name] = log_metrics(name, solution.output, version.output, metrics.output, data)
+                after = imports if restored is None or name in bt_solutions else [*imports, restored]
+                after >> selected.override(task_id="selected")(name) >> solution
 
         @task(trigger_rule="none_failed")
         def metrics_report(versions: list[TrainedVersion | None]):
@@ -168,6 +222,36 @@ def retrain_dag(pipeline: registry.Pipeline):
                 return evaluate(PersonalizeHook(aws_conn_id=conn), S3Hook(aws_conn_id=conn).get_conn(), cfg, spec,
                                 challenger, baseline, run_id, params["skip_gate"])  # fmt: skip
 
+        @task(trigger_rule="none_failed")
+        def backtest_gate(campaign: str, challenger: TrainedVersion | None, baseline: TrainedVersion | None,
+                          bt: BacktestCut, filter_arn: str | None = None, params=None, dag_run=None):  # fmt: skip
+            """Champion, challenger and baseline scored on the same users after C; paired bootstrap; decision."""
+            from personalize_ops.hook import PersonalizeHook, PersonalizeRuntimeHook, run_token
+
+            if not challenger:
+                raise AirflowSkipException(f"{campaign}: its solution was not trained in this run")
+            spec = next(c for c in cfg.campaigns if c.name == campaign)
+            token = run_token(dag_run.dag_id, dag_run.run_id)
+            with failing_fast():
+                return backtest.evaluate(
+                    PersonalizeHook(aws_conn_id=conn), PersonalizeRuntimeHook(aws_conn_id=conn).conn,
+                    S3Hook(aws_conn_id=conn).get_conn(), cfg, spec, challenger, baseline, bt, filter_arn,
+                    dag_run.run_id, token, params["skip_gate"],
+                )  # fmt: skip
+
+        @task(trigger_rule="none_failed")
+        def refit(campaign: str, outcome: GateOutcome | None, bt: BacktestCut, ti=None):
+            """``refit: full``: a promoted solution trained again on all data; that version is deployed."""
+            from personalize_ops.hook import PersonalizeHook, run_token
+
+            if outcome is None:
+                raise AirflowSkipException(f"{campaign}: no gate decision in this run")
+            spec = next(c for c in cfg.campaigns if c.name == campaign)
+            token = run_token(ti.dag_id, ti.run_id, ti.task_id)
+            with failing_fast():
+                return backtest.refit(PersonalizeHook(aws_conn_id=conn), S3Hook(aws_conn_id=conn).get_conn(), cfg,
+                                      spec, outcome, bt, ti.run_id, token)  # fmt: skip
+
         filters = {
             f.name: PersonalizeEnsureResourceOperator(
                 task_id=naming.filter_task(f.name), kind="filter", name=f.name, parent_arn=group.output,
@@ -187,9 +271,17 @@ def retrain_dag(pipeline: registry.Pipeline):
         deployed = []
         for c in cfg.campaigns:
             base = c.gate.beat_baseline
-            decision = gate.override(task_id=naming.gate_task(c.name))(
-                c.name, trained[c.solution], trained[base] if base else None
-            )
+            baseline = trained[base] if base else None
+            if c.name in bt_campaigns:
+                gate_filter = filters[c.gate.filter].output if c.gate.filter else None
+                decision = backtest_gate.override(task_id=naming.gate_task(c.name))(
+                    c.name, trained[c.solution], baseline, bt_cut, gate_filter
+                )
+                decision >> restore_plan
+                decision = refit.override(task_id=naming.refit_task(c.name))(c.name, decision, bt_cut)
+                restored >> decision
+            else:
+                decision = gate.override(task_id=naming.gate_task(c.name))(c.name, trained[c.solution], baseline)
             deployed.append(PersonalizeDeployCampaignOperator(
                 task_id=naming.deploy_task(c.name), campaign_name=c.name, solution_arn=ensured[c.solution].output,
                 decision=decision, min_provisioned_tps=c.min_provisioned_tps,

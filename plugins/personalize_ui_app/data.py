@@ -80,7 +80,18 @@ class PageData:
 
     @property
     def promoted_arns(self) -> set[str]:
-        return {d["challenger_arn"] for d in self.decisions if d["promoted"]}
+        """Versions the gate deployed: each promoting decision's challenger, and a backtest's refit of it."""
+        return {arn for d in self.decisions if d["promoted"] for arn in {d["challenger_arn"], self.deployed(d)}}
+
+    def deployed(self, d: dict[str, Any]) -> str:
+        """The version a promoting decision deployed: its challenger, or (a backtest with ``refit: full``) the version
+        of the challenger's solution the same run trained on all data afterwards."""
+        if not d.get("evaluation"):
+            return d["challenger_arn"]
+        solution = next((r["solution"] for r in self.history if r["solution_version_arn"] == d["challenger_arn"]), None)
+        refits = [r["solution_version_arn"] for r in self.history if r["run_id"] == d["run_id"]
+                  and r["solution"] == solution and r["solution_version_arn"] != d["challenger_arn"]]  # fmt: skip
+        return refits[-1] if refits else d["challenger_arn"]
 
     def served_by_gate(self) -> dict[str, dict[str, Any]]:
         """Campaign -> its latest promoting gate decision (decisions are sorted oldest first)."""

@@ -76,7 +76,7 @@ def campaigns_table(settings: PageSettings, data: PageData) -> str:
         live = data.live.get(name, {})
         rows.append(
             f"<tr><td>{escape(name)}</td><td>{escape(solution)}</td><td>{escape(metric)}</td>"
-            f"<td>{escape(_version_id(d['challenger_arn'])) if d else '-'}</td>"
+            f"<td>{escape(_version_id(data.deployed(d))) if d else '-'}</td>"
             f"<td>{escape(d['decided_at']) if d else ''}</td>"
             f"<td>{_run_link(settings, d and d['run_id'])}</td>"
             f"<td>{escape(_version_id(live.get('solution_version_arn')) or '-')}</td>"
@@ -104,6 +104,27 @@ def versions_table(settings: PageSettings, data: PageData) -> str:
     return _table(header, _problem_rows(data.history_problems, len(header)) + rows, "versions")
 
 
+def _difference(d: dict) -> str:
+    """The challenger's difference with its interval (a backtest's record), e.g. ``vs champion: +4.8% (99% interval
+    -21.9% .. +38.3%, ...)``; an ``offline_metrics`` decision has no interval."""
+    from personalize_ops.evaluation.bootstrap import Interval
+
+    ev = d.get("evaluation")
+    if not isinstance(ev, dict):
+        return '<td class="interval">offline metrics: no interval</td>'
+    parts = []
+    for key in ("versus_champion", "versus_baseline"):
+        raw = ev.get(key)
+        if isinstance(raw, dict):
+            try:
+                iv = Interval.from_dict(raw)
+            except TypeError:
+                continue
+            parts.append(f"vs {escape(iv.versus)}: {escape(iv.describe())}")
+    body = "<br>".join(parts) or "not compared"
+    return f'<td class="interval">backtest: {body}</td>'
+
+
 def decisions_table(settings: PageSettings, data: PageData) -> str:
     rows = []
     for d in reversed(data.decisions):
@@ -113,11 +134,12 @@ def decisions_table(settings: PageSettings, data: PageData) -> str:
         rows.append(
             f"<tr><td>{escape(d['decided_at'])}</td><td>{escape(d['campaign'])}</td><td>{verdict}</td>"
             f"<td>{escape(short_label(d['metric']))}</td>{_num(d['champion_value'])}{_num(d['challenger_value'])}"
-            f"{_num(d['baseline_value'])}<td class='num'>{d['margin']:.1%}</td><td>{escape(d['reason'])}</td>"
+            f"{_num(d['baseline_value'])}<td class='num'>{d['margin']:.1%}</td>{_difference(d)}"
+            f"<td>{escape(d['reason'])}</td>"
             f"<td>{_run_link(settings, d['run_id'])}</td></tr>"
         )
     header = ["decided", "campaign", "decision", "metric", "champion", "challenger", "baseline", "margin",
-              "reason", "run"]  # fmt: skip
+              "difference (interval)", "reason", "run"]  # fmt: skip
     return _table(header, _problem_rows(data.decision_problems, len(header)) + rows, "decisions")
 
 

@@ -101,13 +101,13 @@ def decide_backtest(evaluation: Evaluation, *, min_improvement: float = 0.0) -> 
     if not n_users:
         return result(False, f"not promoted: no signal: no sampled users ({evaluation.holdout.get('candidates', 0)} "
                              "users have history before the cut and relevant events after it)")  # fmt: skip
-    vb = evaluation.versus_baseline
+    vb, vc = evaluation.versus_baseline, evaluation.versus_champion
     if vb is not None and not vb.clears(min_improvement):
-        return result(False, _refusal("the popularity baseline", vb))
+        also = "" if vc is None else f"; against the champion: {vc.describe()}"
+        return result(False, _refusal("the popularity baseline", vb) + also)
     if not has_champion:
         suffix = "" if vb is None else f"; beats the baseline by {vb.describe()}"
         return result(True, f"promoted: no champion yet (campaign does not exist){suffix}")
-    vc = evaluation.versus_champion
     if vc.clears(min_improvement):
         return result(True, f"promoted: challenger beats champion by {vc.describe()}")
     return result(False, _refusal("the champion", vc))
@@ -123,7 +123,7 @@ def _numbers(ev: Evaluation, min_improvement: float) -> str:
     cutoff = iso(ev.holdout["cut"]["cutoff"])
     parts = [f"{_label(ev.metric)} on {ev.holdout.get('n_users', 0)} users after {cutoff}"]
     for m in ev.models:
-        parts.append(f"{m.role} {m.metrics.get(ev.metric, 0.0):.4f}")
+        parts.append(f"{m.role} {m.metrics[ev.metric]:.4f}" if ev.metric in m.metrics else f"{m.role} not scored")
     parts.append(f"needed lower bound >= {min_improvement:+.1%} and > 0")
     return ", ".join(parts)
 
@@ -160,8 +160,8 @@ def render_table(decision: BacktestDecision) -> str:
         f"{h['candidates']} eligible, {h['dropped']} without new items), relevant event types: {types}",
     ]
     header = ["model", "trained until", "path", *(_label(m) for m in metrics), "coverage"]
-    rows = [[m.role, iso(m.trained_until), m.path, *(f"{m.metrics.get(x, 0.0):.4f}" for x in metrics),
-             f"{m.coverage:.4f}"] for m in ev.models]  # fmt: skip
+    rows = [[m.role, iso(m.trained_until), m.path, *(f"{m.metrics[x]:.4f}" if x in m.metrics else "-" for x in metrics),
+             f"{m.coverage:.4f}" if m.metrics else "-"] for m in ev.models]  # fmt: skip
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:

@@ -47,6 +47,11 @@ GATE_FIELDS = (
 GATE_FLAGS = ("skipped", "already_serving")
 
 
+#: Optional version-record fields: ``trained_until`` is the newest event (epoch seconds) the version was trained on,
+#: which the backtest gate's leakage rule reads for the champion (docs/gate.md, "Leakage").
+VERSION_OPTIONAL_FIELDS = ("trained_until",)
+
+
 # A version's record is about the version: a task retry (new created_at default) or a later run that
 # re-logs the same version (new run_id / data_hash) must not fail; the run that first logged it is kept.
 VERSION_BOOKKEEPING = ("created_at", "run_id", "data_hash")
@@ -128,6 +133,11 @@ def validate_version_record(record: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(out["metrics"], Mapping):
         raise HistoryRecordError(f"metrics={out['metrics']!r}: expected a mapping of metric name to number")
     out["metrics"] = {str(k): _number(v, f"metrics.{k}") for k, v in sorted(out["metrics"].items())}
+    until = record.get("trained_until")
+    if until is not None:
+        if isinstance(until, bool) or not isinstance(until, int):
+            raise HistoryRecordError(f"trained_until={until!r}: expected whole epoch seconds or null")
+        out["trained_until"] = until
     return out
 
 
@@ -171,6 +181,7 @@ def make_version_record(
     metrics: Mapping[str, float],
     data_hash: str | None = None,
     created_at: datetime | str | None = None,
+    trained_until: int | None = None,
 ) -> dict[str, Any]:
     """Build a validated solution-version record (``created_at`` defaults to now, UTC)."""
     return validate_version_record(
@@ -183,6 +194,7 @@ def make_version_record(
             "data_hash": data_hash,
             "created_at": created_at or datetime.now(UTC),
             "metrics": metrics,
+            "trained_until": trained_until,
         }
     )
 
@@ -293,6 +305,19 @@ def load_gate_decision(
         return None
     try:
         return validate_gate_record(raw)
+    except HistoryRecordError as err:
+        raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
+
+
+def load_version(s3: Any, bucket: str, prefix: str, dataset_group: str, solution: str,
+                 solution_version_arn: str) -> dict[str, Any] | None:  # fmt: skip
+    """The history record of one solution version, or None when it was never logged."""
+    key = history_key(prefix, dataset_group, solution, solution_version_arn)
+    raw = _get_json(s3, bucket, key)
+    if raw is None:
+        return None
+    try:
+        return validate_version_record(raw)
     except HistoryRecordError as err:
         raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
 

@@ -42,3 +42,8 @@ def promoted_asset(group: str, campaign: str):
     from airflow.sdk import Asset
 
     return Asset(name=f"personalize-{group}-campaign-{campaign}", uri=f"personalize://{group}/campaigns/{campaign}")
+
+
+def refit_task(campaign: str) -> str:
+    """The retrain DAG's task that retrains a backtest-promoted solution on all data (``refit_<slug>``)."""
+    return f"refit_{slug(campaign)}"

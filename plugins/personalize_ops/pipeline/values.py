@@ -44,13 +44,15 @@ class StagedDataset(Value):
     sha256: str
     uri: str | None = None
     uploaded: bool = False
+    time_max: int | None = None  # newest TIMESTAMP (epoch seconds) of an interactions file, else None
 
     @classmethod
     def from_summary(cls, summary: dict) -> StagedDataset:
         """From the prepare stage's summary (:func:`personalize_ops.pipeline.prepare_stage.prepare_and_stage`)."""
         staged = summary.get("staged") or {}
         return cls(dataset=summary["name"], rows_in=summary["rows_in"], rows_out=summary["rows_out"],
-                   sha256=summary["sha256"], uri=staged.get("uri"), uploaded=bool(staged.get("uploaded")))  # fmt: skip
+                   sha256=summary["sha256"], uri=staged.get("uri"), uploaded=bool(staged.get("uploaded")),
+                   time_max=summary.get("time_max"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class TrainedVersion(Value):
     solution_arn: str
     arn: str
     metrics: dict[str, float] = field(default_factory=dict)
+    trained_until: int | None = None  # newest event (epoch seconds) in its training data, when known
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,27 @@ class GateOutcome(Value):
     champion_value: float | None
     skipped: bool = False  # skip_gate was set: promoted whatever the comparison said
     already_serving: bool = False  # the campaign already serves the challenger: nothing to do
+
+
+@dataclass(frozen=True)
+class BacktestCut(Value):
+    """The backtest's cut of this run's interactions (personalize_ops.pipeline.backtest).
+
+    ``training`` (the events before ``training_cutoff``) is what the backtest solutions train on; ``full`` is
+    re-imported after the gates. ``cuts``: campaign -> its :class:`~personalize_ops.evaluation.holdout.Cut` as a
+    dict (after the leakage rule); ``champions``: campaign -> the version it served when the cut was made.
+    """
+
+    full: StagedDataset
+    training: StagedDataset
+    training_cutoff: int
+    cuts: dict[str, dict]
+    champions: dict[str, str | None]
+
+    @property
+    def trained_until(self) -> int:
+        """Upper bound of the newest event a backtest model saw (``training_cutoff - 1``)."""
+        return self.training_cutoff - 1
 
 
 @dataclass(frozen=True)
@@ -119,7 +143,7 @@ class ExportPlan(Value):
                  "solution_version_arn": self.version, "filter_arn": self.filter_arn} for p in self.parts]  # fmt: skip
 
 
-VALUES = (StagedDataset, ImportPlan, TrainedVersion, GateOutcome, BatchPart, ExportPlan)
+VALUES = (StagedDataset, ImportPlan, TrainedVersion, GateOutcome, BacktestCut, BatchPart, ExportPlan)
 
 
 def _allow() -> None:

@@ -131,3 +131,15 @@ def test_record_from_personalize_responses_and_table_rows(s3, bucket):
         other = {**metrics, "solutionVersionArn": "other"}
         version_record_from_api(dataset_group="dg", solution="sol-up", solution_version=described,
                                 solution_metrics=other, run_id="r1")  # fmt: skip
+
+
+def test_a_versions_training_cut_off_is_kept_and_read_back(s3, bucket):
+    from personalize_ops.metrics import load_version
+
+    record_version(s3, bucket, "p", {**rec(version="cut"), "trained_until": 1_700_000_000})
+    back = load_version(s3, bucket, "p", "dg", "sol-up", ARN.format("sol-up", "cut"))
+    assert back["trained_until"] == 1_700_000_000
+    assert load_version(s3, bucket, "p", "dg", "sol-up", ARN.format("sol-up", "never")) is None
+    assert "trained_until" not in rec(version="old")  # unknown: the backtest's leakage rule refuses such a champion
+    with pytest.raises(HistoryRecordError, match="trained_until='2024'"):
+        record_version(s3, bucket, "p", {**rec(version="bad"), "trained_until": "2024"})

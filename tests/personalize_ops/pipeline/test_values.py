@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from personalize_ops.pipeline.values import (
     VALUES,
+    BacktestCut,
     BatchPart,
     ExportPlan,
     GateOutcome,
@@ -27,6 +28,10 @@ SAMPLES = [
     TrainedVersion("demo-up", "aws-user-personalization", "arn:sol", "arn:sol/v1",
                    {"normalized_discounted_cumulative_gain_at_10": 0.0923, "coverage": 0.3657}),
     GateOutcome("c", None, "arn:sol", True, "promoted: no champion yet", "arn:sol/v1", None, 0.09, None, skipped=True),
+    BacktestCut(StagedDataset("interactions", 120, 118, "ab" * 32, "s3://b/full.csv", True, 1_700_000_000),
+                StagedDataset("interactions", 118, 100, "ef" * 32, "s3://b/before.csv", True, 1_699_000_000),
+                1_699_000_001, {"c": {"cutoff": 1_699_000_001, "leakage": "none", "champion_trained_until": None}},
+                {"c": None}),
     ExportPlan("daily", "arn:sol/v1", "newest ACTIVE version", None,
                [BatchPart("daily-1-0", "s3://b/in/0.jsonl", "s3://b/out/0/", 2), BatchPart("daily-1-1", "s3://b/in/1.jsonl",
                                                                                     "s3://b/out/1/", 1)], 3),
@@ -45,6 +50,8 @@ def test_round_trip_through_xcom_serialisation(value):
     if isinstance(value, ExportPlan):
         assert all(type(p) is BatchPart for p in back.parts)
         assert [k["job_name"] for k in back.job_kwargs()] == ["daily-1-0", "daily-1-1"]
+    if isinstance(value, BacktestCut):
+        assert type(back.full) is type(back.training) is StagedDataset and back.trained_until == 1_699_000_000
 
 
 def test_a_process_allows_them_because_it_imported_them():
