@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shlex
 import socket
@@ -72,6 +73,10 @@ COVERED: dict[str, str] = {
     "cat > .env <<EOF ...": THIS + "test_env_file_recipe",
     "chmod 600 .env": THIS + "test_env_file_recipe",
     ".venv/bin/uv pip compile --python-version 3.11 --generate-hashes -q ...": THIS + "test_lock_recompile",
+    # CONTRIBUTING.md
+    "make install": THIS + "test_contributing_commands",
+    "make lint": THIS + "test_contributing_commands",
+    ".venv/bin/python -m personalize_ops.waiters": THIS + "test_contributing_commands",
     # docs/experiments.md: the benchmark's transcript (a small run of the same tables)
     ".venv/bin/python -m benchmarks.experiments --users 2000,4000,8000,12000,16000,24000,32000":
         "tests/personalize_ops/experiments/test_benchmark.py::test_the_tables_print",
@@ -356,6 +361,10 @@ def test_env_file_recipe(checkout):
     assert all(f"${{{k}" in compose for k in values), "docker-compose.yaml reads every variable the recipe writes"
 
 
+NETWORK_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy",
+               "no_proxy")  # fmt: skip
+
+
 def _pins(text: str) -> list[str]:
     return sorted(line for line in text.splitlines() if re.match(r"^[A-Za-z0-9].*==", line))
 
@@ -365,9 +374,39 @@ def test_lock_recompile(checkout):
     what the existing lock pins), so the committed locks are what their .in files resolve to."""
     commands = covered_by("test_lock_recompile")
     before = {c: (checkout / shlex.split(c.text)[-1]).read_text() for c in commands}
-    run_all(commands, checkout, timeout=600)
+    # The machine's way to PyPI (proxy, TLS trust) is the machine's, not make's: it is passed on.
+    network = {k: os.environ[k] for k in NETWORK_ENV if k in os.environ}
+    for c in commands:
+        done = bare_bash(c.text, checkout, timeout=600, **network)
+        assert done.returncode == 0, f"{c}\n{output(done)}"
     for c, text in before.items():
         lock = shlex.split(c.text)[-1]
         after = (checkout / lock).read_text()
         assert _pins(after) == _pins(text), f"{c}: the recompiled {lock} differs from the committed one"
         assert "--hash=sha256:" in after
+
+
+def test_contributing_commands(checkout):
+    """Set-up and generator commands in a fresh copy: make finds .venv installed, ruff is clean, and the waiter
+    JSON the table generates is the committed one. (The copy's .venv is the installed one, whose personalize_ops is
+    the working tree's, so the generator rewrites the working tree's JSON: identical while table and JSON agree.)"""
+    assert_make_installs_nothing(checkout)
+    waiters = "plugins/personalize_ops/waiters/personalize.json"
+    commands = covered_by("test_contributing_commands")
+    for c, done in zip(commands, run_all(commands, checkout), strict=True):
+        if "install" in c.key:
+            assert "uv pip install" not in done.stdout, f"{c}: make reinstalled\n{output(done)}"
+        if "waiters" in c.key:
+            written = Path(done.stdout.split("wrote ", 1)[1].strip())
+            assert written.name == "personalize.json" and written.read_text() == (checkout / waiters).read_text()
+
+
+def test_contributing_test_selections_collect(checkout):
+    """The test selections CONTRIBUTING.md shows (marked not-run: they are the suite) name real tests: each,
+    typed into a bare bash with ``--collect-only`` added, collects tests and no errors."""
+    selections = [c for c in doc_commands(ROOT / "CONTRIBUTING.md") if c.key.startswith(".venv/bin/python -m pytest")]
+    assert len(selections) >= 5, selections
+    for c in selections:
+        done = bare_bash(f"{c.text.split('#')[0]} --collect-only -q -p no:cacheprovider", checkout, timeout=600)
+        assert done.returncode == 0, f"{c}\n{output(done)}"
+        assert re.search(r"\b[1-9]\d* tests? collected", done.stdout), f"{c}\n{output(done)}"
