@@ -57,6 +57,8 @@ COVERED: dict[str, str] = {
     ".venv/bin/python -m personalize_ops validate-config include/pipelines/shop.yaml": THIS + "test_config_commands",
     ".venv/bin/python -m personalize_ops prepare --config include/pipelines/shop.yaml --out out/":
         THIS + "test_config_commands",
+    # docs/poc-guide.md, docs/poc-guide.es.md
+    ".venv/bin/python -m personalize_ops validate-config include/movielens-poc.yaml": THIS + "test_config_commands",
     # README: the local stack
     "make stack-up": THIS + "test_local_stack_commands",
     "make stack-down": THIS + "test_local_stack_commands",
