@@ -412,3 +412,13 @@ def test_contributing_test_selections_collect(checkout):
         done = bare_bash(f"{c.text.split('#')[0]} --collect-only -q -p no:cacheprovider", checkout, timeout=600)
         assert done.returncode == 0, f"{c}\n{output(done)}"
         assert re.search(r"\b[1-9]\d* tests? collected", done.stdout), f"{c}\n{output(done)}"
+
+
+def test_make_airflow_runs_the_script_the_deployment_test_drives(checkout):
+    """`make airflow` / `make airflow-stop` are run by the deployment tier through scripts/airflow_local.py (COVERED):
+    here, in a bare shell, make resolves them to exactly that script (`make -n` prints without running)."""
+    assert_make_installs_nothing(checkout)
+    for target, action in (("airflow", "up"), ("airflow-stop", "down")):
+        done = bare_bash(f"make -n {target}", checkout)
+        assert done.returncode == 0, output(done)
+        assert re.search(rf"\.venv/bin/python scripts/airflow_local\.py {action} --dir \S+", done.stdout), done.stdout
