@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
 from tests.docs.bare_shell import assert_make_installs_nothing, bare_bash, fresh_copy, output
 
@@ -21,6 +22,7 @@ def _groups(endpoint: str) -> set[str]:
     return {g["name"] for g in pz.list_dataset_groups()["datasetGroups"]}
 
 
+@pytest.mark.timeout(3600)  # the demo and its teardown, on a shared machine: well over the default 600 s
 def test_make_demo_then_demo_teardown_in_a_bare_shell(tmp_path):
     repo = fresh_copy(tmp_path)
     assert_make_installs_nothing(repo)
