@@ -371,9 +371,11 @@ def _pins(text: str) -> list[str]:
     return sorted(line for line in text.splitlines() if re.match(r"^[A-Za-z0-9].*==", line))
 
 
-def test_lock_recompile(checkout):
+def test_lock_recompile(tmp_path):
     """docs/deployment.md's lock recompilation, in a bare shell: each lock comes back with the same pins (uv keeps
-    what the existing lock pins), so the committed locks are what their .in files resolve to."""
+    what the existing lock pins), so the committed locks are what their .in files resolve to. (A copy of its own:
+    rewritten locks would make `make` in the shared copy want to reinstall.)"""
+    checkout = fresh_copy(tmp_path)
     commands = covered_by("test_lock_recompile")
     before = {c: (checkout / shlex.split(c.text)[-1]).read_text() for c in commands}
     # The machine's way to PyPI (proxy, TLS trust) is the machine's, not make's: it is passed on.
