@@ -3,6 +3,7 @@ policy (tests/fixtures/skip_policy.py: with CI=true a skip outside its allow-lis
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -48,12 +49,14 @@ pytest_plugins = [
 
 
 def pytest_collection_modifyitems(config, items):
-    """With xdist (`-n`), keep each file on one worker and the order-dependent e2e files together."""
+    """With xdist (`-n`), keep each file on one worker and the order-dependent e2e files (``test_NN_*.py``, which
+    share one local stack and build on each other's runs) together; other e2e files are groups of their own."""
     import pytest
 
     if not config.pluginmanager.hasplugin("xdist"):  # `-p no:xdist`: the marker is not registered
         return
     for item in items:
         rel = Path(str(item.fspath)).relative_to(ROOT / "tests")
-        group = "e2e" if rel.parts[0] == "e2e" else str(rel)
+        ordered = rel.parts[0] == "e2e" and re.match(r"test_\d\d_", rel.name)
+        group = "e2e" if ordered else str(rel)
         item.add_marker(pytest.mark.xdist_group(group))
