@@ -1,13 +1,8 @@
 """Toolkit integration fixtures: a dataset group with imported data and a solution, shared by the session."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # `helpers` for the test modules
-
-from helpers import INTERACTIONS_SCHEMA, POPULARITY, ensure_once, interactions_csv, put_s3  # noqa: E402
+from tests.personalize_ops.toolkit.helpers import INTERACTIONS_SCHEMA, POPULARITY, ensure_once, interactions_csv, put_s3
 
 
 @pytest.fixture(scope="session")

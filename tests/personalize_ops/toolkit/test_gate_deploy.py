@@ -12,7 +12,6 @@ import math
 
 import pytest
 import yaml
-from helpers import FAST, ROLE, context, put_s3
 from personalize_ops.config import load_config
 from personalize_ops.hook import PersonalizeHook
 from personalize_ops.metrics import load_gate_decisions
@@ -20,6 +19,8 @@ from personalize_ops.operators import PersonalizeCreateSolutionVersionOperator
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.gate_task import GateMetricsError, GateRejectedError, evaluate
 from personalize_ops.pipeline.values import TrainedVersion
+
+from tests.personalize_ops.toolkit.helpers import FAST, ROLE, context, put_s3
 
 BUCKET, PREFIX, CAMPAIGN = "toolkit-gate", "gate", "tk-gate-campaign"
 METRIC = "normalized_discounted_cumulative_gain_at_10"

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import INTERACTIONS_SCHEMA, interactions_csv, put_s3
+
+from tests.personalize_ops.toolkit.helpers import INTERACTIONS_SCHEMA, interactions_csv, put_s3
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "dag_files" / "toolkit_operators.py"
 

@@ -6,13 +6,21 @@ has 30% of requests throttled.
 """
 
 import pytest
-from helpers import INTERACTIONS_SCHEMA, context, ensure_once, interactions_csv, put_s3, throttling
 from personalize_ops.errors import PersonalizeDriftError
 from personalize_ops.operators import (
     PersonalizeDeleteResourceOperator,
     PersonalizeEnsureResourceOperator,
 )
 from personalize_ops.resources import KINDS, TEARDOWN_ORDER
+
+from tests.personalize_ops.toolkit.helpers import (
+    INTERACTIONS_SCHEMA,
+    context,
+    ensure_once,
+    interactions_csv,
+    put_s3,
+    throttling,
+)
 
 FAST = {"waiter_delay": 0.3, "waiter_max_attempts": 400, "deferrable": False}
 NO_SEEN = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")'

@@ -10,7 +10,6 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from helpers import FAST, ROLE, context, ensure_once, put_s3
 from personalize_ops.errors import PersonalizeResourceFailedError
 from personalize_ops.hook import PersonalizeHook
 from personalize_ops.operators import (
@@ -20,6 +19,8 @@ from personalize_ops.operators import (
     PersonalizeStopSolutionVersionCreationOperator,
     PersonalizeUpdateCampaignOperator,
 )
+
+from tests.personalize_ops.toolkit.helpers import FAST, ROLE, context, ensure_once, put_s3
 
 
 def _train(conn, solution_arn, run_identity, **kw):

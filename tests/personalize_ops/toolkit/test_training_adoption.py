@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-from helpers import FAST, POPULARITY, ensure_once
 from personalize_ops.errors import PersonalizeResourceFailedError
 from personalize_ops.hook import PersonalizeHook
 from personalize_ops.operators.solution_version import create_or_adopt_solution_version
 from personalize_ops.resources import RUN_TAG
+
+from tests.personalize_ops.toolkit.helpers import FAST, POPULARITY, ensure_once
 
 ROOT = Path(__file__).resolve().parents[3]
 TRAIN = "solution_demo_popularity.train"
