@@ -57,6 +57,13 @@ class FieldSpec(Strict):
     timestamp: str | None = Field(None, description="epoch_s | epoch_ms | iso8601 | a strftime format")
     split: str | None = Field(None, description="separator of a multi-valued source; joined with '|'")
     extract: str | None = Field(None, description="regex with one group taken from the source value")
+    one_hot: list[str] | dict[str, str] | None = Field(
+        None,
+        min_length=1,
+        description="one-hot flag columns turned into one multi-valued field: the '|'-joined labels of the columns "
+        "whose value is set (1, true, yes, y, t; unset: 0, false, no, n, f or empty). A list names the columns "
+        "(label = column name); a mapping gives column: label. Excludes source, split, extract and timestamp",
+    )
 
     @field_validator("name")
     @classmethod
@@ -83,8 +90,26 @@ class FieldSpec(Strict):
                 raise ValueError(f"extract regex {v!r} is invalid: {e}") from None
         return v
 
+    @field_validator("one_hot")
+    @classmethod
+    def _flags(cls, v: list[str] | dict[str, str] | None) -> list[str] | dict[str, str] | None:
+        columns = list(v) if v is not None else []
+        dup = sorted({c for c in columns if columns.count(c) > 1})
+        if dup:
+            raise ValueError(f"one_hot lists column(s) twice: {', '.join(dup)}")
+        labels = [label for label in (v.values() if isinstance(v, dict) else columns) if "|" in label or not label]
+        if labels:
+            raise ValueError(f"one_hot label(s) {labels} must be non-empty and hold no '|' (it separates values)")
+        return v
+
     @model_validator(mode="after")
     def _consistent(self):
+        if self.one_hot is not None:
+            clash = [k for k in ("source", "split", "extract", "timestamp") if getattr(self, k) is not None]
+            if clash:
+                raise ValueError(f"{self.name}: one_hot reads its own columns; remove {', '.join(clash)}")
+            if self.type != "string":
+                raise ValueError(f"{self.name}: a one_hot field is a multi-valued string; set type: string")
         if self.categorical and self.type != "string":
             raise ValueError(f"{self.name}: only string fields can be categorical")
         if self.timestamp and self.type not in ("long", "int"):
@@ -94,6 +119,17 @@ class FieldSpec(Strict):
     @property
     def column(self) -> str:
         return self.source or self.name
+
+    @property
+    def columns(self) -> list[str]:
+        """Every source column this field reads (its one_hot flag columns, or ``column``)."""
+        return list(self.one_hot) if self.one_hot is not None else [self.column]
+
+    @property
+    def one_hot_labels(self) -> dict[str, str]:
+        """Flag column -> label (empty unless ``one_hot``)."""
+        v = self.one_hot or {}
+        return dict(v) if isinstance(v, dict) else {c: c for c in v}
 
     def avro(self) -> dict:
         t: Any = ["null", self.type] if self.nullable else self.type
@@ -130,8 +166,16 @@ class Quality(Strict):
         description="stats: GX validates per-chunk rule statistics (vectorized), and re-validates any failing "
         "chunk row by row; rows: GX validates every chunk row by row (slower, ~1 us/row)",
     )
-    timestamp_min: int = Field(946684800, description="plausible window start, epoch seconds (2000-01-01)")
-    timestamp_max: int | None = Field(None, description="window end; default: now + 1 day")
+    timestamp_min: int | None = Field(
+        None,
+        description="earliest plausible TIMESTAMP / CREATION_TIMESTAMP, epoch seconds (rule timestamp_out_of_window); "
+        "default: no lower bound (an item can be a 1922 film: -1483228800). Values >= 1e11 are flagged as epoch "
+        "milliseconds by the rule timestamp_milliseconds whatever the window",
+        examples=[1577836800],
+    )
+    timestamp_max: int | None = Field(
+        None, description="latest plausible timestamp, epoch seconds; default: now + 1 day", examples=[1893456000]
+    )
     show_values_in_logs: bool = Field(
         False,
         description="show identifier values (USER_ID, ITEM_ID, SESSION_ID, any *_ID field) in log and error "
