@@ -254,7 +254,10 @@ def default_window(lo: int | None, hi: int | None) -> tuple[int | None, int]:
 
 
 def _day(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (ValueError, OverflowError, OSError):  # beyond year 9999
+        return f"epoch {epoch}"
 
 
 def window_reason(kind: str, column: str, lo: int | None, hi: int) -> str:
