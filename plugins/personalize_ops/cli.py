@@ -92,7 +92,9 @@ def _prepare(args: argparse.Namespace) -> int:
     from personalize_ops.quality import DataQualityError
     from personalize_ops.transform import prepare_dataset
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the project's own INFO lines; other libraries' (Great Expectations, botocore, ...) only from WARNING up
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("personalize_ops").setLevel(logging.INFO)
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
@@ -127,11 +129,38 @@ def format_summary(results) -> str:
     widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += ["", *format_checks(results), ""]
     for r in results:
         lines.append(f"{r.name}: csv {r.csv_path} (sha256 {r.sha256[:12]}...), schema {r.schema_path}, "
                      f"reports {', '.join(r.report_paths.values())}"
                      + (f", quarantine {r.quarantine_path}" if r.quarantine_path else ""))  # fmt: skip
     return "\n".join(lines)
+
+
+def format_checks(results) -> list[str]:
+    """The data-quality counts per dataset: rows checked; per row rule the rows that broke it, summed over the
+    rule's columns (quarantined ones in parentheses; '-': the rule does not apply); per whole-file rule the
+    observed value."""
+    names = [r.name for r in results]
+    table: dict[str, dict[str, str]] = {"rows checked": {r.name: f"{r.checks['rows_checked']:,}" for r in results}}
+    totals: dict[str, dict[str, str]] = {}
+    for r in results:
+        found: dict[str, list[int]] = {}
+        for c in r.checks.get("rules", []):
+            n = found.setdefault(c["rule"], [0, 0])
+            n[0], n[1] = n[0] + c["unexpected"], n[1] + c["quarantined"]
+        for rule, (n, q) in found.items():
+            table.setdefault(rule, {})[r.name] = f"{n:,}" + (f" ({q:,} quarantined)" if q else "")
+        for c in r.checks.get("totals", []):
+            if isinstance(c.get("observed"), int):
+                label = c["rule"] if c["rule"] == c["column"] else f"{c['rule']}: {c['column']}"
+                totals.setdefault(label, {})[r.name] = f"{c['observed']:,}"
+    table |= totals
+    rows = [("data quality", *names)] + [(k, *(v.get(n, "-") for n in names)) for k, v in table.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return out
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:

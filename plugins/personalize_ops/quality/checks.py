@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personalize_ops.quality.rules import Rule
+from personalize_ops.quality.rules import UNPARSEABLE, Rule
 
 
 def key(rule: Rule) -> str:
@@ -62,8 +62,9 @@ class Checks:
         return {
             "rows_checked": self.rows,
             "rules": [
-                {"rule": r.name, "column": r.column, "suite": r.suite, "action": self.actions.get(r.name, "fail"),
-                 "unexpected": self.unexpected[key(r)], "quarantined": self.quarantined[key(r)]}
+                {"rule": r.name, "column": r.column.removeprefix(UNPARSEABLE), "suite": r.suite,
+                 "action": self.actions.get(r.name, "fail"), "unexpected": self.unexpected[key(r)],
+                 "quarantined": self.quarantined[key(r)]}
                 for r in self.rules
             ],
             "totals": self.totals,

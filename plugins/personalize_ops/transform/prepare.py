@@ -144,7 +144,7 @@ class _Validator:
 
     def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display):
         self.kind, self.out, self.fields, self.display = kind, out, [f.name for f in ds.fields], display
-        self.source_path = ds.source.path
+        self.source_path, self.gx_mode = ds.source.path, ds.quality.gx_mode
         self.checks = Checks(rules, {r.name: ds.quality.action(r.name) for r in rules})
         src = [r for r in rules if r.suite == "source"]
         per = [header_rule(avro), *[r for r in rules if r.suite == "personalize"]]
@@ -212,6 +212,7 @@ class _Validator:
         write_json(
             Path(self.paths["results"]),
             {
+                "gx_mode": self.gx_mode,
                 "checks": self.checks.to_dict(),
                 "suites": [r.summary() for r in runners],
                 "first_failing_chunk": next((r.first_failure for r in runners if r.first_failure), None),

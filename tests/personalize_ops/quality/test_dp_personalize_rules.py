@@ -249,7 +249,8 @@ def test_gx_rows_mode_validates_every_row(tmp_path):
     res = run(tmp_path, interactions_rows(), rows_mode)
     summary = json.loads(open(res.report_paths["results"]).read())
     per = next(s for s in summary["suites"] if s["suite"] == "interactions.personalize")
-    assert per["chunks"] == 1 and per["expectations"][1]["element_count"] == 1000
+    assert per["gx_batches"] == 1 and per["expectations"][1]["element_count"] == 1000
+    assert summary["checks"]["rows_checked"] == 1000
     rows = interactions_rows()
     rows[7][1] = None
     rules, err = failed_rules(tmp_path, rows, rows_mode)
