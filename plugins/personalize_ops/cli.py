@@ -43,19 +43,35 @@ def _validate(args: argparse.Namespace) -> int:
         found = discover()
         for broken in found.broken:
             print(f"{broken.message}", file=sys.stderr)
+        bad = 0
         for pipeline in found.good:
-            _describe(pipeline.path, pipeline.config)
+            try:
+                _describe(pipeline.path, _with_transforms(pipeline.config))
+            except ConfigError as e:
+                print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
+                bad += 1
         if not found.good and not found.broken:
             print(f"no pipeline config found ({found.where})", file=sys.stderr)
-        return 1 if found.broken or not found.good else 0
+        return 1 if found.broken or bad or not found.good else 0
     failed = 0
     for path in args.path:
         try:
-            _describe(path, load_config(path))
+            _describe(path, _with_transforms(load_config(path)))
         except ConfigError as e:
             print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
             failed = 1
     return failed
+
+
+def _with_transforms(cfg):
+    """``cfg`` once its custom transforms import and take one table; else ConfigError naming each key."""
+    from personalize_ops.config import ConfigError
+    from personalize_ops.transform.custom import transform_problems
+
+    problems = transform_problems(cfg)
+    if problems:
+        raise ConfigError(cfg.source_file, problems)
+    return cfg
 
 
 def _describe(path, cfg) -> None:
@@ -109,6 +125,9 @@ def _prepare(args: argparse.Namespace) -> int:
     for name in args.dataset or list(present):
         try:
             results.append(prepare_dataset(cfg, name, args.out))
+        except ConfigError as e:  # e.g. a custom transform that cannot be imported or breaks its contract
+            print(str(e), file=sys.stderr)
+            return EXIT_CONFIG
         except DataQualityError as e:
             print(str(e), file=sys.stderr)
             return EXIT_DATA

@@ -72,3 +72,15 @@ def run_transform(path: str, table: pa.Table) -> pa.Table:
     if ROW not in out.column_names:
         raise TransformError(f"{path} dropped the {ROW} column; keep it (it numbers the rows in messages)")
     return out
+
+
+def transform_problems(cfg) -> list[tuple[str, str]]:
+    """``(config key, reason)`` for every custom transform of ``cfg`` that cannot be imported or called."""
+    found = []
+    for kind, ds in cfg.datasets.present().items():
+        if ds.transform:
+            try:
+                load_transform(ds.transform)
+            except TransformError as e:
+                found.append((f"datasets.{kind}.transform", str(e)))
+    return found
