@@ -111,7 +111,8 @@ def one_hot_field(f: FieldSpec, t: pa.Table) -> tuple[pa.Array, pa.Array | None,
     for column, label in f.one_hot_labels.items():
         v = pc.utf8_lower(pc.utf8_trim_whitespace(to_type(t[column], pa.string())))
         on = pc.fill_null(pc.is_in(v, pa.array(_FLAG_SET)), False).to_numpy(zero_copy_only=False)
-        off = pc.fill_null(pc.is_in(v, pa.array(_FLAG_UNSET)), True).to_numpy(zero_copy_only=False)
+        off = pc.or_(pc.is_null(v), pc.fill_null(pc.is_in(v, pa.array(_FLAG_UNSET)), False))
+        off = off.to_numpy(zero_copy_only=False)
         odd = ~on & ~off
         if odd.any():
             bad |= odd
