@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 import types
 import typing
@@ -198,18 +199,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the page differs from the model")
     parser.add_argument("--page", type=Path, default=PAGE, help="the page (default: docs/config.md)")
     args = parser.parse_args(argv)
-    page = render()
+    page, shown = render(), os.path.relpath(args.page)
     if args.check:
         current = args.page.read_text(encoding="utf-8") if args.page.exists() else ""
         if current == page:
-            print(f"{args.page} matches the config model")
+            print(f"{shown} matches the config model")
             return 0
-        diff = difflib.unified_diff(current.splitlines(), page.splitlines(), str(args.page), "the model", lineterm="")
+        diff = difflib.unified_diff(current.splitlines(), page.splitlines(), shown, "the model", lineterm="")
         print("\n".join(list(diff)[:60]), file=sys.stderr)
-        print(f"{args.page} differs from the config model. To fix: run {COMMAND}", file=sys.stderr)
+        print(f"{shown} differs from the config model. To fix: run {COMMAND}", file=sys.stderr)
         return 1
     args.page.write_text(page, encoding="utf-8")
-    print(f"wrote {args.page}")
+    print(f"wrote {shown}")
     return 0
 
 
