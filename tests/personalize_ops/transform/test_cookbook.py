@@ -92,3 +92,23 @@ def test_the_movies_example_keeps_old_dates_and_joins_the_genres(tmp_path):
     assert "4,Night Train to Nowhere (1946),Crime|Film-Noir|Thriller," in items
     ratings = (REPO / "docs/cookbook/movielens-100k/u.data").read_text().splitlines()
     assert f"The first lines of the {len(ratings):,} ratings" in text
+
+
+def test_the_movies_without_their_encoding_fail_as_the_page_says(tmp_path):
+    """"with the default utf-8 the byte 0xF1 of "Señor" is a bad_encoding row (the message names the line and says
+    to set source.encoding)"."""
+    import yaml
+    from personalize_ops.config import load_config
+    from personalize_ops.quality import DataQualityError
+    from personalize_ops.transform import prepare_dataset
+
+    example = REPO / "docs/cookbook/movielens-100k"
+    cfg = yaml.safe_load((example / "pipeline.yaml").read_text())
+    del cfg["datasets"]["items"]["source"]["encoding"]
+    cfg["datasets"]["items"]["source"]["path"] = str(example / "u.item")
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(DataQualityError) as e:
+        prepare_dataset(load_config(tmp_path / "pipeline.yaml"), "items", tmp_path / "out")
+    assert str(e.value).startswith("items: bad_encoding: ") and "line 1 (1-based" in str(e.value)
+    assert r"bytes \xf1 are not valid utf-8" in str(e.value) and "set source.encoding" in str(e.value)
+    assert "0xF1" in PAGE.read_text(encoding="utf-8")
