@@ -95,8 +95,8 @@ def test_the_movies_example_keeps_old_dates_and_joins_the_genres(tmp_path):
 
 
 def test_the_movies_without_their_encoding_fail_as_the_page_says(tmp_path):
-    """"with the default utf-8 the byte 0xF1 of "Señor" is a bad_encoding row (the message names the line and says
-    to set source.encoding)"."""
+    """The page: with the default utf-8 the byte 0xF1 of "Señor" is a bad_encoding row, and the message names the
+    line and says to set source.encoding."""
     import yaml
     from personalize_ops.config import load_config
     from personalize_ops.quality import DataQualityError
