@@ -1,4 +1,5 @@
-"""Map one raw batch to Personalize fields: custom transform, event rules, parsing, typing.
+"""Map one raw batch to Personalize fields: custom transform (``custom.py``), event rules, one-hot flag columns,
+parsing, typing.
 
 ``map_batch`` returns the typed output table (fields in config order, plus the helper column
 ``__source_row`` the reader numbered the rows with) and, per field, a mask of values that were present but
