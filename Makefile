@@ -36,6 +36,7 @@ install: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/config_reference.py --check
 
 test: $(STAMP)
 	bash scripts/run_tests.sh

@@ -43,19 +43,35 @@ def _validate(args: argparse.Namespace) -> int:
         found = discover()
         for broken in found.broken:
             print(f"{broken.message}", file=sys.stderr)
+        bad = 0
         for pipeline in found.good:
-            _describe(pipeline.path, pipeline.config)
+            try:
+                _describe(pipeline.path, _with_transforms(pipeline.config))
+            except ConfigError as e:
+                print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
+                bad += 1
         if not found.good and not found.broken:
             print(f"no pipeline config found ({found.where})", file=sys.stderr)
-        return 1 if found.broken or not found.good else 0
+        return 1 if found.broken or bad or not found.good else 0
     failed = 0
     for path in args.path:
         try:
-            _describe(path, load_config(path))
+            _describe(path, _with_transforms(load_config(path)))
         except ConfigError as e:
             print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
             failed = 1
     return failed
+
+
+def _with_transforms(cfg):
+    """``cfg`` once its custom transforms import and take one table; else ConfigError naming each key."""
+    from personalize_ops.config import ConfigError
+    from personalize_ops.transform.custom import transform_problems
+
+    problems = transform_problems(cfg)
+    if problems:
+        raise ConfigError(cfg.source_file, problems)
+    return cfg
 
 
 def _describe(path, cfg) -> None:
@@ -92,7 +108,9 @@ def _prepare(args: argparse.Namespace) -> int:
     from personalize_ops.quality import DataQualityError
     from personalize_ops.transform import prepare_dataset
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the project's own INFO lines; other libraries' (Great Expectations, botocore, ...) only from WARNING up
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("personalize_ops").setLevel(logging.INFO)
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
@@ -107,6 +125,9 @@ def _prepare(args: argparse.Namespace) -> int:
     for name in args.dataset or list(present):
         try:
             results.append(prepare_dataset(cfg, name, args.out))
+        except ConfigError as e:  # e.g. a custom transform that cannot be imported or breaks its contract
+            print(str(e), file=sys.stderr)
+            return EXIT_CONFIG
         except DataQualityError as e:
             print(str(e), file=sys.stderr)
             return EXIT_DATA
@@ -127,11 +148,38 @@ def format_summary(results) -> str:
     widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += ["", *format_checks(results), ""]
     for r in results:
         lines.append(f"{r.name}: csv {r.csv_path} (sha256 {r.sha256[:12]}...), schema {r.schema_path}, "
                      f"reports {', '.join(r.report_paths.values())}"
                      + (f", quarantine {r.quarantine_path}" if r.quarantine_path else ""))  # fmt: skip
     return "\n".join(lines)
+
+
+def format_checks(results) -> list[str]:
+    """The data-quality counts per dataset: rows checked; per row rule the rows that broke it, summed over the
+    rule's columns (quarantined ones in parentheses; '-': the rule does not apply); per whole-file rule the
+    observed value."""
+    names = [r.name for r in results]
+    table: dict[str, dict[str, str]] = {"rows checked": {r.name: f"{r.checks['rows_checked']:,}" for r in results}}
+    totals: dict[str, dict[str, str]] = {}
+    for r in results:
+        found: dict[str, list[int]] = {}
+        for c in r.checks.get("rules", []):
+            n = found.setdefault(c["rule"], [0, 0])
+            n[0], n[1] = n[0] + c["unexpected"], n[1] + c["quarantined"]
+        for rule, (n, q) in found.items():
+            table.setdefault(rule, {})[r.name] = f"{n:,}" + (f" ({q:,} quarantined)" if q else "")
+        for c in r.checks.get("totals", []):
+            if isinstance(c.get("observed"), int):
+                label = c["rule"] if c["rule"] == c["column"] else f"{c['rule']}: {c['column']}"
+                totals.setdefault(label, {})[r.name] = f"{c['observed']:,}"
+    table |= totals
+    rows = [("data quality", *names)] + [(k, *(v.get(n, "-") for n in names)) for k, v in table.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return out
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:

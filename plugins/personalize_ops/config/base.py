@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
+NAME_RULE = "Personalize's name rule: 1-63 letters, digits, '-' or '_', starting with a letter or digit"
 
 
 class Strict(BaseModel):

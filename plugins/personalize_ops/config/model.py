@@ -15,19 +15,20 @@ from personalize_ops.config.resources import BatchJob, Campaign, DatasetGroup, E
 
 
 class PipelineConfig(Strict):
-    """The whole file. ``source_file`` is set by load_config (not a YAML key)."""
+    """The whole file: one dataset group, its datasets and the resources in it. Names are unique per section, and
+    every reference (a campaign's solution, a batch job's filter, a filter's fields) must resolve."""
 
-    dataset_group: DatasetGroup
-    datasets: Datasets
-    solutions: list[Solution] = Field(min_length=1)
-    campaigns: list[Campaign] = Field(default_factory=list)
-    filters: list[Filter] = Field(default_factory=list)
-    event_tracker: EventTracker | None = None
-    batch_jobs: list[BatchJob] = Field(default_factory=list)
-    schedules: Schedules = Schedules()
-    notifications: Notifications = Notifications()
-    costs: Costs = Costs()
-    source_file: str | None = Field(None, exclude=True)
+    dataset_group: DatasetGroup = Field(description="the dataset group, its AWS connection and S3 location")
+    datasets: Datasets = Field(description="the raw data of each dataset and how it maps to Personalize's fields")
+    solutions: list[Solution] = Field(min_length=1, description="the solutions each retrain run trains")
+    campaigns: list[Campaign] = Field(default_factory=list, description="campaigns and their promotion gates")
+    filters: list[Filter] = Field(default_factory=list, description="recommendation filters")
+    event_tracker: EventTracker | None = Field(None, description="an event tracker for real-time events")
+    batch_jobs: list[BatchJob] = Field(default_factory=list, description="batch-inference exports")
+    schedules: Schedules = Field(Schedules(), description="when the scheduled DAGs run")
+    notifications: Notifications = Field(Notifications(), description="alert channels")
+    costs: Costs = Field(Costs(), description="prices for the retrain run's cost estimate")
+    source_file: str | None = Field(None, exclude=True)  # set by load_config, not a YAML key
 
     @model_validator(mode="wrap")
     @classmethod

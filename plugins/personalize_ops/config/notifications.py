@@ -36,7 +36,7 @@ Email = Annotated[str, AfterValidator(_email)]
 class NotifyChannel(Strict):
     """Which events a channel receives (failure, promoted, not_promoted, teardown, deletion)."""
 
-    events: list[NotifyEvent] = Field(min_length=1)
+    events: list[NotifyEvent] = Field(min_length=1, description="the events this channel receives")
 
     @field_validator("events")
     @classmethod
@@ -50,8 +50,10 @@ class NotifyChannel(Strict):
 class SnsChannel(NotifyChannel):
     """Publish to an Amazon SNS topic through an Airflow AWS connection."""
 
-    topic_arn: str
-    aws_conn_id: ConnId | None = Field(None, description="default: dataset_group.aws_conn_id")
+    topic_arn: str = Field(description="a standard (not FIFO) SNS topic ARN",
+                           examples=["arn:aws:sns:us-east-1:123456789012:personalize-alerts"])
+    aws_conn_id: ConnId | None = Field(None, description="default: dataset_group.aws_conn_id",
+                                       examples=["aws_alerts"])
 
     @field_validator("topic_arn")
     @classmethod
@@ -70,8 +72,10 @@ class SnsChannel(NotifyChannel):
 class SmtpChannel(NotifyChannel):
     """Send an email through an Airflow SMTP connection (host, port, login and password live there)."""
 
-    to: list[Email] = Field(min_length=1)
-    from_email: Email | None = Field(None, description="default: the connection's from_email")
+    to: list[Email] = Field(min_length=1, description="recipients (one address or a list)",
+                            examples=[["ml-team@example.com"]])
+    from_email: Email | None = Field(None, description="default: the connection's from_email",
+                                     examples=["airflow@example.com"])
     smtp_conn_id: ConnId = "smtp_default"
 
     @field_validator("to", mode="before")
@@ -83,8 +87,8 @@ class SmtpChannel(NotifyChannel):
 class Notifications(Strict):
     """Alerts: each channel lists the events it receives."""
 
-    sns: list[SnsChannel] = Field(default_factory=list)
-    smtp: list[SmtpChannel] = Field(default_factory=list)
+    sns: list[SnsChannel] = Field(default_factory=list, description="Amazon SNS topics")
+    smtp: list[SmtpChannel] = Field(default_factory=list, description="email through SMTP connections")
 
     def channels(self, event: str) -> list[SnsChannel | SmtpChannel]:
         return [c for c in (*self.sns, *self.smtp) if event in c.events]
@@ -93,7 +97,7 @@ class Notifications(Strict):
 class Costs(Strict):
     """Prices for the retrain run's cost estimate: one price per unit (no volume tiers, no free tier)."""
 
-    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code the prices are in")
     training_hour: float = Field(0.24, ge=0, description="per training hour (DescribeSolutionVersion trainingHours)")
     tps_hour: float = Field(0.20, ge=0, description="per TPS-hour of a campaign's minProvisionedTPS")
     data_ingestion_gb: float = Field(0.05, ge=0, description="per GB of data imported")

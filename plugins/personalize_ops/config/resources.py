@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from personalize_ops.config.aws_shapes import request_member_problems
-from personalize_ops.config.base import ResourceName, Strict, _name, _resolve
+from personalize_ops.config.base import NAME_RULE, ResourceName, Strict, _name, _resolve
 from personalize_ops.filter_expression import FilterExpressionError, parse_filter_expression
 from personalize_ops.metrics.names import DEFAULT_GATE_METRIC, METRIC_NAMES
 
@@ -24,14 +24,37 @@ CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 
 
 class Solution(Strict):
-    name: ResourceName
-    recipe: str
-    training_mode: Literal["FULL", "UPDATE"] = "FULL"
-    event_type: str | None = None
-    event_value_threshold: float | None = None
-    hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    perform_auto_training: bool = False
-    solution_config: dict[str, Any] | None = Field(None, description="passed through to CreateSolution")
+    """A Personalize solution (a recipe and its settings); each retrain run trains a new version of it."""
+
+    name: ResourceName = Field(description="the solution's name, unique in the file; " + NAME_RULE,
+                               examples=["shop-user-personalization"])
+    recipe: str = Field(
+        description="a recipe name (aws-user-personalization, aws-sims, aws-popularity-count, ...) or a full "
+        "recipe ARN (arn:aws:personalize:::recipe/...)",
+        examples=["aws-user-personalization"],
+    )
+    training_mode: Literal["FULL", "UPDATE"] = Field(
+        "FULL", description="FULL trains on all data; UPDATE (user-personalization only) refreshes new items"
+    )
+    event_type: str | None = Field(
+        None, description="train only on interactions of this EVENT_TYPE (CreateSolution eventType)",
+        examples=["purchase"],
+    )
+    event_value_threshold: float | None = Field(
+        None, description="train only on interactions whose EVENT_VALUE is at least this (solutionConfig "
+        "eventValueThreshold)", examples=[3.5],
+    )
+    hyperparameters: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="the recipe's hyperparameters (solutionConfig algorithmHyperParameters)",
+        examples=[{"hidden_dimension": 64}],
+    )
+    perform_auto_training: bool = Field(
+        False, description="let Personalize retrain on its own schedule too (off: the retrain DAG trains)"
+    )
+    solution_config: dict[str, Any] | None = Field(
+        None, description="passed through to CreateSolution's solutionConfig as written (checked against botocore's "
+        "shape at load time)", examples=[{"autoMLConfig": {"metricName": "precision_at_25"}}],
+    )
 
     _n = field_validator("name")(_name)
 
@@ -70,11 +93,14 @@ _DURATION_SECONDS = {"d": 86400, "h": 3600, "m": 60}
 class Holdout(Strict):
     """The backtest's out-of-time holdout: the cut C and the users sampled after it (docs/gate.md)."""
 
-    window: str | None = Field(None, description="newest span of events held out, e.g. 7d, 36h; default 7d")
-    share: float | None = Field(None, gt=0.0, lt=1.0, description="or: the newest share of events, e.g. 0.1")
+    window: str | None = Field(None, description="newest span of events held out, e.g. 7d, 36h; default 7d",
+                               examples=["7d"])
+    share: float | None = Field(None, gt=0.0, lt=1.0, description="or: the newest share of events, e.g. 0.1",
+                                examples=[0.1])
     sample_size: int = Field(1000, ge=2, le=100_000, description="users scored by every model")
     event_types: list[str] | None = Field(
-        None, min_length=1, description="event types that count as relevant after C (default: every type)"
+        None, min_length=1, description="event types that count as relevant after C (default: every type)",
+        examples=[["purchase"]],
     )
 
     @field_validator("window")
@@ -107,21 +133,46 @@ class Gate(Strict):
     at least ``min_improvement``; ``offline_metrics`` compares each version's own GetSolutionMetrics numbers.
     """
 
-    evaluation: Literal["backtest", "offline_metrics"] = "backtest"
-    metric: str = DEFAULT_GATE_METRIC
-    min_improvement: float = Field(0.0, ge=0.0)
-    beat_baseline: str | None = None
-    on_fail: Literal["warn", "fail"] = "fail"
-    holdout: Holdout = Holdout()
+    evaluation: Literal["backtest", "offline_metrics"] = Field(
+        "backtest", description="backtest: every model scores the same out-of-time holdout; offline_metrics: each "
+        "version's own GetSolutionMetrics numbers (docs/gate.md)"
+    )
+    metric: str = Field(
+        DEFAULT_GATE_METRIC, description="the metric compared: a GetSolutionMetrics name or, in backtest, one of "
+        + ", ".join(BACKTEST_METRICS)
+    )
+    min_improvement: float = Field(
+        0.0, ge=0.0, description="relative margin the challenger must clear (0.02: 2% better)", examples=[0.02]
+    )
+    beat_baseline: str | None = Field(
+        None, description="name of a popularity-count solution every promoted version must beat",
+        examples=["shop-popularity"],
+    )
+    on_fail: Literal["warn", "fail"] = Field(
+        "fail", description="when the challenger is not promoted: fail the task, or log a warning and go on"
+    )
+    holdout: Holdout = Field(Holdout(), description="the backtest's holdout")
     confidence_level: float = Field(0.99, ge=0.5, lt=1.0, description="two-sided bootstrap interval")
     resamples: int = Field(5000, ge=1000, le=100_000, description="paired bootstrap resamples")
     seed: int = Field(42, ge=0, description="seeds the user sample and the bootstrap")
-    refit: Literal["full", "none"] = "full"
-    leakage: Literal["shrink", "refuse"] = "shrink"
-    scoring: Literal["auto", "batch", "runtime"] = "auto"
+    refit: Literal["full", "none"] = Field(
+        "full", description="full: after a backtest promotion train once more on all data and deploy that; none: "
+        "deploy the backtest model"
+    )
+    leakage: Literal["shrink", "refuse"] = Field(
+        "shrink", description="when the champion has seen part of the holdout: move the cut past its newest event, "
+        "or refuse the comparison"
+    )
+    scoring: Literal["auto", "batch", "runtime"] = Field(
+        "auto", description="how models score the sample: batch inference jobs, GetRecommendations on the campaign, "
+        "or auto (the cheaper one)"
+    )
     runtime_max_users: int = Field(500, ge=0, description="auto: GetRecommendations up to this many users")
-    filter: str | None = Field(None, description="filter applied to every model's recommendations")
-    filter_values: dict[str, str] = Field(default_factory=dict)
+    filter: str | None = Field(None, description="filter applied to every model's recommendations",
+                               examples=["in-stock"])
+    filter_values: dict[str, str] = Field(
+        default_factory=dict, description="values of the filter's $placeholders", examples=[{"GENRE": '"shoes"'}]
+    )
 
     @field_validator("metric")
     @classmethod
@@ -144,17 +195,24 @@ class Gate(Strict):
 
 
 class Campaign(Strict):
-    name: ResourceName
-    solution: str
-    min_provisioned_tps: int = Field(1, ge=1)
-    gate: Gate = Gate()
+    """A campaign serving the promoted version of a solution, and the gate that decides the promotion."""
+
+    name: ResourceName = Field(description="the campaign's name; " + NAME_RULE, examples=["shop-for-you"])
+    solution: str = Field(description="name of a solution in this file", examples=["shop-user-personalization"])
+    min_provisioned_tps: int = Field(1, ge=1, description="minimum provisioned transactions per second (billed)")
+    gate: Gate = Field(Gate(), description="the champion/challenger gate")
 
     _n = field_validator("name")(_name)
 
 
 class Filter(Strict):
-    name: ResourceName
-    expression: str
+    """A Personalize filter; its expression is parsed at load time and its fields checked against the datasets."""
+
+    name: ResourceName = Field(description="the filter's name; " + NAME_RULE, examples=["in-category"])
+    expression: str = Field(
+        description="a Personalize filter expression",
+        examples=['INCLUDE ItemID WHERE Items.CATEGORY IN ($CATEGORY)'],
+    )
 
     _n = field_validator("name")(_name)
 
@@ -169,20 +227,31 @@ class Filter(Strict):
 
 
 class EventTracker(Strict):
-    name: ResourceName
+    """An event tracker for real-time events (PutEvents)."""
+
+    name: ResourceName = Field(description="the tracker's name; " + NAME_RULE, examples=["shop-events"])
 
     _n = field_validator("name")(_name)
 
 
 class BatchJob(Strict):
-    name: ResourceName
-    solution: str
-    num_results: int = Field(25, ge=1, le=500)
-    filter: str | None = None
-    filter_values: dict[str, str] = Field(default_factory=dict)
-    users: Literal["interactions"] | list[str] | str = "interactions"
-    output_format: Literal["csv", "parquet"] = "csv"
-    destination: str
+    """A batch-inference export run by the batch-export DAG: recommendations for many users, written as a file."""
+
+    name: ResourceName = Field(description="the job's name; " + NAME_RULE, examples=["shop-daily-picks"])
+    solution: str = Field(description="name of a solution in this file (its promoted version is used)",
+                          examples=["shop-user-personalization"])
+    num_results: int = Field(25, ge=1, le=500, description="recommendations per user")
+    filter: str | None = Field(None, description="name of a filter in this file", examples=["in-category"])
+    filter_values: dict[str, str] = Field(
+        default_factory=dict, description="values of the filter's $placeholders", examples=[{"CATEGORY": '"shoes"'}]
+    )
+    users: Literal["interactions"] | list[str] | str = Field(
+        "interactions", description="whose recommendations: every user in the interactions, a list of user ids, "
+        "or an s3:// file with one user id per line", examples=[["u1", "u2"]],
+    )
+    output_format: Literal["csv", "parquet"] = Field("csv", description="format of the exported file")
+    destination: str = Field(description="s3:// folder (or local folder) the export is written to",
+                             examples=["s3://my-bucket/exports/"])
 
     _n = field_validator("name")(_name)
     _p = field_validator("destination")(_resolve)
@@ -196,8 +265,10 @@ class BatchJob(Strict):
 
 
 class Schedules(Strict):
-    retrain: str | None = "@weekly"
-    batch_export: str | None = "@daily"
+    """When the scheduled DAGs run: an Airflow preset or a 5-field cron expression; null: only when triggered."""
+
+    retrain: str | None = Field("@weekly", description="the retrain DAG's schedule", examples=["0 3 * * 1"])
+    batch_export: str | None = Field("@daily", description="the batch-export DAG's schedule")
 
     @field_validator("retrain", "batch_export")
     @classmethod
@@ -215,11 +286,22 @@ class Schedules(Strict):
 
 
 class DatasetGroup(Strict):
-    name: ResourceName
-    aws_conn_id: str = "aws_default"
-    region: str = "us-east-1"
-    bucket: str = Field(min_length=3)
-    prefix: str = ""
-    role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+    """The Personalize dataset group this pipeline owns, and where its files go."""
+
+    name: ResourceName = Field(
+        description="the dataset group's name, unique across the deployment's pipelines; " + NAME_RULE,
+        examples=["personalize-demo"],
+    )
+    aws_conn_id: str = Field("aws_default", description="the Airflow AWS connection used for Personalize and S3")
+    region: str = Field("us-east-1", description="AWS region of the dataset group")
+    bucket: str = Field(min_length=3, description="S3 bucket for staged data, exports and history",
+                        examples=["my-personalize-bucket"])
+    prefix: str = Field("", description="key prefix in the bucket for everything this pipeline writes",
+                        examples=["shop"])
+    role_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="IAM role Personalize assumes to read and write the bucket (README, IAM)",
+        examples=["arn:aws:iam::123456789012:role/PersonalizeS3Access"],
+    )
 
     _n = field_validator("name")(_name)

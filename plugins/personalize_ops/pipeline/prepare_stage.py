@@ -14,11 +14,13 @@ log = logging.getLogger(__name__)
 
 
 def summary_line(p: dict) -> str:
+    from personalize_ops.quality.checks import checks_line
+
     dropped = ", ".join(f"{k}={v}" for k, v in sorted(p["dropped"].items())) or "none"
     return (
         f"{p['name']}: {p['rows_in']} rows in, {p['rows_out']} out, dropped {dropped}; "
         f"users={p['users']} items={p['items']} time={p['time_min']}..{p['time_max']}; "
-        f"reports: {p['report_paths']}"
+        f"reports: {p['report_paths']}\n" + checks_line("data quality", p.get("checks") or {})
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -107,9 +108,8 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
                 "source",
                 c,
                 "ExpectColumnValuesToBeBetween",
-                {"column": c, "min_value": lo, "max_value": hi},
-                f"{c} outside the plausible window {lo}..{hi} (epoch seconds; values >= 1e11 look "
-                "like epoch milliseconds: declare timestamp: epoch_ms)",
+                {"column": c, "max_value": hi} | ({"min_value": lo} if lo is not None else {}),
+                window_reason(kind, c, lo, hi),
                 _between(c, lo, hi),
             )
         )
@@ -248,8 +248,34 @@ def totals_row(kind: str, avro: dict, rows: int, users_2plus: int, output_bytes:
     }
 
 
-def default_window(lo: int, hi: int | None) -> tuple[int, int]:
+def default_window(lo: int | None, hi: int | None) -> tuple[int | None, int]:
+    """The plausible window for timestamps: no lower bound unless ``lo``; ``hi`` defaults to now + 1 day."""
     return lo, hi if hi is not None else int(time.time()) + 86400
+
+
+def _day(epoch: int) -> str:
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (ValueError, OverflowError, OSError):  # beyond year 9999
+        return f"epoch {epoch}"
+
+
+def window_reason(kind: str, column: str, lo: int | None, hi: int) -> str:
+    """Why a timestamp is out of the window, with the keys that set it."""
+    keys = f"datasets.{kind}.quality.timestamp_max"
+    if lo is None:
+        return f"{column} is after {_day(hi)} (epoch seconds {hi}; the window's end is {keys}, default now + 1 day)"
+    return (f"{column} is outside {_day(lo)}..{_day(hi)} (epoch seconds {lo}..{hi}; set by "
+            f"datasets.{kind}.quality.timestamp_min and {keys})")  # fmt: skip
+
+
+def milliseconds_hint(values: pa.Array | pa.ChunkedArray) -> str | None:
+    """A note when some of ``values`` (epoch seconds out of the window) look like epoch milliseconds, else None."""
+    n = pc.sum(pc.greater_equal(values, MS_THRESHOLD)).as_py() or 0
+    if not n:
+        return None
+    return (f"{n} of these values are >= 1e11, which as epoch seconds is after the year 5000: they look like epoch "
+            "milliseconds; declare timestamp: epoch_ms on the field")  # fmt: skip
 
 
 def stats_rules(columns: list[str]) -> list[Rule]:

@@ -1,4 +1,5 @@
-"""Map one raw batch to Personalize fields: custom transform, event rules, parsing, typing.
+"""Map one raw batch to Personalize fields: custom transform (``custom.py``), event rules, one-hot flag columns,
+parsing, typing.
 
 ``map_batch`` returns the typed output table (fields in config order, plus the helper column
 ``__source_row`` the reader numbered the rows with) and, per field, a mask of values that were present but
@@ -7,17 +8,15 @@ could not be parsed.
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from personalize_ops.config import Dataset, EventRules, FieldSpec
+from personalize_ops.transform.custom import run_transform
 from personalize_ops.transform.reader import ROW
 
 ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "long": pa.int64(), "float": pa.float32(),
@@ -34,16 +33,6 @@ class Mapped:
     unparseable: dict[str, pa.Array] = field(default_factory=dict)  # field -> bool mask over table rows
     dropped: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list] = field(default_factory=dict)  # field -> a few raw values that did not parse
-
-
-@cache
-def load_transform(path: str) -> Callable[[pa.Table], pa.Table]:
-    """Import 'pkg.mod:func' (or 'pkg.mod.func'): a callable pyarrow.Table -> pyarrow.Table."""
-    mod, _, name = path.partition(":") if ":" in path else path.rpartition(".")
-    fn = getattr(importlib.import_module(mod), name)
-    if not callable(fn):
-        raise TypeError(f"transform {path} is not callable")
-    return fn
 
 
 def _null_str() -> pa.Scalar:
@@ -110,6 +99,30 @@ def _iso(arr: pa.Array) -> pa.Array:
     return pa.array([one(v) for v in arr.to_pylist()], pa.int64())
 
 
+_FLAG_SET, _FLAG_UNSET = ["1", "true", "yes", "y", "t"], ["0", "false", "no", "n", "f", ""]
+
+
+def one_hot_field(f: FieldSpec, t: pa.Table) -> tuple[pa.Array, pa.Array | None, list]:
+    """The ``|``-joined labels of the set flag columns (null when none is set), a mask of rows holding a flag value
+    that is neither set nor unset (None if none), and a few such raw values."""
+    n = t.num_rows
+    labels = np.full(n, "", dtype=object)
+    bad = np.zeros(n, bool)
+    examples: list = []
+    for column, label in f.one_hot_labels.items():
+        v = pc.utf8_lower(pc.utf8_trim_whitespace(to_type(t[column], pa.string())))
+        on = pc.fill_null(pc.is_in(v, pa.array(_FLAG_SET)), False).to_numpy(zero_copy_only=False)
+        off = pc.or_(pc.is_null(v), pc.fill_null(pc.is_in(v, pa.array(_FLAG_UNSET)), False))
+        off = off.to_numpy(zero_copy_only=False)
+        odd = ~on & ~off
+        if odd.any():
+            bad |= odd
+            examples += [f"{column}={x}" for x in t[column].filter(pa.array(odd)).slice(0, 3).to_pylist()]
+        labels[on] = np.where(labels[on] == "", label, labels[on] + "|" + label)
+    out = pa.array(np.where((labels == "") | bad, None, labels), pa.string())
+    return out, (pa.array(bad) if bad.any() else None), examples[:3]
+
+
 def convert_field(f: FieldSpec, raw: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array | None]:
     """Typed values for one field and a mask of present-but-unparseable values (None if none)."""
     if isinstance(raw, pa.ChunkedArray):
@@ -169,9 +182,7 @@ def map_batch(batch: pa.RecordBatch, ds: Dataset, first_row: int = 0) -> Mapped:
     if ROW not in t.column_names:
         t = t.append_column(ROW, pa.array(np.arange(first_row, first_row + t.num_rows, dtype=np.int64)))
     if ds.transform:
-        t = load_transform(ds.transform)(t)
-        if not isinstance(t, pa.Table):
-            raise TypeError(f"transform {ds.transform} must return a pyarrow.Table, got {type(t).__name__}")
+        t = run_transform(ds.transform, t)
     res = Mapped(table=t)
     if ds.event_rules:
         t, none = apply_event_rules(t, ds.event_rules)
@@ -182,13 +193,17 @@ def map_batch(batch: pa.RecordBatch, ds: Dataset, first_row: int = 0) -> Mapped:
         derived = {"EVENT_TYPE": "__event_type", "EVENT_VALUE": "__event_value"}.get(f.name)
         if ds.event_rules and f.source is None and derived and derived in t.column_names:
             arr, bad = to_type(t[derived].combine_chunks(), ARROW_TYPES[f.type]), None
+        elif f.one_hot is not None:
+            arr, bad, examples = one_hot_field(f, t)
+            if bad is not None:
+                res.unparseable[f.name], res.examples[f.name] = bad, examples
         else:
             arr, bad = convert_field(f, t[f.column])
+            if bad is not None:
+                res.unparseable[f.name] = bad
+                res.examples[f.name] = t[f.column].filter(bad).slice(0, 3).to_pylist()
         cols.append(arr)
         names.append(f.name)
-        if bad is not None:
-            res.unparseable[f.name] = bad
-            res.examples[f.name] = t[f.column].filter(bad).slice(0, 3).to_pylist()
     cols.append(t[ROW].combine_chunks())
     names.append(ROW)
     res.table = pa.Table.from_arrays(cols, names=names)

@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personalize_ops.config import Dataset, PipelineConfig
+from personalize_ops.config import ConfigError, Dataset, PipelineConfig
+from personalize_ops.quality.checks import Checks
 from personalize_ops.quality.display import MAX_EXAMPLES, Display
 from personalize_ops.quality.errors import DataQualityError, SourceError
 from personalize_ops.quality.gx_runner import SuiteRunner
@@ -29,12 +30,14 @@ from personalize_ops.quality.rules import (
     Rule,
     default_window,
     header_rule,
+    milliseconds_hint,
     row_rules,
     schema_fields,
     stats_rules,
     totals_row,
     totals_rules,
 )
+from personalize_ops.transform.custom import TransformError, load_transform
 from personalize_ops.transform.dedupe import HashSet, HashTable, column_hash, row_hash, sorted_unique
 from personalize_ops.transform.mapping import map_batch
 from personalize_ops.transform.reader import (
@@ -72,6 +75,7 @@ class PreparedDataset:
     quarantine_path: str | None = None
     import_mode: str = "FULL"
     extra: dict = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)  # quality.checks.Checks.to_dict(): rows checked, counts per rule
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -107,8 +111,12 @@ def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display 
     return [{"source_row": r.pop(ROW), **(display.row(r) if display else r)} for r in rows]
 
 
-def _failure_message(kind: str, source: str, suite: str, failures: list[dict], where: str, paths: dict) -> str:
-    lines = [f"{kind}: data quality failed in the {suite} suite (source {source}; {where})."]
+ROW_NUMBERS = "source_row is the row's 0-based index among the source's data rows, header not counted"
+
+
+def _failure_message(kind: str, source: str, suites: list[str], failures: list[dict], where: str, paths: dict) -> str:
+    named = f"the {suites[0]} suite" if len(suites) == 1 else f"the {', '.join(suites)} suites"
+    lines = [f"{kind}: data quality failed in {named} (source {source}; {where}); {len(failures)} rule(s) failed."]
     for f in failures:
         count = f"; {f['unexpected_count']} of {f['element_count']} rows" if f.get("element_count") else ""
         obs = f" (observed {f['observed_value']})" if "observed_value" in f else ""
@@ -119,6 +127,8 @@ def _failure_message(kind: str, source: str, suite: str, failures: list[dict], w
             lines.append(f"      e.g. {ex}")
         if f.get("examples") and not f.get("rows"):
             lines.append(f"      e.g. values {f['examples'][:MAX_EXAMPLES]}")
+    if any(f.get("rows") for f in failures):
+        lines.append(f"  ({ROW_NUMBERS})")
     quarantinable = sorted({f["rule"] for f in failures if f.get("quarantinable")})
     fix = "  To fix: correct the data in the source"
     if quarantinable:
@@ -134,7 +144,8 @@ class _Validator:
 
     def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display):
         self.kind, self.out, self.fields, self.display = kind, out, [f.name for f in ds.fields], display
-        self.source_path = ds.source.path
+        self.source_path, self.gx_mode = ds.source.path, ds.quality.gx_mode
+        self.checks = Checks(rules, {r.name: ds.quality.action(r.name) for r in rules})
         src = [r for r in rules if r.suite == "source"]
         per = [header_rule(avro), *[r for r in rules if r.suite == "personalize"]]
         self.source = SuiteRunner(f"{kind}.source", src)
@@ -147,23 +158,22 @@ class _Validator:
         self.stats = None
 
     def chunk(self, t: pa.Table, where: str) -> None:
+        """Validate the chunk with both row suites; a failure lists every failed rule of both."""
         df = t.drop_columns([ROW]).to_pandas()
-        ok, _ = self.source.validate(df)
-        if ok:
-            ok, _ = self.personalize.validate(df[self.fields])
-        if not ok:
-            runner = self.source if not self.source.success else self.personalize
-            self.fail(runner, df if runner is self.source else df[self.fields], where, t)
+        ok_source, _ = self.source.validate(df)
+        ok_personalize, _ = self.personalize.validate(df[self.fields])
+        if not (ok_source and ok_personalize):
+            failed = [(self.source, df)] if not ok_source else []
+            failed += [(self.personalize, df[self.fields])] if not ok_personalize else []
+            self.fail(failed, where, t)
 
-    def chunk_stats(self, t: pa.Table, where: str, rules: list[Rule], fail_rules: set[str]) -> None:
-        """gx_mode=stats: count violations per rule with vectorized masks; a chunk with violations of a
-        'fail' rule is validated row by row by GX (for the report) and fails; otherwise its counts
-        become one row of the chunk-statistics batch GX validates in ``finish``."""
-        row = {"chunk_rows": t.num_rows, "header_order_mismatch": int(self.fields != self.schema_order)}
-        for r in rules:
-            if r.mask is not None:
-                key = f"{r.name}:{r.column}"
-                row[key] = row.get(key, 0) + (pc.sum(r.mask(t)).as_py() or 0)
+    def chunk_stats(
+        self, t: pa.Table, where: str, rules: list[Rule], fail_rules: set[str], counts: dict[str, int]
+    ) -> None:
+        """gx_mode=stats: ``counts`` are the chunk's violations per rule (``Checks.add``); a chunk with
+        violations of a 'fail' rule is validated row by row by GX (for the report) and fails; otherwise its
+        counts become one row of the chunk-statistics batch GX validates in ``finish``."""
+        row = {"chunk_rows": t.num_rows, "header_order_mismatch": int(self.fields != self.schema_order), **counts}
         bad = row["header_order_mismatch"] or any(
             row[f"{r.name}:{r.column}"] for r in rules if r.mask is not None and r.name in fail_rules
         )
@@ -175,18 +185,23 @@ class _Validator:
         """Validate the chunk statistics, then ``totals_fn()`` (called late: it may wait for the writer)."""
         import pandas as pd
 
+        failed, where = [], []
         if self.stats_rows:
             cols = [c for c in self.stats_rows[0] if c != "chunk_rows"]
             self.stats = SuiteRunner(f"{self.kind}.chunk_stats", stats_rules(cols))
-            ok, _ = self.stats.validate(pd.DataFrame(self.stats_rows))
-            if not ok:
-                self.fail(self.stats, pd.DataFrame(self.stats_rows), "per-chunk rule statistics", None)
+            df = pd.DataFrame(self.stats_rows)
+            if not self.stats.validate(df)[0]:
+                failed.append((self.stats, df))
+                where.append("per-chunk rule statistics")
         totals = totals_fn()
         df = pd.DataFrame([totals])
-        ok, _ = self.totals.validate(df)
+        if not self.totals.validate(df)[0]:
+            failed.append((self.totals, df))
+            where.append(f"whole-file totals {totals}")
+        self.checks.set_totals(self.totals.rules, totals, self.totals.tally)
         self.write()
-        if not ok:
-            self.fail(self.totals, df, f"whole-file totals {totals}", None)
+        if failed:
+            self.fail(failed, "; ".join(where), None)
 
     def write(self, failing_rows: dict | None = None) -> None:
         """The results JSON: every suite's tally, the first failing chunk's GX result and, on failure, full
@@ -197,24 +212,28 @@ class _Validator:
         write_json(
             Path(self.paths["results"]),
             {
+                "gx_mode": self.gx_mode,
+                "checks": self.checks.to_dict(),
                 "suites": [r.summary() for r in runners],
                 "first_failing_chunk": next((r.first_failure for r in runners if r.first_failure), None),
                 "failing_rows": failing_rows or {},
             },
         )
 
-    def fail(self, runner, df, where: str, t: pa.Table | None) -> None:
-        """Raise DataQualityError; its message and ``failures`` show values bounded and masked (``Display``),
-        the GX reports written here keep them in full."""
-        failures = [dict(x) for x in runner.tally if not x["success"]]
-        by_rule = {(r.name, r.column): r for r in runner.rules}
+    def fail(self, failed: list, where: str, t: pa.Table | None) -> None:
+        """Raise DataQualityError listing the failed rules of every ``(runner, df)`` in ``failed``; its message and
+        ``failures`` show values bounded and masked (``Display``), the GX reports written here keep them in full."""
+        failures = [(runner, df, dict(x)) for runner, df in failed for x in runner.tally if not x["success"]]
         full: dict[str, list] = {}
-        for f in failures:
-            rule = by_rule.get((f["rule"], f["column"]))
+        for runner, df, f in failures:
+            rule = next((r for r in runner.rules if (r.name, r.column) == (f["rule"], f["column"])), None)
             f["quarantinable"] = bool(rule and rule.quarantinable and rule.mask is not None)
             if t is not None and rule and rule.mask is not None:
                 f["rows"] = _examples(t, rule.mask(t), self.fields, self.display)
                 full[f"{f['rule']}:{f['column']}"] = _examples(t, rule.mask(t), self.fields, None)
+                if f["rule"] == "timestamp_out_of_window" and (hint := milliseconds_hint(t[f["column"]].filter(
+                        rule.mask(t)))):  # fmt: skip
+                    f["note"] = hint
             f["examples"] = self.display.values(f["column"], f.get("examples") or [])
             if runner is self.totals:  # one row of whole-file statistics: show the observed number itself
                 f["observed_value"] = df[f["column"]].iloc[0].item()
@@ -226,14 +245,16 @@ class _Validator:
                 how = "the declared type" if f["rule"] == "null_not_allowed" else "the configured timestamp format"
                 f["note"] = f"{what} present in the source but not parseable as {how}: {vals}"
         docs = self.out / f"{self.kind}.data_docs"
-        try:
-            self.paths["data_docs"] = str(runner.build_docs(df, docs))
-        except Exception as e:  # noqa: BLE001 - docs are a convenience; never hide the real failure
-            log.warning("could not build Data Docs: %s", e)
+        for runner, df in failed:
+            try:
+                self.paths["data_docs"] = str(runner.build_docs(df, docs))
+            except Exception as e:  # noqa: BLE001 - docs are a convenience; never hide the real failure
+                log.warning("could not build Data Docs: %s", e)
         self.write(full)
+        found = [f for _, _, f in failures]
         raise DataQualityError(
-            _failure_message(self.kind, self.source_path, runner.name, failures, where, self.paths),
-            failures,
+            _failure_message(self.kind, self.source_path, [r.name for r, _ in failed], found, where, self.paths),
+            found,
             dict(self.paths),
         )
 
@@ -340,8 +361,9 @@ def _source_error(kind: str, e: SourceError, ds: Dataset, display: Display) -> D
 def _needed_columns(ds: Dataset) -> set[str]:
     """Source columns the mapping reads (without a custom transform)."""
     needed = {
-        f.column
+        column
         for f in ds.fields
+        for column in f.columns
         if not (ds.event_rules and f.name in ("EVENT_TYPE", "EVENT_VALUE") and f.source is None)
     }
     if ds.event_rules:
@@ -387,6 +409,12 @@ def prepare_dataset(
     if dataset_name not in datasets:
         raise KeyError(f"dataset {dataset_name!r} is not in the config (have: {', '.join(datasets)})")
     ds, kind = datasets[dataset_name], dataset_name
+    config_file = cfg.source_file or "<config>"
+    if ds.transform:  # before any output: a transform that cannot be imported is a config error
+        try:
+            load_transform(ds.transform)
+        except TransformError as e:
+            raise ConfigError(config_file, [(f"datasets.{kind}.transform", str(e))]) from None
     out = Path(out_dir).resolve() / kind
     out.mkdir(parents=True, exist_ok=True)
     avro = ds.avro_schema(kind)
@@ -424,7 +452,7 @@ def prepare_dataset(
                 validator = validator or _Validator(kind, ds, avro, out, rules, display)
                 m = map_batch(batch, ds)
                 rows = batch.column(ROW)
-                where = f"chunk {chunk - 1}, source rows {rows[0].as_py()}..{rows[-1].as_py()}"
+                where = f"chunk {chunk - 1}, 0-based source rows {rows[0].as_py()}..{rows[-1].as_py()}"
                 t = m.table
                 for reason, n in m.dropped.items():
                     dropped[reason] = dropped.get(reason, 0) + n
@@ -446,10 +474,11 @@ def prepare_dataset(
                     dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
                     t = t.filter(pa.array(keep))
                     hashes = {c: h[keep] for c, h in hashes.items()}
+                counts = validator.checks.add(t, qcounts)
                 if ds.quality.gx_mode == "rows":
                     validator.chunk(t, where)
                 else:
-                    validator.chunk_stats(t, where, rules, fail_rules)
+                    validator.chunk_stats(t, where, rules, fail_rules, counts)
                 stats.update(t, hashes)
                 sink.write(t)
 
@@ -463,6 +492,9 @@ def prepare_dataset(
     except SourceError as e:
         _cleanup(sink.abort, quarantine.close)
         raise _source_error(kind, e, ds, display) from None
+    except TransformError as e:
+        _cleanup(sink.abort, quarantine.close)
+        raise ConfigError(config_file, [(f"datasets.{kind}.transform", str(e))]) from None
     except BaseException:
         _cleanup(sink.abort, quarantine.close)
         raise
@@ -475,7 +507,7 @@ def prepare_dataset(
         items=len(stats.items) if "ITEM_ID" in sink.columns else None,
         time_min=stats.tmin, time_max=stats.tmax, sha256=sink.sha.hexdigest(), output_bytes=sink.bytes,
         quarantine_path=quarantine_path, import_mode=ds.import_mode,
-        extra={"dedupe_hash_bytes": dedupe.nbytes, "chunks": chunk},
+        extra={"dedupe_hash_bytes": dedupe.nbytes, "chunks": chunk}, checks=validator.checks.to_dict(),
     )  # fmt: skip
 
 

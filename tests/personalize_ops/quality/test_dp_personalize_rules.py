@@ -64,8 +64,10 @@ def test_timestamp_milliseconds_named(tmp_path):
 
     rules, err = failed_rules(tmp_path, rows, wide)
     assert rules == {"timestamp_milliseconds"} and "look like epoch milliseconds" in str(err)
-    rules, err = failed_rules(tmp_path, rows)  # default window: the source suite already says so
-    assert rules == {"timestamp_out_of_window"} and "epoch milliseconds" in str(err)
+    rules, err = failed_rules(tmp_path, rows)  # default window: both suites say so, in one message
+    assert rules == {"timestamp_out_of_window", "timestamp_milliseconds"}
+    window = next(f for f in err.failures if f["rule"] == "timestamp_out_of_window")
+    assert "1000 of these values are >= 1e11" in window["note"] and "epoch_ms" in window["note"]
 
     def as_ms(c):
         c["datasets"]["interactions"]["fields"][2]["timestamp"] = "epoch_ms"
@@ -79,7 +81,15 @@ def test_timestamp_unparseable_and_window(tmp_path):
     rules, err = failed_rules(tmp_path, rows)
     assert "timestamp_unparseable" in rules and "'source_row': 3" in str(err)
     rows = interactions_rows(t0=100)
-    assert "timestamp_out_of_window" in failed_rules(tmp_path, rows)[0]
+    assert run(tmp_path, rows).time_min == 100  # no lower bound by default
+
+    def since_2020(c):
+        c["datasets"]["interactions"]["quality"] = {"timestamp_min": 1577836800}
+
+    rules, err = failed_rules(tmp_path, rows, since_2020)
+    assert rules == {"timestamp_out_of_window"}
+    assert "datasets.interactions.quality.timestamp_min" in str(err) and "2020-01-01" in str(err)
+    assert "milliseconds" not in str(err)  # small values: no millisecond hint
 
 
 def test_event_type_must_not_be_categorical(tmp_path):
@@ -239,11 +249,12 @@ def test_gx_rows_mode_validates_every_row(tmp_path):
     res = run(tmp_path, interactions_rows(), rows_mode)
     summary = json.loads(open(res.report_paths["results"]).read())
     per = next(s for s in summary["suites"] if s["suite"] == "interactions.personalize")
-    assert per["chunks"] == 1 and per["expectations"][1]["element_count"] == 1000
+    assert per["gx_batches"] == 1 and per["expectations"][1]["element_count"] == 1000
+    assert summary["checks"]["rows_checked"] == 1000
     rows = interactions_rows()
     rows[7][1] = None
     rules, err = failed_rules(tmp_path, rows, rows_mode)
-    assert rules == {"id_null"} and "'source_row': 7" in str(err)
+    assert rules == {"id_null", "null_not_allowed"} and "'source_row': 7" in str(err)  # both suites, one message
 
 
 @pytest.mark.parametrize(("value", "flagged"), [(99_999_999_999, False), (100_000_000_000, True)])
