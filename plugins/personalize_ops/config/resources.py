@@ -198,8 +198,9 @@ class BatchJob(Strict):
 class Schedules(Strict):
     retrain: str | None = "@weekly"
     batch_export: str | None = "@daily"
+    experiment_report: str | None = "@daily"
 
-    @field_validator("retrain", "batch_export")
+    @field_validator("retrain", "batch_export", "experiment_report")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
         if v is None or v in CRON_PRESETS:
