@@ -18,6 +18,7 @@ from pathlib import Path
 
 from personalize_local import attribution, catalog, semantics
 from personalize_local.aws_errors import (
+    InvalidInput,
     NotImplementedOp,
     ResourceAlreadyExists,
     ResourceInUse,
@@ -245,7 +246,7 @@ class Backend:
 
     def update_metric_attribution(self, params: dict) -> dict:
         """UpdateMetricAttribution: the metrics and output change at once (README, known differences)."""
-        arn = params["metricAttributionArn"]
+        arn = _required(params, "metricAttributionArn")
         with self.store.lock:
             doc = self.require(arn, "MetricAttribution")
             self.require_active(doc, "MetricAttribution")
@@ -254,7 +255,7 @@ class Backend:
 
     def list_metric_attribution_metrics(self, params: dict) -> dict:
         with self.store.lock:
-            doc = self.require(params["metricAttributionArn"], "MetricAttribution")
+            doc = self.require(_required(params, "metricAttributionArn"), "MetricAttribution")
             metrics = [dict(m) for m in doc.get("_metrics") or []]
         return page("metrics", metrics, params, "ListMetricAttributionMetrics")
 
@@ -382,6 +383,13 @@ class Backend:
 
 def _newest_first(arn_member: str, doc: dict) -> tuple:
     return (-doc["creationDateTime"], doc[arn_member])
+
+
+def _required(params: dict, member: str) -> str:
+    """A member the service model leaves optional but the operation cannot do without."""
+    if not params.get(member):
+        raise InvalidInput(f"{member} is required.")
+    return params[member]
 
 
 def _empty_list(key: str, params: dict) -> dict:
