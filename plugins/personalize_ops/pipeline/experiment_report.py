@@ -202,17 +202,22 @@ def report(hook, s3, cfg, experiment_name: str, run_id: str, promote_allowed: bo
         winner = result.winner if result.verdict == "winner" else None
         if experiment.on_end == "promote" and winner and winner != experiment.control.name and promote_allowed:
             promotion = promote(hook, cfg, experiment, winner)
-        record = {
-            "experiment": experiment.name, "dataset_group": group.name, "run_id": run_id, "recorded_at": _now(),
-            "final": result.final, "ended": False, "verdict": str(result.verdict), "winner": result.winner,
-            "on_end": experiment.on_end, "promotion": promotion, "result": result.to_record(),
-            "attribution": attribution_totals(s3, cfg, experiment), "standing_cost": cost,
-            "logs": {"files": logs.files, "exposures": len(logs.exposures), "put_events_calls": len(logs.calls)},
-            "text": render_result(result),
-        }  # fmt: skip
+        record = make_record(experiment, group.name, run_id, result, promotion, cost)
+        record["attribution"] = attribution_totals(s3, cfg, experiment)
+        record["logs"] = {"files": logs.files, "exposures": len(logs.exposures), "put_events_calls": len(logs.calls)}
     s3.put_object(Bucket=group.bucket, Key=key, Body=json.dumps(record, indent=1).encode(),
                   ContentType="application/json")  # fmt: skip
     return record
+
+
+def make_record(experiment, group: str, run_id: str, result, promotion: dict | None, cost: dict) -> dict[str, Any]:
+    """The JSON record of one report (what the history and the UI read)."""
+    return {
+        "experiment": experiment.name, "dataset_group": group, "run_id": run_id, "recorded_at": _now(),
+        "final": result.final, "ended": False, "verdict": str(result.verdict), "winner": result.winner,
+        "on_end": experiment.on_end, "promotion": promotion, "result": result.to_record(), "attribution": {},
+        "standing_cost": cost, "logs": {}, "text": render_result(result),
+    }  # fmt: skip
 
 
 def render(record: dict[str, Any]) -> str:
