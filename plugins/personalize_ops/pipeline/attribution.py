@@ -108,6 +108,6 @@ def ensure(hook, cfg, group_arn: str, delay: float = 2, max_attempts: int = 300)
             update["addMetrics"] = [want[n] for n in added]
         if output_changed:
             update["metricsOutputConfig"] = output
-        hook.call("UpdateMetricAttribution", **update)
+        hook.call(KIND.update_op, **update)
         hook.wait(KIND, arn, "active", delay=delay, max_attempts=max_attempts)
     return sync
