@@ -70,3 +70,16 @@ def test_an_experiment_mistake_is_one_located_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         make_config(tmp_path, lambda c: with_sections(c, {**EXPERIMENT, "variants": EXPERIMENT["variants"][:1]}))
     assert "experiments[0].variants: List should have at least 2 items" in str(err.value)
+
+
+def test_the_documented_metric_attribution_block_loads(tmp_path):
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "experiments.md").read_text()
+    section = doc.split("## Metric attribution", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    cfg = make_config(tmp_path, lambda c: c.update(yaml.safe_load(block)))
+    assert cfg.metric_attribution.name == "shop-attribution" and len(cfg.metric_attribution.metrics) == 2
