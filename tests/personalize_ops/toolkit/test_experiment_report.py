@@ -28,7 +28,7 @@ from personalize_ops.pipeline.errors import PipelineError
 from tests.personalize_local.helpers import wait_status
 
 GROUP, BUCKET, PREFIX = "tk-xp", "toolkit-xp", "xp"
-USERS, ITEMS, CLUSTERS = 240, 40, 4
+USERS, ITEMS, CLUSTERS = 160, 40, 4
 UP = "arn:aws:personalize:::recipe/aws-user-personalization"
 POP = "arn:aws:personalize:::recipe/aws-popularity-count"
 FAST = {"min_days": 1, "max_days": 3, "min_users_per_variant": 40, "minimum_effect": 0.1}
@@ -77,8 +77,8 @@ EXPERIMENTS = [
     {"name": "srm", "variants": [{"name": "a", "campaign": "xp-main"}, {"name": "b", "campaign": "xp-up"}],
      "primary_metric": {"kind": "ctr"}, **FAST},
     {"name": "promote", "variants": [{"name": "main", "campaign": "xp-main"}, {"name": "up", "campaign": "xp-up"}],
-     "primary_metric": {"kind": "ctr"}, "guardrails": [{"metric": {"kind": "revenue", "event_type": "purchase"},
-                                                         "max_degradation": 0.9}],
+     "primary_metric": {"kind": "ctr"}, "guardrails": [{"metric": {"kind": "conversion", "event_type": "click"},
+                                                         "max_degradation": 0.5}],
      "on_end": "promote", "promote_to": "xp-main", **FAST},
 ]  # fmt: skip
 
