@@ -118,7 +118,7 @@ def test_a_config_with_experiments_gets_its_experiment_report_dag(folder):
         cfg["schedules"]["experiment_report"] = "0 6 * * *"
 
     _write(folder, "with.yaml", "group-with", experiments)
-    _write(folder, "without.yaml", "group-without")
+    _write(folder, "without.yaml", "group-without", lambda c: c.pop("metric_attribution"))
     bag = _bag()
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == {f"personalize_{k}__{p}" for k in KINDS for p in ("with", "without")} | {
