@@ -81,6 +81,7 @@ EXPERIMENTS = [
                                                          "max_degradation": 0.5}],
      "on_end": "promote", "promote_to": "xp-main", **FAST},
 ]  # fmt: skip
+EXPERIMENTS.append({**EXPERIMENTS[-1], "name": "held"})  # the same, run with the DAG's promote param off
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +168,14 @@ def test_a_sample_ratio_mismatch_is_flagged(world):
     assert record["verdict"] == "sample_ratio_mismatch" and not record["final"], record["text"]
     users = {v["name"]: v["users"] for v in record["result"]["variants"]}
     assert users["b"] < users["a"] / 2 and record["result"]["srm"]["p_value"] < 0.001
+
+
+def test_with_promotion_turned_off_the_winner_is_only_reported(world):
+    pz, campaigns = world["pz"], world["campaigns"]
+    record = experiment_report.report(world["hook"], world["s3"], world["cfg"], "held", "run-1", promote_allowed=False)
+    assert record["verdict"] == "winner" and record["winner"] == "up" and record["promotion"] is None, record["text"]
+    served = pz.describe_campaign(campaignArn=campaigns["xp-main"])["campaign"]
+    assert served["solutionVersionArn"] == world["versions"]["xp-main"]
 
 
 def test_the_winner_is_promoted_once_and_the_attribution_reports_the_variants(world):
