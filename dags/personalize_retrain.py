@@ -29,9 +29,9 @@ DOC = """
 ### personalize_retrain ({group})
 Data quality + transform -> S3 (content-addressed) -> dataset group, schemas, datasets -> imports (skipped when the
 data is unchanged, unless `force_import`) -> per solution: solution, version, offline metrics (logged to the metric
-history in S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker ->
-smoke test. A backtest gate (docs/gate.md) cuts the interactions at C first: its solutions train on the events before
-C, the gate scores every model on the same users after C, the full data is imported back
+history in S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker,
+metric attribution -> smoke test. A backtest gate (docs/gate.md) cuts the interactions at C first: its solutions
+train on the events before C, the gate scores every model on the same users after C, the full data is imported back
 (`backtest.restore_interactions`) and a promoted solution is refit on it before deploy.
 Params: `force_import`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
 Config: `{path}`.
@@ -261,6 +261,20 @@ def retrain_dag(pipeline: registry.Pipeline):
         }
         for f in filters.values():
             imports >> f
+        if cfg.metric_attribution:
+
+            @task
+            def ensure_metric_attribution(group_arn: str) -> str:
+                """Create the config's metric attribution, or bring its metrics and output in line with the config."""
+                from personalize_ops.hook import PersonalizeHook
+                from personalize_ops.pipeline.attribution import ensure
+
+                sync = ensure(PersonalizeHook(aws_conn_id=conn), cfg, group_arn)
+                print(sync.describe())
+                return sync.arn
+
+            imports >> ensure_metric_attribution(group.output)  # SUM(Items.X) needs the items imported first
+
         tracker = None
         if cfg.event_tracker:
             tracker = PersonalizeEnsureResourceOperator(

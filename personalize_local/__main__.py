@@ -17,6 +17,7 @@ from personalize_local.kinds import DEFAULT_ACCOUNT
 ACCOUNT_ID_ENV = "PERSONALIZE_LOCAL_ACCOUNT_ID"
 IAM_ENDPOINT_ENV = "PERSONALIZE_LOCAL_IAM_ENDPOINT"
 AUTO_TRAINING_DAY_ENV = "PERSONALIZE_LOCAL_AUTO_TRAINING_SECONDS_PER_DAY"
+ATTRIBUTION_PUBLISH_ENV = "PERSONALIZE_LOCAL_ATTRIBUTION_PUBLISH_SECONDS"
 
 
 def account_id(value: str) -> str:
@@ -93,6 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         "real time): 1 trains a solution with rate(1 day) every second, its first automatic version 1/24 s after it "
         "is ACTIVE",
     )
+    serve.add_argument(
+        "--attribution-publish-seconds",
+        type=seconds_per_day,
+        default=os.environ.get(ATTRIBUTION_PUBLISH_ENV) or 900.0,
+        metavar="SECONDS",
+        help=f"how often PutEvents metrics of metric attributions are published to S3 (also {ATTRIBUTION_PUBLISH_ENV}; "
+        "default 900, the 15-minute window)",
+    )
     serve.add_argument("--log-level", default="INFO")
     stack = sub.add_parser("stack", help="moto server (S3, IAM) + the service in the background")
     stack.add_argument("action", choices=["up", "down"])
@@ -145,6 +154,7 @@ def run_server(args) -> int:
         account_id=args.account_id,
         iam_endpoint=args.iam_endpoint,
         auto_training_day_seconds=args.auto_training_seconds_per_day,
+        attribution_publish_seconds=args.attribution_publish_seconds,
     )
     backend.start()
     server = PersonalizeServer(

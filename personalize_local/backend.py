@@ -16,8 +16,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from personalize_local import catalog, semantics
+from personalize_local import attribution, catalog, semantics
 from personalize_local.aws_errors import (
+    InvalidInput,
     NotImplementedOp,
     ResourceAlreadyExists,
     ResourceInUse,
@@ -64,6 +65,7 @@ class Backend:
         account_id: str = DEFAULT_ACCOUNT,
         iam_endpoint: str | None = None,
         auto_training_day_seconds: float = DAY_SECONDS,
+        attribution_publish_seconds: float = attribution.WINDOW_SECONDS,
     ):
         if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
             raise ValueError(f"account id {account_id!r} must be 12 digits, as AWS account ids are")
@@ -75,6 +77,9 @@ class Backend:
         if not auto_training_day_seconds > 0:
             raise ValueError(f"auto training seconds per day {auto_training_day_seconds!r} must be positive")
         self.auto_training_day_seconds = float(auto_training_day_seconds)  # a day of automatic training schedules
+        if not attribution_publish_seconds > 0:
+            raise ValueError(f"attribution publish seconds {attribution_publish_seconds!r} must be positive")
+        self.attribution_publish_seconds = float(attribution_publish_seconds)  # PutEvents metrics -> S3 period
         self.s3_endpoint = s3_endpoint
         self.faults = faults or Faults()
         self.model = ServiceModel("personalize")
@@ -123,12 +128,13 @@ class Backend:
                 "UntagResource": self.untag_resource,
                 "ListTagsForResource": self.list_tags,
                 "GetSolutionMetrics": self.get_solution_metrics,
+                "UpdateMetricAttribution": self.update_metric_attribution,
+                "ListMetricAttributionMetrics": self.list_metric_attribution_metrics,
             }
         )
         # Kinds this service cannot create can still be listed: the answer is truthfully empty, so clients that
         # enumerate a dataset group (e.g. a teardown) work unchanged.
-        for op, key in (("ListRecommenders", "recommenders"), ("ListMetricAttributions", "metricAttributions"),
-                        ("ListBatchSegmentJobs", "batchSegmentJobs")):  # fmt: skip
+        for op, key in (("ListRecommenders", "recommenders"), ("ListBatchSegmentJobs", "batchSegmentJobs")):
             ops[op] = partial(_empty_list, key)
         return ops
 
@@ -237,6 +243,21 @@ class Backend:
                 )
             self.set_fields(arn, status="CREATE STOPPING", _due=time.time() + self.min_delay)
         return {}
+
+    def update_metric_attribution(self, params: dict) -> dict:
+        """UpdateMetricAttribution: the metrics and output change at once (README, known differences)."""
+        arn = _required(params, "metricAttributionArn")
+        with self.store.lock:
+            doc = self.require(arn, "MetricAttribution")
+            self.require_active(doc, "MetricAttribution")
+            self.set_fields(arn, **attribution.update(self, doc, params))
+        return {"metricAttributionArn": arn}
+
+    def list_metric_attribution_metrics(self, params: dict) -> dict:
+        with self.store.lock:
+            doc = self.require(_required(params, "metricAttributionArn"), "MetricAttribution")
+            metrics = [dict(m) for m in doc.get("_metrics") or []]
+        return page("metrics", metrics, params, "ListMetricAttributionMetrics")
 
     def tag_resource(self, params: dict) -> dict:
         arn = params["resourceArn"]
@@ -362,6 +383,13 @@ class Backend:
 
 def _newest_first(arn_member: str, doc: dict) -> tuple:
     return (-doc["creationDateTime"], doc[arn_member])
+
+
+def _required(params: dict, member: str) -> str:
+    """A member the service model leaves optional but the operation cannot do without."""
+    if not params.get(member):
+        raise InvalidInput(f"{member} is required.")
+    return params[member]
 
 
 def _empty_list(key: str, params: dict) -> dict:

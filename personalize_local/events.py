@@ -35,6 +35,7 @@ COLUMNS = (
     ("impression", "TEXT"),  # item ids joined by "|", as the IMPRESSION field holds them
     ("recommendation_id", "TEXT"),
     ("attribution_source", "TEXT"),
+    ("recommendation_source", "TEXT"),  # the campaign that returned the event's recommendationId (if known)
 )
 NAMES = tuple(name for name, _ in COLUMNS)
 
@@ -97,6 +98,22 @@ class EventLog:
                 f"SELECT {', '.join(NAMES)} FROM events WHERE grp = ? ORDER BY received_at, rowid", (group,)
             ).fetchall()
         return pd.DataFrame(rows, columns=list(NAMES))
+
+    def last_rowid(self) -> int:
+        """The newest event's row id (0: none yet): events after it are newer."""
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM events").fetchone()[0]
+
+    def rows_after(self, group: str, rowid: int) -> tuple[int, list[dict]]:
+        """(the newest row id, the group's events stored after ``rowid`` as {column: value}), oldest first."""
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT rowid, {', '.join(NAMES)} FROM events WHERE grp = ? AND rowid > ? ORDER BY rowid",
+                (group, rowid),
+            ).fetchall()
+        if not found:
+            return rowid, []
+        return found[-1][0], [dict(zip(NAMES, row[1:], strict=True)) for row in found]
 
     def frame(self, group: str) -> pd.DataFrame:
         """The group's events with an item as interactions: USER_ID (anonymous sessions resolved as the module

@@ -114,6 +114,12 @@ KINDS: dict[str, Kind] = {
             name_scope="parent",
         ),
         Kind(
+            "MetricAttribution",
+            "metricAttributionArn",
+            "metric-attribution/{name}",
+            parent=("datasetGroupArn", "DatasetGroup"),
+        ),
+        Kind(
             "DatasetImportJob",
             "datasetImportJobArn",
             "dataset-import-job/{name}",

@@ -15,7 +15,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from personalize_local import autotraining, semantics
+from personalize_local import attribution, autotraining, semantics
 from personalize_local.jobs import deletion
 from personalize_local.jobs.context import JobContext, JobFailed, Runner
 from personalize_local.kinds import KINDS, Kind, parse_arn
@@ -81,6 +81,7 @@ class Lifecycle:
                 if update and update["due"] <= now:
                     self._advance_update(KINDS[doc["_kind"]], doc, update, now)
             autotraining.tick(self.backend, now)
+        attribution.tick(self.backend, now)  # S3 writes: outside the store lock
 
     def _advance(self, kind: Kind, doc: dict, now: float) -> None:
         set_fields = self.backend.set_fields

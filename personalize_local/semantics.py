@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import NamedTuple
 
-from personalize_local import autotraining, catalog
+from personalize_local import attribution, autotraining, catalog
 from personalize_local.aws_errors import (
     InvalidInput,
     LimitExceeded,
@@ -287,7 +287,12 @@ def _batch_job(backend, doc, params, parent):
     doc.setdefault("batchInferenceJobMode", "BATCH_INFERENCE")
 
 
+def _metric_attribution(backend, doc, params, parent):
+    attribution.before_create(backend, doc, params)
+
+
 _HOOKS = {
+    "MetricAttribution": _metric_attribution,
     "Schema": _schema,
     "Dataset": _dataset,
     "Solution": _solution,

@@ -64,6 +64,7 @@ class Serving:
         self._row_cache: dict[str, tuple] = {}  # dataset file -> (file stamp, rows, rows by id)
         self._paths: dict[tuple, tuple] = {}  # (dataset group, type) -> (its dataset file or None, checked at)
         self._recommended: OrderedDict[str, list[str]] = OrderedDict()  # recommendationId -> item ids
+        self._recommended_by: dict[str, str] = {}  # recommendationId -> the campaign that returned it
 
     # -- runtime ----------------------------------------------------------------------------------------
     def get_recommendations(self, params: dict) -> dict:
@@ -110,7 +111,8 @@ class Serving:
                 entry["promotionName"] = r.promotion
             items.append(entry)
         self._add_metadata(items, columns, group)
-        return {"itemList": items, "recommendationId": self._remember([r.item_id for r in recs])}
+        rid = self._remember([r.item_id for r in recs], params["campaignArn"])
+        return {"itemList": items, "recommendationId": rid}
 
     def get_personalized_ranking(self, params: dict) -> dict:
         model, group, trained_at, campaign = self._campaign_model(params["campaignArn"])
@@ -129,7 +131,8 @@ class Serving:
             raise InvalidInput(str(exc)) from exc
         items = [{"itemId": i, "score": s} for i, s in ranked]
         self._add_metadata(items, columns, group)
-        return {"personalizedRanking": items, "recommendationId": self._remember([i for i, _ in ranked])}
+        rid = self._remember([i for i, _ in ranked], params["campaignArn"])
+        return {"personalizedRanking": items, "recommendationId": rid}
 
     def _campaign_model(self, campaign_arn: str):
         from personalize_local.engine import load_model
@@ -312,13 +315,17 @@ class Serving:
             cached = self._current_models[version_arn] = (stamp, current, model)
         return cached[1]
 
-    def _remember(self, item_ids: list[str]) -> str:
-        """A new recommendationId; its items are kept (bounded) for the implicit impressions of PutEvents."""
+    def _remember(self, item_ids: list[str], campaign_arn: str | None = None) -> str:
+        """A new recommendationId; its items (for the implicit impressions of PutEvents) and its campaign (the
+        attribution source of events that name it) are kept, bounded."""
         rid = f"RID-{uuid.uuid4()}"
         with self._write_lock:
             self._recommended[rid] = item_ids
+            if campaign_arn:
+                self._recommended_by[rid] = campaign_arn
             while len(self._recommended) > _REMEMBERED_RECOMMENDATIONS:
-                self._recommended.popitem(last=False)
+                old, _ = self._recommended.popitem(last=False)
+                self._recommended_by.pop(old, None)
         return rid
 
     # -- events -----------------------------------------------------------------------------------------
@@ -352,6 +359,7 @@ class Serving:
                     "impression": "|".join(impression) if impression else None,
                     "recommendation_id": e.get("recommendationId"),
                     "attribution_source": (e.get("metricAttribution") or {}).get("eventAttributionSource"),
+                    "recommendation_source": self._recommended_by.get(e.get("recommendationId") or ""),
                 }
             )
         self.backend.events.add(rows)

@@ -57,6 +57,7 @@ class LocalStack:
         account_id: str | None = None,
         check_roles: bool = False,
         auto_training_seconds_per_day: float | None = None,
+        attribution_publish_seconds: float | None = None,
     ):
         self.dir = Path(directory).resolve()
         self.data_dir = self.dir / "data"
@@ -65,6 +66,7 @@ class LocalStack:
         self.account_id = account_id  # --account-id of the service (None: its default)
         self.check_roles = check_roles  # roleArn must exist in the moto server's IAM (--iam-endpoint)
         self.auto_training_seconds_per_day = auto_training_seconds_per_day  # None: real time (86400)
+        self.attribution_publish_seconds = attribution_publish_seconds  # None: the service's default (900)
         self.service_args: list[str] = []  # extra `serve` options, e.g. ["--max-resumes", "1"]
         self.ready_timeout = ready_timeout
         self.procs: dict[str, subprocess.Popen] = {}
@@ -125,6 +127,8 @@ class LocalStack:
             cmd += ["--iam-endpoint", self.s3_endpoint]  # moto serves IAM on the same port
         if self.auto_training_seconds_per_day is not None:
             cmd += ["--auto-training-seconds-per-day", str(self.auto_training_seconds_per_day)]
+        if self.attribution_publish_seconds is not None:
+            cmd += ["--attribution-publish-seconds", str(self.attribution_publish_seconds)]
         cmd += self.service_args
         self._spawn("personalize", cmd)
         self._wait_ready("personalize", self.endpoint + "/_admin/health")

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from personalize_local import attribution
 from personalize_local.datasets import ARROW_TYPES, ID_FIELDS, field_types, parse_schema, write_rows
 from personalize_local.jobs.context import JobFailed
 from personalize_local.jobs.s3io import read_objects
@@ -52,7 +53,9 @@ def run_import(ctx) -> dict:
             "included): import them together with others."
         )
     rows = write_rows(dataset_file(ctx.data_dir, dataset["datasetArn"]), table, mode, ID_FIELDS.get(dtype))
-    return {"_rows_imported": table.num_rows, "_rows_total": rows}
+    report = attribution.publish_import(ctx, job, dataset, table)
+    published = {"_attribution_report": report} if report else {}
+    return {"_rows_imported": table.num_rows, "_rows_total": rows, **published}
 
 
 def parse_csv(url: str, body: bytes, fields: list[dict]) -> pa.Table:

@@ -344,6 +344,7 @@ KINDS: dict[str, ResourceKind] = {
             list_parent_member="datasetGroupArn",
             create_parent_member="datasetGroupArn",
             config_members=("metricsOutputConfig",),
+            update_op="UpdateMetricAttribution",  # metrics and output change in place (pipeline/attribution.py)
             teardown_rank=40,
         ),
         ResourceKind(

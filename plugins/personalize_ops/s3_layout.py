@@ -8,6 +8,9 @@ Under ``s3://<bucket>/<prefix>/`` (the ``dataset_group`` section of the config):
 | batch     | ``batch/<group>/<job>/<token>/{input,output}/part-NNNNN...``     | batch export (scratch)|
 | history   | ``metrics/history/<group>/<solution>/<solution_version_id>.json`` | metric logging        |
 | gate      | ``metrics/gate/<group>/<campaign>/<run_id>.json``                 | the gate              |
+| exp_logs  | ``experiments/logs/<group>/<experiment>/{exposures,events}/...``  | the application       |
+| exp_reports | ``experiments/reports/<group>/<experiment>/<run_id>.json``      | the experiment report |
+| attribution | ``attribution/<group>/AggregatedAttributionMetrics - ...csv``   | Personalize (default) |
 
 Batch exports are not here: they go to each batch job's configured ``destination``. Every area ends in the
 dataset group's name, so pipelines sharing a bucket and prefix never read or delete each other's objects.
@@ -21,6 +24,9 @@ AREAS: dict[str, tuple[str, ...]] = {
     "batch": ("batch",),
     "history": ("metrics", "history"),
     "gate": ("metrics", "gate"),
+    "exp_logs": ("experiments", "logs"),
+    "exp_reports": ("experiments", "reports"),
+    "attribution": ("attribution",),
 }
 
 
@@ -73,3 +79,14 @@ def history_key(prefix: str, group: str, solution: str, version_id: str) -> str:
 def gate_key(prefix: str, group: str, campaign: str, run_id: str) -> str:
     """Key of one gate decision (one per campaign and DAG run)."""
     return area(prefix, "gate", group, segment(campaign, "campaign")) + f"{segment(run_id, 'run_id')}.json"
+
+
+def experiment_log_prefix(prefix: str, group: str, experiment: str, kind: str) -> str:
+    """Where the application ships an experiment's logs: ``kind`` is ``exposures`` (lists shown) or ``events``
+    (the PutEvents calls it made), JSON Lines files of any name under it."""
+    return area(prefix, "exp_logs", group, segment(experiment, "experiment"), segment(kind, "log kind"))
+
+
+def experiment_report_key(prefix: str, group: str, experiment: str, run_id: str) -> str:
+    """Key of one experiment report (one per experiment and DAG run)."""
+    return area(prefix, "exp_reports", group, segment(experiment, "experiment")) + f"{segment(run_id, 'run_id')}.json"

@@ -20,6 +20,7 @@ class PageSettings:
     solutions: dict[str, str]  # solution name -> recipe
     campaigns: dict[str, tuple[str, str]]  # campaign name -> (solution, gate metric)
     retrain_dag_id: str  # run links point at it; reading it is the permission the page requires
+    experiments: tuple[str, ...] = ()  # the config's online experiments (their reports are shown)
 
     @property
     def default_metric(self) -> str:
@@ -45,6 +46,7 @@ def settings_of(pipeline) -> PageSettings:
         solutions={s.name: s.recipe for s in cfg.solutions},
         campaigns={c.name: (c.solution, c.gate.metric) for c in cfg.campaigns},
         retrain_dag_id=pipeline.dag_id("retrain"),
+        experiments=tuple(e.name for e in cfg.experiments),
     )
 
 
@@ -77,6 +79,7 @@ class PageData:
     notes: list[str] = field(default_factory=list)  # what could not be read, shown on the page
     history_problems: list[tuple[str, str]] = field(default_factory=list)  # (s3 uri, reason): error rows
     decision_problems: list[tuple[str, str]] = field(default_factory=list)
+    experiments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # name -> reports, oldest first
 
     @property
     def promoted_arns(self) -> set[str]:
@@ -121,12 +124,41 @@ def load_page_data(settings: PageSettings, describe_campaigns: bool = True) -> P
                 total = f"{'at least ' if scan.total >= SCAN_LIST_LIMIT else ''}{scan.total:,}"
                 data.notes.append(f"truncated: showing the newest {MAX_RECORDS:,} of {total} {what} "
                                   f"(the page reads at most {MAX_RECORDS:,})")  # fmt: skip
+    if settings.experiments:
+        try:
+            data.experiments = load_experiment_reports(s3, settings)
+        except (BotoCoreError, ClientError) as err:
+            data.notes.append(f"experiment reports not readable from s3://{settings.bucket}: {err}")
     if describe_campaigns and settings.campaigns:
         try:
             data.live = _describe_campaigns(settings)
         except Exception as err:  # the page still works from S3 alone
             data.notes.append(f"Personalize not reachable through '{settings.aws_conn_id}': {err}")
     return data
+
+
+def load_experiment_reports(s3, settings: PageSettings) -> dict[str, list[dict[str, Any]]]:
+    """Each experiment's reports (personalize_experiment_report's records), oldest first, the newest
+    ``MAX_RECORDS`` at most; a record that is too big or not JSON is skipped with a note in its place."""
+    import json
+
+    from personalize_ops import s3_layout
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in settings.experiments:
+        prefix = s3_layout.area(settings.prefix, "exp_reports", settings.dataset_group, name)
+        objects = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix)
+                   for o in page.get("Contents", [])]  # fmt: skip
+        records = []
+        for obj in sorted(objects, key=lambda o: o["LastModified"])[-MAX_RECORDS:]:
+            if obj["Size"] > MAX_RECORD_BYTES:
+                continue
+            try:
+                records.append(json.loads(s3.get_object(Bucket=settings.bucket, Key=obj["Key"])["Body"].read()))
+            except ValueError:
+                continue
+        out[name] = sorted(records, key=lambda r: str(r.get("recorded_at", "")))
+    return out
 
 
 def _describe_campaigns(settings: PageSettings) -> dict[str, dict[str, Any]]:

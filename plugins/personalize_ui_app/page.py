@@ -143,6 +143,48 @@ def decisions_table(settings: PageSettings, data: PageData) -> str:
     return _table(header, _problem_rows(data.decision_problems, len(header)) + rows, "decisions")
 
 
+def _interval(low: float | None, high: float | None, pct: bool = False) -> str:
+    if low is None or high is None:
+        return "-"
+    return f"{low:+.1%} .. {high:+.1%}" if pct else f"{low:.4g} .. {high:.4g}"
+
+
+def experiments_table(settings: PageSettings, data: PageData) -> str:
+    """The newest report of each online experiment: verdict, per-variant primary metric with its interval, the
+    lift of each challenger, the sample-ratio check, a promotion; the number of daily reports so far."""
+    rows = []
+    for name in settings.experiments:
+        reports = data.experiments.get(name) or []
+        if not reports:
+            rows.append(f"<tr><td>{escape(name)}</td><td colspan='8'>no report yet</td></tr>")
+            continue
+        r, res = reports[-1], reports[-1]["result"]
+        verdict = escape(r["verdict"].replace("_", " ")) + (f" ({escape(r['winner'])})" if r.get("winner") else "")
+        cls = {"winner": "yes", "sample_ratio_mismatch": "no", "guardrail_violated": "no"}.get(r["verdict"], "")
+        variants = "<br>".join(
+            f"{escape(v['name'])}: {v['value']:.4g} [{_interval(v['low'], v['high'])}], {v['users']:,} users"
+            if v.get("value") is not None else f"{escape(v['name'])}: -, {v['users']:,} users"
+            for v in res["variants"]
+        )
+        lifts = "<br>".join(
+            f"{escape(c['variant'])}: {'-' if c['lift'] is None else format(c['lift'], '+.1%')} "
+            f"[{_interval(c['low'], c['high'], pct=True)}] {escape(c['status'])}"
+            for c in res["comparisons"]
+        )
+        p = r.get("promotion")
+        promoted = f"{escape(_version_id(p['solution_version_arn']))} to {escape(p['campaign'])}" if p else "-"
+        ended = " (ended)" if r.get("ended") else ""
+        rows.append(
+            f"<tr><td>{escape(name)}</td><td><span class='{cls}'>{verdict}</span>{ended}</td>"
+            f"<td class='num'>{res['day']:g}</td><td>{escape(res['primary_metric'])}</td><td>{variants}</td>"
+            f"<td>{lifts}</td><td class='num'>{res['srm']['p_value']:.2g}</td><td>{promoted}</td>"
+            f"<td>{escape(r['recorded_at'])} ({len(reports)} reports)</td></tr>"
+        )
+    header = ["experiment", "verdict", "day", "metric", "variants (value [confidence sequence])",
+              "lift vs control [interval]", "sample ratio p", "promoted", "reported"]  # fmt: skip
+    return _table(header, rows, "experiments")
+
+
 def metric_form(metric: str) -> str:
     options = "".join(
         f'<option value="{m}"{" selected" if m == metric else ""}>{short_label(m)} ({m})</option>'
@@ -167,6 +209,7 @@ via connection <code>{escape(settings.aws_conn_id)}</code>.</p>{notes}
 <h2>Metric history</h2>
 {metric_form(metric)}
 {chart(settings, data, metric)}
+{_experiments_section(settings, data)}
 <h2>Campaigns</h2>
 {campaigns_table(settings, data)}
 <h2>Solution versions</h2>
@@ -174,6 +217,14 @@ via connection <code>{escape(settings.aws_conn_id)}</code>.</p>{notes}
 <h2>Gate decisions</h2>
 {decisions_table(settings, data)}
 </body></html>"""
+
+
+def _experiments_section(settings: PageSettings, data: PageData) -> str:
+    if not settings.experiments:
+        return ""
+    return ("<h2>Online experiments</h2><p>The newest daily report of each experiment "
+            "(personalize_experiment_report; docs/experiments.md explains the verdicts).</p>"
+            + experiments_table(settings, data))  # fmt: skip
 
 
 def render_index(catalog: Catalog, href) -> str:

@@ -103,3 +103,29 @@ def test_one_file_keeps_the_plain_dag_ids(tmp_path, monkeypatch):
     assert bag.dag_ids == []
     (error,) = bag.import_errors.values()
     assert f"{path}: dataset_group.role_arm: unknown key" in error
+
+
+def test_a_config_with_experiments_gets_its_experiment_report_dag(folder):
+    def experiments(cfg):
+        cfg["campaigns"].append({"name": "challenger", "solution": "demo-popularity"})
+        cfg["experiments"] = [{
+            "name": exp, "primary_metric": {"kind": "ctr"},
+            "variants": [{"name": "a", "campaign": "demo-user-personalization"},
+                         {"name": "b", "campaign": "challenger"}],
+        } for exp in ("first", "second")]  # fmt: skip
+        clicks = {"name": "CLICKS", "event_type": "click", "expression": "SAMPLECOUNT()"}
+        cfg["metric_attribution"] = {"metrics": [clicks]}
+        cfg["schedules"]["experiment_report"] = "0 6 * * *"
+
+    _write(folder, "with.yaml", "group-with", experiments)
+    _write(folder, "without.yaml", "group-without", lambda c: c.pop("metric_attribution"))
+    bag = _bag()
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {f"personalize_{k}__{p}" for k in KINDS for p in ("with", "without")} | {
+        "personalize_experiment_report__with"
+    }
+    report = bag.dags["personalize_experiment_report__with"]
+    assert {t.task_id for t in report.tasks} == {"report_first", "report_second"}
+    assert report.schedule == "0 6 * * *" and set(report.params) == {"promote"}
+    assert "ensure_metric_attribution" in bag.dags["personalize_retrain__with"].task_ids
+    assert "ensure_metric_attribution" not in bag.dags["personalize_retrain__without"].task_ids

@@ -354,11 +354,12 @@ def test_every_constraint_of_the_operation_is_enforced_as_documented(clients, se
 
 @pytest.mark.parametrize(
     "operation",
-    ["UpdateDataset", "UpdateSolution", "CreateDataDeletionJob", "DescribeDataDeletionJob", "ListDataDeletionJobs"],
-)
+    ["UpdateDataset", "UpdateSolution", "CreateDataDeletionJob", "DescribeDataDeletionJob", "ListDataDeletionJobs",
+     "CreateMetricAttribution"],
+)  # fmt: skip
 def test_schema_replacement_and_data_deletion_are_validated_not_answered_501(clients, operation):
-    """Replacing a schema, automatic training settings and data deletion are implemented: their requests are
-    validated (an empty one names its missing members) instead of answered NotImplementedException."""
+    """Replacing a schema, automatic training settings, data deletion and metric attributions are implemented: their
+    requests are validated (an empty one names its missing members) instead of answered NotImplementedException."""
     code, message, status = _call(clients["personalize"], operation, {})
     model = load_model("personalize")
     if model["shapes"][model["operations"][operation]["input"]["shape"]].get("required"):

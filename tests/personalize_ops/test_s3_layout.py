@@ -16,8 +16,13 @@ def test_documented_keys():
         "batch": "batch/dg/",
         "history": "metrics/history/dg/",
         "gate": "metrics/gate/dg/",
+        "exp_logs": "experiments/logs/dg/",
+        "exp_reports": "experiments/reports/dg/",
+        "attribution": "attribution/dg/",
     }
-    assert s3_layout.roots("pz") == ["pz/batch/", "pz/metrics/", "pz/staging/"]
+    assert s3_layout.roots("pz") == ["pz/attribution/", "pz/batch/", "pz/experiments/", "pz/metrics/", "pz/staging/"]
+    assert s3_layout.experiment_log_prefix("pz", "dg", "ab", "events") == "pz/experiments/logs/dg/ab/events/"
+    assert s3_layout.experiment_report_key("pz", "dg", "ab", "r1") == "pz/experiments/reports/dg/ab/r1.json"
 
 
 def test_every_key_of_a_group_is_inside_its_area_and_outside_a_similarly_named_group():
@@ -27,6 +32,8 @@ def test_every_key_of_a_group_is_inside_its_area_and_outside_a_similarly_named_g
         "batch": s3_layout.batch_key("pz", "dg", "job", "tok", "output", "part-00000/"),
         "history": s3_layout.history_key("pz", "dg", "sol", "v1"),
         "gate": s3_layout.gate_key("pz", "dg", "camp", "run1"),
+        "exp_logs": s3_layout.experiment_log_prefix("pz", "dg", "ab", "exposures") + "part.jsonl",
+        "exp_reports": s3_layout.experiment_report_key("pz", "dg", "ab", "run1"),
     }
     for name, key in keys.items():
         assert key.startswith(areas[name])

@@ -6,12 +6,15 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from personalize_ops.config.attribution import MetricAttribution
 from personalize_ops.config.base import Strict
 from personalize_ops.config.datasets import Datasets
 from personalize_ops.config.errors import validated_with
 from personalize_ops.config.notifications import Costs, Notifications
 from personalize_ops.config.references import Sections, reference_problems
 from personalize_ops.config.resources import BatchJob, Campaign, DatasetGroup, EventTracker, Filter, Schedules, Solution
+from personalize_ops.experiments.config import Experiment
+from personalize_ops.experiments.config import reference_problems as experiment_problems
 
 
 class PipelineConfig(Strict):
@@ -28,6 +31,10 @@ class PipelineConfig(Strict):
     schedules: Schedules = Field(Schedules(), description="when the scheduled DAGs run")
     notifications: Notifications = Field(Notifications(), description="alert channels")
     costs: Costs = Field(Costs(), description="prices for the retrain run's cost estimate")
+    metric_attribution: MetricAttribution | None = Field(
+        None, description="a metric attribution: online metrics per event source, published to S3"
+    )
+    experiments: list[Experiment] = Field(default_factory=list, description="A/B experiments between campaigns")
     source_file: str | None = Field(None, exclude=True)  # set by load_config, not a YAML key
 
     @model_validator(mode="wrap")
@@ -37,7 +44,8 @@ class PipelineConfig(Strict):
 
         def problems(cfg: PipelineConfig | None) -> list:
             sections = Sections.of(cfg) if cfg is not None else Sections.partial(data, info.context)
-            return reference_problems(sections)
+            raw = cfg.experiments if cfg is not None else (data.get("experiments") if isinstance(data, dict) else None)
+            return reference_problems(sections) + experiment_problems(raw, sections.lists["campaigns"].names.values())
 
         return validated_with(cls.__name__, handler, data, problems)
 
@@ -46,3 +54,6 @@ class PipelineConfig(Strict):
 
     def filter(self, name: str) -> Filter:
         return next(f for f in self.filters if f.name == name)
+
+    def experiment(self, name: str) -> Experiment:
+        return next(e for e in self.experiments if e.name == name)

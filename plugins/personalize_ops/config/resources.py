@@ -269,8 +269,9 @@ class Schedules(Strict):
 
     retrain: str | None = Field("@weekly", description="the retrain DAG's schedule", examples=["0 3 * * 1"])
     batch_export: str | None = Field("@daily", description="the batch-export DAG's schedule")
+    experiment_report: str | None = Field("@daily", description="the experiment-report DAG's schedule")
 
-    @field_validator("retrain", "batch_export")
+    @field_validator("retrain", "batch_export", "experiment_report")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
         if v is None or v in CRON_PRESETS:

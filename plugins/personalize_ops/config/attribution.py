@@ -1,0 +1,68 @@
+"""The ``metric_attribution:`` section: what Personalize reports per event attribution source, and where.
+
+One metric attribution per dataset group (an AWS rule): its metrics (an event type and ``SAMPLECOUNT()`` or
+``SUM(Items.COLUMN)`` / ``SUM(Interactions.COLUMN)``, at most 10), and the S3 prefix its reports go to (default
+``s3://<bucket>/<prefix>/attribution/<group>/``). personalize_retrain creates it and keeps it in sync with this
+section (pipeline/attribution.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from personalize_ops.config.base import ResourceName, Strict, _name
+
+#: The functions AWS documents for a metric ("Creating an Amazon Personalize metric attribution").
+EXPRESSION_RE = re.compile(r"^(SAMPLECOUNT\(\)|SUM\((Items|Interactions)\.[A-Z][A-Z0-9_]*\))$")
+MAX_METRICS = 10
+
+
+class AttributionMetric(Strict):
+    name: str = Field(min_length=1, max_length=256, description="the metric's name in reports (metricName)")
+    event_type: str = Field(min_length=1, max_length=256)
+    expression: str = Field(description="SAMPLECOUNT() or SUM(Items.COLUMN) / SUM(Interactions.COLUMN)")
+
+    @field_validator("expression")
+    @classmethod
+    def _expression(cls, v: str) -> str:
+        if not EXPRESSION_RE.fullmatch(v):
+            raise ValueError(
+                f"{v!r} must be SAMPLECOUNT() or SUM(Items.COLUMN) / SUM(Interactions.COLUMN) with the column in "
+                "capitals, e.g. SUM(Items.PRICE)"
+            )
+        return v
+
+    def request(self) -> dict[str, str]:
+        """The MetricAttribute of CreateMetricAttribution / UpdateMetricAttribution."""
+        return {"eventType": self.event_type, "metricName": self.name, "expression": self.expression}
+
+
+class MetricAttribution(Strict):
+    name: ResourceName | None = Field(None, description="default: <dataset group>-attribution")
+    metrics: list[AttributionMetric] = Field(min_length=1, max_length=MAX_METRICS)
+    s3_output: str | None = Field(None, description="s3:// prefix of the reports; default the pipeline's area")
+    role_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", description="default: dataset_group.role_arn"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _n(cls, v: str | None) -> str | None:
+        return None if v is None else _name(v)
+
+    @field_validator("s3_output")
+    @classmethod
+    def _s3(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?", v):
+            raise ValueError(f"{v!r} must be an s3://bucket/prefix/ URL")
+        return v
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [m.name for m in self.metrics]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"metric names must be unique; listed twice: {', '.join(dup)}")
+        return self
