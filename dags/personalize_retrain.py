@@ -14,23 +14,23 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, TaskGroup, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 from personalize_ops.notifications import on_failure
-from personalize_ops.operators import (
-    PersonalizeCreateSolutionVersionOperator,
-    PersonalizeEnsureResourceOperator,
-    PersonalizeGetSolutionMetricsOperator,
-)
+from personalize_ops.operators import PersonalizeEnsureResourceOperator, PersonalizeGetSolutionMetricsOperator
 from personalize_ops.pipeline import naming, registry, requests, settings
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.errors import failing_fast
 from personalize_ops.pipeline.imports import PersonalizeImportOperator
-from personalize_ops.pipeline.values import StagedDataset, TrainedVersion
+from personalize_ops.pipeline.schema_change import PersonalizeEnsureDatasetOperator
+from personalize_ops.pipeline.training_reuse import PersonalizeTrainOrReuseOperator
+from personalize_ops.pipeline.values import StagedDataset, TrainedVersion, TrainingPlan
 
 DOC = """
 ### personalize_retrain ({group})
-Data quality + transform -> S3 (content-addressed) -> dataset group, schemas, datasets -> imports (skipped when the
-data is unchanged, unless `force_import`) -> per solution: solution, version, offline metrics (logged to the metric
-history in S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker ->
-smoke test. Params: `force_import`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
+Data quality + transform -> S3 (content-addressed) -> dataset group, schema-change preflight, schemas, datasets
+(a changed schema replaced with UpdateDataset) -> imports (skipped when the data is unchanged, unless `force_import`)
+-> per solution: solution, version (trained; or reused when data and configuration are unchanged, unless
+`force_train`; or the newest automatic version when AWS trains it), offline metrics (logged to the metric history in
+S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker -> smoke test.
+Params: `force_import`, `force_train`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
 Config: `{path}`.
 """
 
@@ -60,6 +60,8 @@ def retrain_dag(pipeline: registry.Pipeline):
         },
         params={
             "force_import": Param(False, type="boolean", description="Import even when the data is unchanged."),
+            "force_train": Param(False, type="boolean",
+                                 description="Train even when a solution's data and configuration are unchanged."),
             "solutions": Param(
                 [], type="array", items={"type": "string"},
                 description=f"Train only these solutions (empty: all of {', '.join(solutions)}).",
@@ -100,18 +102,27 @@ def retrain_dag(pipeline: registry.Pipeline):
             token = run_token(dag_run.dag_id, dag_run.run_id)
             return plan(PersonalizeHook(aws_conn_id=conn), dataset_arn, staged, params["force_import"], token)
 
+        @task
+        def preflight_schemas(group_arn: str) -> list[str]:
+            """Refuses a schema change AWS does not allow before anything is created; lists the planned ones."""
+            from personalize_ops.hook import PersonalizeHook
+            from personalize_ops.pipeline.schema_change import preflight
+
+            return preflight(PersonalizeHook(aws_conn_id=conn), cfg, group_arn)
+
         imports, plans = [], {}
         with TaskGroup("datasets", tooltip="schemas, datasets and import jobs"):
+            schemas_checked = preflight_schemas(group.output)
             for ds, spec in datasets.items():
                 schema = PersonalizeEnsureResourceOperator(
                     task_id=f"ensure_schema_{ds}", kind="schema", name=requests.schema_name(cfg, ds),
                     config={"schema": requests.schema_json(cfg, ds)},
                 )  # fmt: skip
-                dataset = PersonalizeEnsureResourceOperator(
-                    task_id=f"ensure_dataset_{ds}", kind="dataset", name=requests.dataset_name(cfg, ds),
+                dataset = PersonalizeEnsureDatasetOperator(
+                    task_id=f"ensure_dataset_{ds}", name=requests.dataset_name(cfg, ds),
                     parent_arn=group.output, config=requests.dataset_request(ds, schema.output),
                 )  # fmt: skip
-                gate_open >> schema
+                gate_open >> schemas_checked >> schema
                 plans[ds] = plan_import.override(task_id=f"plan_import_{ds}")(dataset.output, prepared[ds])
                 imports.append(PersonalizeImportOperator(
                     task_id=f"import_{ds}", plan=plans[ds], parent_arn=dataset.output, role_arn=group_cfg.role_arn,
@@ -124,11 +135,24 @@ def retrain_dag(pipeline: registry.Pipeline):
             return not params["solutions"] or solution in params["solutions"]
 
         @task
+        def plan_training(solution: str, solution_arn: str, staged: dict, params=None) -> TrainingPlan:
+            """Train, reuse the unchanged newest version, or take AWS's automatic one (skips when there is none)."""
+            from personalize_ops.hook import PersonalizeHook
+            from personalize_ops.pipeline.training_reuse import plan_training as plan
+
+            decided = plan(PersonalizeHook(aws_conn_id=conn), cfg, solutions[solution], solution_arn, staged,
+                           params["force_train"])  # fmt: skip
+            if decided.action == "none":
+                raise AirflowSkipException(decided.reason)
+            return decided
+
+        @task
         def log_metrics(solution: str, solution_arn: str, version_arn: str, metrics: dict, staged: StagedDataset,
-                        run_id=None) -> TrainedVersion:  # fmt: skip
+                        plan: TrainingPlan, run_id=None) -> TrainedVersion:  # fmt: skip
             from personalize_ops.pipeline.metrics_task import log_version
 
-            trained = TrainedVersion(solution, solutions[solution].recipe, solution_arn, version_arn, metrics)
+            trained = TrainedVersion(solution, solutions[solution].recipe, solution_arn, version_arn, metrics,
+                                     origin=plan.action)  # fmt: skip
             return log_version(S3Hook(aws_conn_id=conn).get_conn(), cfg, trained, staged, run_id)
 
         trained, ensured = {}, {}
@@ -138,12 +162,13 @@ def retrain_dag(pipeline: registry.Pipeline):
                     task_id="ensure_solution", kind="solution", name=name, parent_arn=group.output,
                     config=requests.solution_request(sol),
                 )  # fmt: skip
-                version = PersonalizeCreateSolutionVersionOperator(
-                    task_id="train", solution_arn=solution.output, training_mode=sol.training_mode
+                plan = plan_training.override(task_id="plan_training")(name, solution.output, prepared)
+                version = PersonalizeTrainOrReuseOperator(
+                    task_id="train", plan=plan, solution_arn=solution.output, training_mode=sol.training_mode
                 )
                 metrics = PersonalizeGetSolutionMetricsOperator(task_id="metrics", solution_version_arn=version.output)
                 trained[name] = log_metrics(name, solution.output, version.output, metrics.output,
-                                            prepared["interactions"])  # fmt: skip
+                                            prepared["interactions"], plan)  # fmt: skip
                 imports >> selected.override(task_id="selected")(name) >> solution
 
         @task(trigger_rule="none_failed")

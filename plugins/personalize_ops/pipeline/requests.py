@@ -37,6 +37,8 @@ def solution_request(sol) -> dict:
     solution_config = dict(sol.solution_config or {})
     if sol.event_value_threshold is not None:
         solution_config["eventValueThreshold"] = str(sol.event_value_threshold)
+    if sol.auto_training_schedule:
+        solution_config["autoTrainingConfig"] = {"schedulingExpression": sol.auto_training_schedule}
     if sol.hyperparameters:
         hps = {k: str(v) for k, v in sol.hyperparameters.items()}
         solution_config["algorithmHyperParameters"] = {**solution_config.get("algorithmHyperParameters", {}), **hps}

@@ -64,14 +64,35 @@ class ImportPlan(Value):
 
 
 @dataclass(frozen=True)
+class TrainingPlan(Value):
+    """What the train step does for one solution (pipeline/training_reuse.py).
+
+    ``action``: ``train`` (a new version, tagged with ``fingerprint``), ``reuse`` (``version_arn``, the newest ACTIVE
+    version, was trained on the same data and configuration), ``automatic`` (``version_arn``, the newest ACTIVE
+    version AWS's automatic training made) or ``none`` (automatic training has not made a version yet).
+    """
+
+    solution: str
+    action: str
+    reason: str
+    fingerprint: str
+    version_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainedVersion(Value):
-    """A solution version trained in this run, with its offline metrics."""
+    """A solution version this run trained (or reused, or picked up from automatic training), with its metrics.
+
+    ``origin``: ``train``, ``reuse`` or ``automatic`` (a :class:`TrainingPlan` action); only ``train`` costs this
+    run training hours.
+    """
 
     solution: str
     recipe: str
     solution_arn: str
     arn: str
     metrics: dict[str, float] = field(default_factory=dict)
+    origin: str = "train"
 
 
 @dataclass(frozen=True)
@@ -119,7 +140,7 @@ class ExportPlan(Value):
                  "solution_version_arn": self.version, "filter_arn": self.filter_arn} for p in self.parts]  # fmt: skip
 
 
-VALUES = (StagedDataset, ImportPlan, TrainedVersion, GateOutcome, BatchPart, ExportPlan)
+VALUES = (StagedDataset, ImportPlan, TrainingPlan, TrainedVersion, GateOutcome, BatchPart, ExportPlan)
 
 
 def _allow() -> None:

@@ -17,6 +17,7 @@ from personalize_ops.pipeline.values import (
     ImportPlan,
     StagedDataset,
     TrainedVersion,
+    TrainingPlan,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,8 +25,9 @@ SAMPLES = [
     StagedDataset("interactions", 120, 118, "ab" * 32, "s3://b/p/staging/g/interactions/x.csv", True),
     StagedDataset("items", 10, 10, "cd" * 32),  # a dry run: nothing staged
     ImportPlan("items", "items-abc-123", False, "s3://b/k.csv"),
+    TrainingPlan("demo-up", "reuse", "data and configuration unchanged", "ef" * 32, "arn:sol/v1"),
     TrainedVersion("demo-up", "aws-user-personalization", "arn:sol", "arn:sol/v1",
-                   {"normalized_discounted_cumulative_gain_at_10": 0.0923, "coverage": 0.3657}),
+                   {"normalized_discounted_cumulative_gain_at_10": 0.0923, "coverage": 0.3657}, "automatic"),
     GateOutcome("c", None, "arn:sol", True, "promoted: no champion yet", "arn:sol/v1", None, 0.09, None, skipped=True),
     ExportPlan("daily", "arn:sol/v1", "newest ACTIVE version", None,
                [BatchPart("daily-1-0", "s3://b/in/0.jsonl", "s3://b/out/0/", 2), BatchPart("daily-1-1", "s3://b/in/1.jsonl",
