@@ -142,3 +142,16 @@ def test_new_interactions_lead_to_a_newer_automatic_version_which_the_next_run_t
     expected = arn if decision.promote else decision.champion_arn
     latest = served.get("latestCampaignUpdate") or {}
     assert latest.get("solutionVersionArn", served["solutionVersionArn"]) == expected
+
+
+def test_before_the_first_automatic_training_the_plan_is_none_with_the_reason(aws_conn_id, group, cfg, uid):
+    """On the session's stack days are real: the first automatic training is an hour away, so there is nothing to
+    take yet; the DAG skips the solution's branch with this reason (and trains nothing)."""
+    name = f"tk-auto-{uid}"
+    sol = cfg.solution(SOLUTION).model_copy(update={"name": name})
+    solution = ensure_once(aws_conn_id, "solution", name, group["dataset_group"], requests.solution_request(sol))
+    hook = PersonalizeHook(aws_conn_id=aws_conn_id)
+    plan = plan_training(hook, cfg, sol, solution, _staged("cc" * 32), force=False)
+    assert plan.action == "none" and plan.version_arn is None
+    assert plan.reason.startswith(f"{name}: automatic training has not made an ACTIVE version yet")
+    assert list(hook.list("solution_version", solution)) == []
