@@ -168,3 +168,19 @@ def test_a_schema_change_aws_refuses_fails_validate_config_and_the_preflight(pip
     assert run.state == "failed" and states["datasets.preflight_schemas"] == "failed", states
     assert states["datasets.ensure_schema_items"] == "upstream_failed"
     assert schema_arns(pz) == schemas and inventory(pz, dataset_group_arn(pz, GROUP)) == before
+
+
+def test_teardown_removes_the_group_and_the_schema_the_change_replaced(pipeline, two_runs, branded):
+    """The first items schema is used by no dataset after the replacement; teardown deletes it with the rest."""
+    pz = pipeline.personalize
+    first_items_schema = xcom(two_runs[0], "datasets.ensure_schema_items")
+    assert first_items_schema != _items_dataset(pz)["schemaArn"] and first_items_schema in schema_arns(pz)
+    ours = {a for a in schema_arns(pz) if pz.describe_schema(schemaArn=a)["schema"]["name"].startswith(f"{GROUP}-")}
+    pipeline.config(_day2(branded[0]), name="day2.yaml")
+    try:
+        run = pipeline.run("personalize_teardown", {"dry_run": False, "confirm": GROUP})
+    finally:
+        pipeline.config()
+    assert run.state == "success", task_states(run)
+    assert dataset_group_arn(pz, GROUP) is None
+    assert first_items_schema in ours and not ours & schema_arns(pz), "every schema of the group is gone"
