@@ -75,7 +75,16 @@ def _live(path, cfg) -> int:
     from personalize_ops.hook import PersonalizeHook
     from personalize_ops.pipeline.schema_change import DOC, live_report
 
-    planned, refused = live_report(PersonalizeHook(aws_conn_id=cfg.dataset_group.aws_conn_id), cfg)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    conn = cfg.dataset_group.aws_conn_id
+    try:
+        planned, refused = live_report(PersonalizeHook(aws_conn_id=conn), cfg)
+    except (BotoCoreError, ClientError) as err:
+        print(f"{path}: --live could not read the live datasets through the Airflow connection {conn!r} "
+              f"(dataset_group.aws_conn_id): {str(err).rstrip('.')}. Define it (e.g. AIRFLOW_CONN_{conn.upper()}, see "
+              f"docs/connections.md) or run without --live.", file=sys.stderr)  # fmt: skip
+        return 1
     for line in planned:
         print(f"  {line}")
     if refused:
