@@ -72,10 +72,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _live(path, cfg) -> int:
     """``--live``: the schema changes against the live datasets; 1 when AWS would refuse one."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from personalize_ops.hook import PersonalizeHook
     from personalize_ops.pipeline.schema_change import DOC, live_report
-
-    from botocore.exceptions import BotoCoreError, ClientError
 
     conn = cfg.dataset_group.aws_conn_id
     try:
