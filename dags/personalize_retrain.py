@@ -14,26 +14,26 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, TaskGroup, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 from personalize_ops.notifications import on_failure
-from personalize_ops.operators import (
-    PersonalizeCreateSolutionVersionOperator,
-    PersonalizeEnsureResourceOperator,
-    PersonalizeGetSolutionMetricsOperator,
-)
+from personalize_ops.operators import PersonalizeEnsureResourceOperator, PersonalizeGetSolutionMetricsOperator
 from personalize_ops.pipeline import backtest, naming, registry, requests, settings
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.errors import failing_fast
 from personalize_ops.pipeline.imports import PersonalizeImportOperator
-from personalize_ops.pipeline.values import BacktestCut, GateOutcome, StagedDataset, TrainedVersion
+from personalize_ops.pipeline.schema_change import PersonalizeEnsureDatasetOperator
+from personalize_ops.pipeline.training_reuse import PersonalizeTrainOrReuseOperator
+from personalize_ops.pipeline.values import BacktestCut, GateOutcome, StagedDataset, TrainedVersion, TrainingPlan
 
 DOC = """
 ### personalize_retrain ({group})
-Data quality + transform -> S3 (content-addressed) -> dataset group, schemas, datasets -> imports (skipped when the
-data is unchanged, unless `force_import`) -> per solution: solution, version, offline metrics (logged to the metric
-history in S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker,
-metric attribution -> smoke test. A backtest gate (docs/gate.md) cuts the interactions at C first: its solutions
-train on the events before C, the gate scores every model on the same users after C, the full data is imported back
+Data quality + transform -> S3 (content-addressed) -> dataset group, schema-change preflight, schemas, datasets
+(a changed schema replaced with UpdateDataset) -> imports (skipped when the data is unchanged, unless `force_import`)
+-> per solution: solution, version (trained; or reused when data and configuration are unchanged, unless
+`force_train`; or the newest automatic version when AWS trains it), offline metrics (logged to the metric history in
+S3) -> champion/challenger gate per campaign -> campaign create/update -> filters, event tracker, metric attribution
+-> smoke test. A backtest gate (docs/gate.md) cuts the interactions at C first: its solutions train on the events
+before C, the gate scores every model on the same users after C, the full data is imported back
 (`backtest.restore_interactions`) and a promoted solution is refit on it before deploy.
-Params: `force_import`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
+Params: `force_import`, `force_train`, `solutions` (subset), `skip_gate`, `dry_run` (prepare and validate only).
 Config: `{path}`.
 """
 
@@ -65,6 +65,8 @@ def retrain_dag(pipeline: registry.Pipeline):
         },
         params={
             "force_import": Param(False, type="boolean", description="Import even when the data is unchanged."),
+            "force_train": Param(False, type="boolean",
+                                 description="Train even when a solution's data and configuration are unchanged."),
             "solutions": Param(
                 [], type="array", items={"type": "string"},
                 description=f"Train only these solutions (empty: all of {', '.join(solutions)}).",
@@ -132,6 +134,14 @@ def retrain_dag(pipeline: registry.Pipeline):
             token = run_token(dag_run.dag_id, dag_run.run_id)
             return backtest.restore_plan(PersonalizeHook(aws_conn_id=conn), dataset_arn, bt, token)
 
+        @task
+        def preflight_schemas(group_arn: str) -> list[str]:
+            """Refuses a schema change AWS does not allow before anything is created; lists the planned ones."""
+            from personalize_ops.hook import PersonalizeHook
+            from personalize_ops.pipeline.schema_change import preflight
+
+            return preflight(PersonalizeHook(aws_conn_id=conn), cfg, group_arn)
+
         bt_cut = bt_group = None
         if bt_campaigns:
             bt_group = TaskGroup("backtest", tooltip="out-of-time holdout: the cut; the full data back after the gates")
@@ -140,16 +150,17 @@ def retrain_dag(pipeline: registry.Pipeline):
 
         imports, plans, interactions_dataset = [], {}, None
         with TaskGroup("datasets", tooltip="schemas, datasets and import jobs"):
+            schemas_checked = preflight_schemas(group.output)
             for ds, spec in datasets.items():
                 schema = PersonalizeEnsureResourceOperator(
                     task_id=f"ensure_schema_{ds}", kind="schema", name=requests.schema_name(cfg, ds),
                     config={"schema": requests.schema_json(cfg, ds)},
                 )  # fmt: skip
-                dataset = PersonalizeEnsureResourceOperator(
-                    task_id=f"ensure_dataset_{ds}", kind="dataset", name=requests.dataset_name(cfg, ds),
+                dataset = PersonalizeEnsureDatasetOperator(
+                    task_id=f"ensure_dataset_{ds}", name=requests.dataset_name(cfg, ds),
                     parent_arn=group.output, config=requests.dataset_request(ds, schema.output),
                 )  # fmt: skip
-                gate_open >> schema
+                gate_open >> schemas_checked >> schema
                 if ds == "interactions" and bt_cut is not None:
                     interactions_dataset = dataset
                     plans[ds] = plan_training_import.override(task_id=f"plan_import_{ds}")(dataset.output, bt_cut)
@@ -166,11 +177,29 @@ def retrain_dag(pipeline: registry.Pipeline):
             return not params["solutions"] or solution in params["solutions"]
 
         @task
+        def plan_training(solution: str, solution_arn: str, staged: dict, bt: BacktestCut | None = None,
+                          params=None) -> TrainingPlan:  # fmt: skip
+            """Train, reuse the unchanged newest version, or take AWS's automatic one (skips when there is none).
+            A backtest solution's input is the cut's training file, so its fingerprint is that file's."""
+            from personalize_ops.hook import PersonalizeHook
+            from personalize_ops.pipeline.training_reuse import plan_training as plan
+
+            if bt is not None:
+                staged = {**staged, "interactions": bt.training}
+            decided = plan(PersonalizeHook(aws_conn_id=conn), cfg, solutions[solution], solution_arn, staged,
+                           params["force_train"])  # fmt: skip
+            if decided.action == "none":
+                raise AirflowSkipException(decided.reason)
+            return decided
+
+        @task
         def log_metrics(solution: str, solution_arn: str, version_arn: str, metrics: dict,
-                        staged: StagedDataset | BacktestCut, run_id=None) -> TrainedVersion:  # fmt: skip
+                        staged: StagedDataset | BacktestCut, plan: TrainingPlan,
+                        run_id=None) -> TrainedVersion:  # fmt: skip
             from personalize_ops.pipeline.metrics_task import log_version
 
-            trained = TrainedVersion(solution, solutions[solution].recipe, solution_arn, version_arn, metrics)
+            trained = TrainedVersion(solution, solutions[solution].recipe, solution_arn, version_arn, metrics,
+                                     origin=plan.action)  # fmt: skip
             return log_version(S3Hook(aws_conn_id=conn).get_conn(), cfg, trained, staged, run_id)
 
         restored = None
@@ -191,12 +220,14 @@ def retrain_dag(pipeline: registry.Pipeline):
                     task_id="ensure_solution", kind="solution", name=name, parent_arn=group.output,
                     config=requests.solution_request(sol),
                 )  # fmt: skip
-                version = PersonalizeCreateSolutionVersionOperator(
-                    task_id="train", solution_arn=solution.output, training_mode=sol.training_mode
+                bt = bt_cut if name in bt_solutions else None
+                plan = plan_training.override(task_id="plan_training")(name, solution.output, prepared, bt)
+                version = PersonalizeTrainOrReuseOperator(
+                    task_id="train", plan=plan, solution_arn=solution.output, training_mode=sol.training_mode
                 )
                 metrics = PersonalizeGetSolutionMetricsOperator(task_id="metrics", solution_version_arn=version.output)
                 data = bt_cut if name in bt_solutions else prepared["interactions"]
-                trained[name] = log_metrics(name, solution.output, version.output, metrics.output, data)
+                trained[name] = log_metrics(name, solution.output, version.output, metrics.output, data, plan)
                 after = imports if restored is None or name in bt_solutions else [*imports, restored]
                 after >> selected.override(task_id="selected")(name) >> solution
 

@@ -54,11 +54,13 @@ def no_training() -> dict:
     return {"_auto_next": None, "_auto_first": False}
 
 
-def rescheduled(backend, solution: dict, expression: str | None) -> dict:
-    """Schedule fields after the training frequency changed to `expression` (automatic training stays on)."""
-    if solution.get("_auto_first") or solution.get("_auto_anchor") is None:
+def rescheduled(backend, solution: dict, expression: str | None, now: float) -> dict:
+    """Schedule fields after an update set the training frequency to `expression` (automatic training stays on).
+    A changed frequency resets the schedule ("Updating a solution": a new version starts training within the hour,
+    then the new frequency counts from the update); the same frequency again changes nothing."""
+    if days(expression) == days(expression_of(solution)):
         return {}
-    return {"_auto_next": solution["_auto_anchor"] + days(expression) * backend.auto_training_day_seconds}
+    return {"_auto_next": now + backend.auto_training_day_seconds / 24, "_auto_first": False, "_auto_anchor": None}
 
 
 def manual_version_created(backend, solution: dict, now: float) -> None:

@@ -334,8 +334,8 @@ def _solution_request(backend, doc: dict, params: dict) -> dict:
 
 def _solution_applied(backend, doc: dict, summary: dict) -> dict:
     """The new settings, and the automatic training schedule they imply: turned on, the first automatic
-    training comes within an hour after the update completes; turned off, none; a new frequency counts from
-    the last training."""
+    training comes within an hour after the update completes; turned off, none; a new frequency resets the
+    schedule (a training within the hour, then the new frequency)."""
     fields = {k: summary[k] for k in ("performAutoTraining", "performIncrementalUpdate") if k in summary}
     auto = (summary.get("solutionUpdateConfig") or {}).get("autoTrainingConfig")
     if auto:
@@ -347,7 +347,7 @@ def _solution_applied(backend, doc: dict, summary: dict) -> dict:
     elif not on_after:
         fields.update(autotraining.no_training())
     elif auto:
-        fields.update(autotraining.rescheduled(backend, doc, auto.get("schedulingExpression")))
+        fields.update(autotraining.rescheduled(backend, doc, auto.get("schedulingExpression"), time.time()))
     return fields
 
 

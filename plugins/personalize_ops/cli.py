@@ -33,8 +33,15 @@ def _fmt_time(epoch: int | None) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d")
 
 
+def _validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", nargs="*")
+    p.add_argument("--live", action="store_true", help="also compare each dataset's schema with the one its live "
+                   "dataset uses (through the config's aws_conn_id): list planned schema replacements, and fail on "
+                   "changes AWS does not allow")  # fmt: skip
+
+
 @command("validate-config", "check pipeline configs (default: every one the DAGs use); exit 1 listing every error",
-         lambda p: p.add_argument("path", nargs="*"))  # fmt: skip
+         _validate_args)  # fmt: skip
 def _validate(args: argparse.Namespace) -> int:
     from personalize_ops.config import ConfigError, load_config
     from personalize_ops.pipeline.registry import discover
@@ -46,20 +53,26 @@ def _validate(args: argparse.Namespace) -> int:
         bad = 0
         for pipeline in found.good:
             try:
-                _describe(pipeline.path, _with_transforms(pipeline.config))
+                cfg = _with_transforms(pipeline.config)
             except ConfigError as e:
                 print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
                 bad += 1
+                continue
+            _describe(pipeline.path, cfg)
+            bad += _live(pipeline.path, cfg) if args.live else 0
         if not found.good and not found.broken:
             print(f"no pipeline config found ({found.where})", file=sys.stderr)
         return 1 if found.broken or bad or not found.good else 0
     failed = 0
     for path in args.path:
         try:
-            _describe(path, _with_transforms(load_config(path)))
+            cfg = _with_transforms(load_config(path))
         except ConfigError as e:
             print(f"{len(e.errors)} error(s):\n{e}", file=sys.stderr)
             failed = 1
+            continue
+        _describe(path, cfg)
+        failed |= _live(path, cfg) if args.live else 0
     return failed
 
 
@@ -72,6 +85,32 @@ def _with_transforms(cfg):
     if problems:
         raise ConfigError(cfg.source_file, problems)
     return cfg
+
+
+def _live(path, cfg) -> int:
+    """``--live``: the schema changes against the live datasets; 1 when AWS would refuse one."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from personalize_ops.hook import PersonalizeHook
+    from personalize_ops.pipeline.schema_change import DOC, live_report
+
+    conn = cfg.dataset_group.aws_conn_id
+    try:
+        planned, refused = live_report(PersonalizeHook(aws_conn_id=conn), cfg)
+    except (BotoCoreError, ClientError) as err:
+        print(f"{path}: --live could not read the live datasets through the Airflow connection {conn!r} "
+              f"(dataset_group.aws_conn_id): {str(err).rstrip('.')}. Define it (e.g. AIRFLOW_CONN_{conn.upper()}, see "
+              f"docs/connections.md) or run without --live.", file=sys.stderr)  # fmt: skip
+        return 1
+    for line in planned:
+        print(f"  {line}")
+    if refused:
+        print(f"{path}: schema change(s) AWS does not allow ({DOC}):", file=sys.stderr)
+        for line in refused:
+            print(f"  {line}", file=sys.stderr)
+    elif not planned:
+        print("  schemas: every live dataset uses the config's schema (or does not exist yet)")
+    return 1 if refused else 0
 
 
 def _describe(path, cfg) -> None:

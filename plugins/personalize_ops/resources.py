@@ -45,6 +45,9 @@ TARGETS = ("active", "updated", "deleted", "stopped")
 #: resource a task run created, so a retried run adopts it instead of creating another.
 TAG_KEY, TAG_VALUE = "tagKey", "tagValue"
 RUN_TAG = "airflow:run"
+#: Tag on a solution version the pipeline trains: the fingerprint of its training input (data and configuration),
+#: so a later run with the same input reuses the version instead of training again (pipeline/training_reuse.py).
+TRAINING_INPUT_TAG = "airflow:training-input"
 
 
 def tag_list(tags: Mapping[str, Any]) -> list[dict[str, str]]:

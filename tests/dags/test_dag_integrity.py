@@ -83,4 +83,4 @@ def test_house_rules():
     for name in ("shop", "media"):
         assert bag.dags[f"personalize_teardown__{name}"].schedule is None, "teardown must be manual only"
         retrain = bag.dags[f"personalize_retrain__{name}"]
-        assert set(retrain.params) == {"force_import", "solutions", "skip_gate", "dry_run"}
+        assert set(retrain.params) == {"force_import", "force_train", "solutions", "skip_gate", "dry_run"}

@@ -128,7 +128,11 @@ def test_metric_history_has_one_record_per_version(pipeline, first_run):
     ]
 
 
-def test_second_run_with_unchanged_data_reimports_nothing(pipeline, first_run):
+def test_second_run_with_unchanged_data_reimports_and_retrains_nothing(pipeline, first_run):
+    """Same data, same config: no import, no training; each solution reuses its newest version (says so in its
+    plan), and the campaign stays on the version it serves."""
+    from tests.e2e.state import xcom
+
     pz = pipeline.personalize
     before = inventory(pz, dataset_group_arn(pz, GROUP))
     staged = _staged_keys(pipeline)
@@ -139,9 +143,15 @@ def test_second_run_with_unchanged_data_reimports_nothing(pipeline, first_run):
     after = inventory(pz, dataset_group_arn(pz, GROUP))
     assert after["import_jobs"] == before["import_jobs"]
     assert _staged_keys(pipeline) == staged
-    for kind in ("datasets", "solutions", "campaigns", "filters", "event_trackers"):
+    for kind in ("datasets", "solutions", "campaigns", "filters", "event_trackers", "solution_versions"):
         assert sorted(after[kind]) == sorted(before[kind]), kind
-    assert len(after["solution_versions"]) == len(before["solution_versions"]) + 4
+    for solution in ("demo_user_personalization", "demo_sims", "demo_personalized_ranking", "demo_popularity"):
+        plan, version = xcom(run, f"solution_{solution}.plan_training"), xcom(run, f"solution_{solution}.log_metrics")
+        assert plan.action == "reuse" and plan.version_arn == version.arn in before["solution_versions"]
+        assert "data and configuration unchanged" in plan.reason and version.origin == "reuse"
+    decision = xcom(run, "gate_demo_user_personalization")
+    assert decision.already_serving and decision.promote is False
+    assert xcom(run, "cost_report")["training"] == [], "a reused version costs this run no training"
 
 
 def _noisy_copy(sample_dir, out):

@@ -108,6 +108,36 @@ def test_a_manual_version_within_the_hour_replaces_the_first_automatic_training(
     assert [v["solutionVersionArn"] for v in _versions(backend, solution)] == [manual]
 
 
+def test_a_new_frequency_resets_the_schedule_with_a_training_within_the_hour(backend):
+    """"Updating a solution": changing the training frequency resets the schedule; a new version starts training
+    within the hour after the update, then the new frequency counts from it. The same frequency again changes
+    nothing."""
+    group = _group(backend)
+    _event(backend, group, time.time())
+    solution = _solution(backend, group, "refreq")
+    first = _due(backend, solution)
+    autotraining.tick(backend, first)
+    [auto] = _versions(backend, solution)
+    backend.set_fields(auto["solutionVersionArn"], status="ACTIVE")
+    assert _due(backend, solution) == first + 7 * DAY
+
+    def update(expression: str) -> float:
+        config = {"autoTrainingConfig": {"schedulingExpression": expression}}
+        backend.call("UpdateSolution", {"solutionArn": solution, "solutionUpdateConfig": config})
+        before = time.time()
+        backend.lifecycle.tick(), backend.lifecycle.tick()
+        return before
+
+    before = update("rate(2 days)")
+    reset = _due(backend, solution)
+    assert before + DAY / 24 <= reset <= time.time() + DAY / 24 < first + 7 * DAY
+    _event(backend, group, time.time() + 1)
+    autotraining.tick(backend, reset)
+    assert len(_versions(backend, solution)) == 2 and _due(backend, solution) == reset + 2 * DAY
+    update("rate(2 days)")
+    assert _due(backend, solution) == reset + 2 * DAY
+
+
 def test_update_solution_turns_automatic_training_on_and_off(backend):
     group = _group(backend)
     _event(backend, group, time.time())

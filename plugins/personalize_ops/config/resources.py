@@ -21,6 +21,7 @@ RECIPES = {
 RECIPE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:personalize:::recipe/[A-Za-z0-9\-_]+$")
 CRON_PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@continuous"}
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
+AUTO_TRAINING_RATE = re.compile(r"rate\((\d+) days?\)")
 
 
 class Solution(Strict):
@@ -51,12 +52,33 @@ class Solution(Strict):
     perform_auto_training: bool = Field(
         False, description="let Personalize retrain on its own schedule too (off: the retrain DAG trains)"
     )
+    auto_training_schedule: str | None = Field(
+        None, description="with perform_auto_training: rate(N days), N from 1 to 30 (AWS's default: rate(7 days))",
+        examples=["rate(7 days)"],
+    )
     solution_config: dict[str, Any] | None = Field(
         None, description="passed through to CreateSolution's solutionConfig as written (checked against botocore's "
         "shape at load time)", examples=[{"autoMLConfig": {"metricName": "precision_at_25"}}],
     )
 
     _n = field_validator("name")(_name)
+
+    @field_validator("auto_training_schedule")
+    @classmethod
+    def _rate(cls, v: str | None) -> str | None:
+        match = AUTO_TRAINING_RATE.fullmatch(v) if v is not None else None
+        if v is not None and not (match and 1 <= int(match.group(1)) <= 30):
+            raise ValueError(f"auto_training_schedule {v!r}: use rate(N days) with N from 1 to 30, e.g. rate(7 days)")
+        return v
+
+    @model_validator(mode="after")
+    def _auto_training(self):
+        if self.auto_training_schedule and not self.perform_auto_training:
+            raise ValueError("auto_training_schedule needs perform_auto_training: true")
+        if self.perform_auto_training and self.training_mode != "FULL":
+            raise ValueError("perform_auto_training: the pipeline trains nothing for this solution (AWS does, with "
+                             "FULL trainings), so training_mode must stay FULL")  # fmt: skip
+        return self
 
     @field_validator("solution_config")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
@@ -15,9 +16,11 @@ SOLUTION_VERSION = KINDS["solution_version"]
 
 
 def create_or_adopt_solution_version(
-    hook: PersonalizeHook, solution_arn: str, training_mode: str, token: str, name: str | None, log
+    hook: PersonalizeHook, solution_arn: str, training_mode: str, token: str, name: str | None, log,
+    tags: Mapping[str, str] | None = None,
 ) -> tuple[str, bool]:
-    """The version tagged ``airflow:run=<token>`` on this solution (unless it failed), else a new one.
+    """The version tagged ``airflow:run=<token>`` on this solution (unless it failed), else a new one (with ``tags``
+    besides the run tag).
 
     Returns ``(arn, adopted)``. This is what makes a retried task pay for one training, not two.
     """
@@ -31,7 +34,7 @@ def create_or_adopt_solution_version(
         log.info("Adopting solution version %s started by an earlier try of this task", arn)
         return arn, True
     request = SOLUTION_VERSION.create_request(
-        name or None, solution_arn, {"trainingMode": training_mode}, {RUN_TAG: token}
+        name or None, solution_arn, {"trainingMode": training_mode}, {**(tags or {}), RUN_TAG: token}
     )
     arn = hook.call(SOLUTION_VERSION.create_op, **request)[SOLUTION_VERSION.arn_member]
     log.info("Started training %s (%s) of %s", arn, training_mode, solution_arn)
@@ -48,9 +51,10 @@ class PersonalizeCreateSolutionVersionOperator(PersonalizeBaseOperator):
     :param training_mode: ``"FULL"`` or ``"UPDATE"``.
     :param name: optional version name. Templated.
     :param run_identity: override the run identity hashed into the tag. Templated.
+    :param tags: more tags on the new version, ``{key: value}``. Templated.
     """
 
-    template_fields = aws_template_fields("solution_arn", "training_mode", "name", "run_identity")
+    template_fields = aws_template_fields("solution_arn", "training_mode", "name", "run_identity", "tags")
 
     def __init__(
         self,
@@ -59,11 +63,12 @@ class PersonalizeCreateSolutionVersionOperator(PersonalizeBaseOperator):
         training_mode: Literal["FULL", "UPDATE"] = "FULL",
         name: str | None = None,
         run_identity: str | None = None,
+        tags: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.solution_arn, self.training_mode = solution_arn, training_mode
-        self.name, self.run_identity = name, run_identity
+        self.name, self.run_identity, self.tags = name, run_identity, tags
 
     def token(self, context) -> str:
         if self.run_identity:
@@ -73,7 +78,7 @@ class PersonalizeCreateSolutionVersionOperator(PersonalizeBaseOperator):
 
     def execute(self, context) -> str:
         arn, _ = create_or_adopt_solution_version(
-            self.hook, self.solution_arn, self.training_mode, self.token(context), self.name, self.log
+            self.hook, self.solution_arn, self.training_mode, self.token(context), self.name, self.log, self.tags
         )
         self.persist_link(context, arn)
         return self.wait_or_defer(context, SOLUTION_VERSION, arn, "active")

@@ -94,10 +94,11 @@ def _table(lines: list[Line], total: tuple[str, float], cost_label: str) -> list
 
 
 def training_lines(hook, cfg, versions: list[TrainedVersion | None]) -> list[Line]:
-    """``versions``: the run's trained versions (None for a solution the run skipped)."""
+    """``versions``: the run's versions (None for a solution the run skipped); only those it trained cost it hours
+    (a reused or automatic version does not: origin other than ``train``)."""
     price, out = cfg.costs.training_hour, []
     for v in versions:
-        if not v:
+        if not v or v.origin != "train":
             continue
         hours = hook.describe("solution_version", v.arn).get("trainingHours")
         if hours is None:

@@ -20,6 +20,17 @@ def schema_name(cfg, dataset: str) -> str:
     return f"{cfg.dataset_group.name}-{dataset}-{digest}"[:63]
 
 
+def is_schema_name_of(group: str, name: str) -> bool:
+    """Whether ``name`` is one :func:`schema_name` gives a schema of ``group``'s datasets (current or replaced)."""
+    for dataset in KINDS:
+        prefix = f"{group}-{dataset}-"
+        digest = name[len(prefix) :]
+        if name.startswith(prefix) and digest and len(name) == min(63, len(prefix) + 8):
+            if all(c in "0123456789abcdef" for c in digest):
+                return True
+    return False
+
+
 def dataset_name(cfg, dataset: str) -> str:
     return f"{cfg.dataset_group.name}-{dataset}"[:63]
 
@@ -37,6 +48,8 @@ def solution_request(sol) -> dict:
     solution_config = dict(sol.solution_config or {})
     if sol.event_value_threshold is not None:
         solution_config["eventValueThreshold"] = str(sol.event_value_threshold)
+    if sol.auto_training_schedule:
+        solution_config["autoTrainingConfig"] = {"schedulingExpression": sol.auto_training_schedule}
     if sol.hyperparameters:
         hps = {k: str(v) for k, v in sol.hyperparameters.items()}
         solution_config["algorithmHyperParameters"] = {**solution_config.get("algorithmHyperParameters", {}), **hps}

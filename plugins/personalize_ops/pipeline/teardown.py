@@ -1,8 +1,9 @@
 """Teardown of one dataset group: discover everything under it, plan deletes in the table's order, execute.
 
 The order comes from ``resources.TEARDOWN_ORDER`` (dependents first). Only resources under the named dataset
-group are touched; a schema is ours only if one of our datasets uses it, and it is kept (and reported) when a
-dataset of another group uses it too.
+group are touched; a schema is ours if one of our datasets uses it, and it is kept (and reported) when a
+dataset of another group uses it too. A schema a schema change replaced is ours too when its name is one the pipeline
+gives this group's schemas (``requests.schema_name``) and no dataset uses it.
 
 S3 is deleted per area (:mod:`personalize_ops.s3_layout`), each only when its own option asks for it
 (:data:`S3_OPTIONS`): deleting staged files never deletes the metric history, the gate decisions or the exports.
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from personalize_ops import s3_layout
-from personalize_ops.pipeline import s3uri
+from personalize_ops.pipeline import requests, s3uri
 from personalize_ops.pipeline.errors import PipelineError
 from personalize_ops.resources import KINDS, TEARDOWN_ORDER
 
@@ -59,14 +60,14 @@ def discover(hook, group_name: str) -> list[dict]:
                 found["solution_version"].append(
                     Step("solution_version", v["solutionVersionArn"], "", "stop", f"training {v['status']}")
                 )
-    found["schema"] = _our_schemas(hook, group_arn, [d.arn for d in found["dataset"]])
+    found["schema"] = _our_schemas(hook, group_arn, [d.arn for d in found["dataset"]], group_name)
     found["dataset_group"].append(Step("dataset_group", group_arn, group_name, "delete"))
     order = [*TEARDOWN_ORDER[: TEARDOWN_ORDER.index("solution")], "solution_version",
              *TEARDOWN_ORDER[TEARDOWN_ORDER.index("solution"):]]  # fmt: skip
     return [step.to_dict() for key in order for step in found[key]]
 
 
-def _our_schemas(hook, group_arn: str, our_datasets: list[str]) -> list[Step]:
+def _our_schemas(hook, group_arn: str, our_datasets: list[str], group_name: str) -> list[Step]:
     ours = {hook.describe("dataset", d)["schemaArn"] for d in our_datasets}
     users: dict[str, set[str]] = {}
     for g in hook.list("dataset_group"):
@@ -83,6 +84,10 @@ def _our_schemas(hook, group_arn: str, our_datasets: list[str]) -> list[Step]:
             steps.append(Step("schema", arn, name, "keep", why))
         else:
             steps.append(Step("schema", arn, name, "delete"))
+    for s in hook.list("schema"):
+        arn, name = s["schemaArn"], s.get("name", "")
+        if arn not in ours and arn not in users and requests.is_schema_name_of(group_name, name):
+            steps.append(Step("schema", arn, name, "delete", "replaced by a schema change; no dataset uses it"))
     return steps
 
 

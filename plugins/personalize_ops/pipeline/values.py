@@ -66,8 +66,28 @@ class ImportPlan(Value):
 
 
 @dataclass(frozen=True)
+class TrainingPlan(Value):
+    """What the train step does for one solution (pipeline/training_reuse.py).
+
+    ``action``: ``train`` (a new version, tagged with ``fingerprint``), ``reuse`` (``version_arn``, the newest ACTIVE
+    version, was trained on the same data and configuration), ``automatic`` (``version_arn``, the newest ACTIVE
+    version AWS's automatic training made) or ``none`` (automatic training has not made a version yet).
+    """
+
+    solution: str
+    action: str
+    reason: str
+    fingerprint: str
+    version_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainedVersion(Value):
-    """A solution version trained in this run, with its offline metrics."""
+    """A solution version this run trained (or reused, or picked up from automatic training), with its metrics.
+
+    ``origin``: ``train``, ``reuse`` or ``automatic`` (a :class:`TrainingPlan` action); only ``train`` costs this
+    run training hours.
+    """
 
     solution: str
     recipe: str
@@ -75,6 +95,7 @@ class TrainedVersion(Value):
     arn: str
     metrics: dict[str, float] = field(default_factory=dict)
     trained_until: int | None = None  # newest event (epoch seconds) in its training data, when known
+    origin: str = "train"
 
 
 @dataclass(frozen=True)
@@ -143,7 +164,7 @@ class ExportPlan(Value):
                  "solution_version_arn": self.version, "filter_arn": self.filter_arn} for p in self.parts]  # fmt: skip
 
 
-VALUES = (StagedDataset, ImportPlan, TrainedVersion, GateOutcome, BacktestCut, BatchPart, ExportPlan)
+VALUES = (StagedDataset, ImportPlan, TrainingPlan, TrainedVersion, GateOutcome, BacktestCut, BatchPart, ExportPlan)
 
 
 def _allow() -> None:

@@ -169,3 +169,20 @@ def test_second_discover_after_teardown_is_empty_and_foreign_plan_unaffected(acc
     plan = {s["arn"]: s["action"] for s in discover(pz, "foreign")}
     assert plan[foreign["schema"]] == "delete", "no longer shared once our datasets are gone"
     assert set(plan) == _foreign_arns(pz) - {foreign["active_version"]}
+
+
+def test_a_schema_a_schema_change_replaced_is_deleted_by_its_name(account):
+    """After UpdateDataset no dataset uses the old schema; teardown finds it by the name the pipeline gave it
+    (``<group>-<dataset>-<8 hex>``), and leaves schemas named otherwise or for another group."""
+    pz, ours, foreign = account
+    replaced = pz.add("schema", "x")
+    pz.items[replaced]["name"] = "ours-items-0123abcd"
+    others = {}
+    for name in ("foreign-items-0123abcd", "ours-items-notahash", "ours-items-0123abcd9", "ours-itemsx-0123abcd"):
+        others[name] = pz.add("schema", "x")
+        pz.items[others[name]]["name"] = name
+    plan = {s["arn"]: s for s in discover(pz, "ours") if s["kind"] == "schema"}
+    assert plan[replaced]["action"] == "delete" and "replaced by a schema change" in plan[replaced]["reason"]
+    assert not set(others.values()) & set(plan)
+    execute(pz, discover(pz, "ours"))
+    assert replaced not in pz.items and all(arn in pz.items for arn in others.values())

@@ -18,6 +18,7 @@ from personalize_ops.pipeline.values import (
     ImportPlan,
     StagedDataset,
     TrainedVersion,
+    TrainingPlan,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,8 +26,9 @@ SAMPLES = [
     StagedDataset("interactions", 120, 118, "ab" * 32, "s3://b/p/staging/g/interactions/x.csv", True),
     StagedDataset("items", 10, 10, "cd" * 32),  # a dry run: nothing staged
     ImportPlan("items", "items-abc-123", False, "s3://b/k.csv"),
+    TrainingPlan("demo-up", "reuse", "data and configuration unchanged", "ef" * 32, "arn:sol/v1"),
     TrainedVersion("demo-up", "aws-user-personalization", "arn:sol", "arn:sol/v1",
-                   {"normalized_discounted_cumulative_gain_at_10": 0.0923, "coverage": 0.3657}),
+                   {"normalized_discounted_cumulative_gain_at_10": 0.0923, "coverage": 0.3657}, "automatic"),
     GateOutcome("c", None, "arn:sol", True, "promoted: no champion yet", "arn:sol/v1", None, 0.09, None, skipped=True),
     BacktestCut(StagedDataset("interactions", 120, 118, "ab" * 32, "s3://b/full.csv", True, 1_700_000_000),
                 StagedDataset("interactions", 118, 100, "ef" * 32, "s3://b/before.csv", True, 1_699_000_000),

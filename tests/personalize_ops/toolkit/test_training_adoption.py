@@ -47,9 +47,13 @@ def retrain_dag(monkeypatch):
 
 @pytest.fixture
 def train_task(retrain_dag, aws_conn_id, group):
-    """The DAG's train task with its templated solution ARN rendered to the toolkit group's solution."""
+    """The DAG's train task with its templated solution ARN rendered to the toolkit group's solution, and its plan
+    (the plan_training task's XCom) saying: train."""
+    from personalize_ops.pipeline.values import TrainingPlan
+
     task = retrain_dag.get_task(TRAIN)
     task.solution_arn, task.aws_conn_id = group["solution"], aws_conn_id
+    task.plan = TrainingPlan("demo-popularity", "train", "demo-popularity: training (test)", "0f" * 32)
     task.deferrable, task.waiter_delay, task.waiter_max_attempts = False, FAST["waiter_delay"], 600
     return task
 
