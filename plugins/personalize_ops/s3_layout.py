@@ -8,9 +8,13 @@ Under ``s3://<bucket>/<prefix>/`` (the ``dataset_group`` section of the config):
 | batch     | ``batch/<group>/<job>/<token>/{input,output}/part-NNNNN...``     | batch export (scratch)|
 | history   | ``metrics/history/<group>/<solution>/<solution_version_id>.json`` | metric logging        |
 | gate      | ``metrics/gate/<group>/<campaign>/<run_id>.json``                 | the gate              |
+| cadence   | ``cadence/<group>/lock.json``, ``cadence/<group>/watermark/<dataset>.json`` | every run, incremental |
+| privacy   | ``privacy/<group>/deny-list.csv``, ``privacy/<group>/deletions/<job>/users.csv`` | user deletions |
 
 Batch exports are not here: they go to each batch job's configured ``destination``. Every area ends in the
 dataset group's name, so pipelines sharing a bucket and prefix never read or delete each other's objects.
+The teardown has no option for ``cadence`` and ``privacy``: the deny-list is a record of deletion requests that
+must outlive the group (a group created again under the same name must not import those users).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     "batch": ("batch",),
     "history": ("metrics", "history"),
     "gate": ("metrics", "gate"),
+    "cadence": ("cadence",),
+    "privacy": ("privacy",),
 }
 
 
@@ -73,3 +79,23 @@ def history_key(prefix: str, group: str, solution: str, version_id: str) -> str:
 def gate_key(prefix: str, group: str, campaign: str, run_id: str) -> str:
     """Key of one gate decision (one per campaign and DAG run)."""
     return area(prefix, "gate", group, segment(campaign, "campaign")) + f"{segment(run_id, 'run_id')}.json"
+
+
+def lock_key(prefix: str, group: str) -> str:
+    """Key of the dataset group's run lock (one active run of the retrain, incremental and deletion DAGs)."""
+    return area(prefix, "cadence", group) + "lock.json"
+
+
+def watermark_key(prefix: str, group: str, dataset: str) -> str:
+    """Key of the incremental cadence's watermark of one dataset (the newest event timestamp imported)."""
+    return area(prefix, "cadence", group, "watermark") + f"{segment(dataset, 'dataset')}.json"
+
+
+def deny_list_key(prefix: str, group: str) -> str:
+    """Key of the dataset group's deny-list: users deleted on request, left out of every later import."""
+    return area(prefix, "privacy", group) + "deny-list.csv"
+
+
+def deletion_input_key(prefix: str, group: str, job: str) -> str:
+    """Key of one data deletion job's input file (a CSV with a single USER_ID column)."""
+    return area(prefix, "privacy", group, "deletions", segment(job, "job")) + "users.csv"

@@ -16,8 +16,14 @@ def test_documented_keys():
         "batch": "batch/dg/",
         "history": "metrics/history/dg/",
         "gate": "metrics/gate/dg/",
+        "cadence": "cadence/dg/",
+        "privacy": "privacy/dg/",
     }
-    assert s3_layout.roots("pz") == ["pz/batch/", "pz/metrics/", "pz/staging/"]
+    assert s3_layout.roots("pz") == ["pz/batch/", "pz/cadence/", "pz/metrics/", "pz/privacy/", "pz/staging/"]
+    assert s3_layout.lock_key("pz", "dg") == "pz/cadence/dg/lock.json"
+    assert s3_layout.watermark_key("pz", "dg", "interactions") == "pz/cadence/dg/watermark/interactions.json"
+    assert s3_layout.deny_list_key("pz", "dg") == "pz/privacy/dg/deny-list.csv"
+    assert s3_layout.deletion_input_key("pz", "dg", "job1") == "pz/privacy/dg/deletions/job1/users.csv"
 
 
 def test_every_key_of_a_group_is_inside_its_area_and_outside_a_similarly_named_group():
@@ -27,6 +33,8 @@ def test_every_key_of_a_group_is_inside_its_area_and_outside_a_similarly_named_g
         "batch": s3_layout.batch_key("pz", "dg", "job", "tok", "output", "part-00000/"),
         "history": s3_layout.history_key("pz", "dg", "sol", "v1"),
         "gate": s3_layout.gate_key("pz", "dg", "camp", "run1"),
+        "cadence": s3_layout.watermark_key("pz", "dg", "interactions"),
+        "privacy": s3_layout.deny_list_key("pz", "dg"),
     }
     for name, key in keys.items():
         assert key.startswith(areas[name])
