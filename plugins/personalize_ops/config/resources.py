@@ -196,10 +196,12 @@ class BatchJob(Strict):
 
 
 class Schedules(Strict):
-    retrain: str | None = "@weekly"
+    retrain: str | None = "@weekly"  # the full cadence: FULL imports, FULL trainings, the gate
     batch_export: str | None = "@daily"
+    incremental: str | None = Field(None, description="the incremental cadence (new events, UPDATE trainings); "
+                                    "off by default, e.g. @daily")  # fmt: skip
 
-    @field_validator("retrain", "batch_export")
+    @field_validator("retrain", "batch_export", "incremental")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
         if v is None or v in CRON_PRESETS:

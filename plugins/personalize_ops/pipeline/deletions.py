@@ -19,12 +19,15 @@ import hashlib
 import io
 import logging
 
+from personalize_ops.operators.ensure import PersonalizeEnsureResourceOperator
 from personalize_ops.pipeline import s3uri
 from personalize_ops.pipeline.errors import PipelineError
 from personalize_ops.pipeline.values import DeletionJobInput, DeletionRequest
+from personalize_ops.resources import KINDS
 from personalize_ops.s3_layout import deletion_input_key, deny_list_key
 
 log = logging.getLogger(__name__)
+DATA_DELETION_JOB = KINDS["data_deletion_job"]
 MAX_ID_LENGTH = 256  # USER_ID: "a string with a maximum length of 256 characters"
 HEADER = "USER_ID"
 _TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
@@ -198,7 +201,6 @@ def imported_rows(hook, s3, cfg, ids: list[str]) -> tuple[str | None, dict[str, 
     from personalize_ops.pipeline.incremental import imports_since_full
     from personalize_ops.pipeline.requests import dataset_name
     from personalize_ops.pipeline.settings import work_dir
-    from personalize_ops.resources import KINDS
 
     group_arn = hook.find_by_name(KINDS["dataset_group"], cfg.dataset_group.name)
     if not group_arn:
@@ -255,3 +257,42 @@ def render(request: DeletionRequest, job: DeletionJobInput | None = None, descri
         lines.append(f"data deletion job {described.get('jobName')}: {described.get('status')}, "
                      f"{described.get('numDeleted', 0)} record(s) deleted")  # fmt: skip
     return "\n".join(lines)
+
+
+def report(hook, request: DeletionRequest, job: DeletionJobInput | None, job_arn: str | None) -> dict:
+    """Print the deletion report (with the job's numDeleted) and return its counts."""
+    described = hook.describe(DATA_DELETION_JOB, job_arn) if job_arn else None
+    print(render(request, job, described))
+    return {"users": request.users, "already_denied": request.already_denied, "imported_rows": request.imported_rows,
+            "added_to_deny_list": job.added_to_deny_list if job else 0,
+            "deny_list_size": job.deny_list_size if job else None,
+            "num_deleted": (described or {}).get("numDeleted"),
+            "job_status": (described or {}).get("status")}  # fmt: skip
+
+
+class PersonalizeDataDeletionOperator(PersonalizeEnsureResourceOperator):
+    """Ensure the data deletion job a :class:`DeletionJobInput` names and wait until it is COMPLETED; skips when the
+    dataset group does not exist (nothing in Personalize to delete; the deny-list still applies).
+
+    :param job: the ``record_deny_list`` task's :class:`DeletionJobInput`. Templated (XCom).
+    :param role_arn: the role Personalize reads the input file with.
+    """
+
+    template_fields = (*PersonalizeEnsureResourceOperator.template_fields, "job")
+    default_kind = "data_deletion_job"
+
+    def __init__(self, *, job: DeletionJobInput, role_arn: str, **kwargs) -> None:
+        super().__init__(name="", **kwargs)
+        self.job, self.role_arn = job, role_arn
+
+    def request_config(self) -> dict:
+        return {"dataSource": {"dataLocation": self.job.data_location}, "roleArn": self.role_arn}
+
+    def execute(self, context) -> str:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not self.job.dataset_group_arn:
+            raise AirflowSkipException("the dataset group does not exist: nothing in Personalize to delete (the "
+                                       "deny-list keeps these users out of every later import)")  # fmt: skip
+        self.name, self.parent_arn = self.job.job_name, self.job.dataset_group_arn
+        return super().execute(context)

@@ -29,9 +29,11 @@ alone until the next full run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 
 from personalize_ops.pipeline import s3uri
 from personalize_ops.pipeline.values import Increment, UpdateDecision
@@ -49,6 +51,18 @@ DATASET, SOLUTION = KINDS["dataset"], KINDS["solution"]
 
 class CadenceSkip(Exception):
     """What AWS's rules do not allow now; the task turns it into a skip with this reason."""
+
+
+@contextlib.contextmanager
+def skipping() -> Iterator[None]:
+    """Turn a :class:`CadenceSkip` into Airflow's skip (the task and those after it show as skipped, the run stays
+    green); the reason is the task log's last line."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    try:
+        yield
+    except CadenceSkip as why:
+        raise AirflowSkipException(str(why)) from None
 
 
 def _created(summary: dict) -> float:
