@@ -198,7 +198,7 @@ def imported_rows(hook, s3, cfg, ids: list[str]) -> tuple[str | None, dict[str, 
     import pyarrow.csv as pcsv
 
     from personalize_ops.dataset_kinds import KINDS as DATASET_KINDS
-    from personalize_ops.pipeline.incremental import imports_since_full
+    from personalize_ops.pipeline.imports import imports_since_full
     from personalize_ops.pipeline.requests import dataset_name
     from personalize_ops.pipeline.settings import work_dir
 

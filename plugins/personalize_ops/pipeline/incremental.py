@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 
 from personalize_ops.pipeline import s3uri
+from personalize_ops.pipeline.imports import created, imports_since_full
 from personalize_ops.pipeline.values import Increment, UpdateDecision
 from personalize_ops.resources import KINDS
 from personalize_ops.s3_layout import watermark_key
@@ -65,21 +66,7 @@ def skipping() -> Iterator[None]:
         raise AirflowSkipException(str(why)) from None
 
 
-def _created(summary: dict) -> float:
-    value = summary.get("creationDateTime") or 0
-    return value.timestamp() if hasattr(value, "timestamp") else float(value)
-
-
 # Imports and the watermark ---------------------------------------------------------------------------------------
-def imports_since_full(hook, dataset_arn: str) -> list[dict]:
-    """Describes of the dataset's newest ACTIVE FULL import and every ACTIVE import after it, oldest first;
-    [] when the dataset has no ACTIVE FULL import."""
-    active = sorted((s for s in hook.list(IMPORT_JOB, dataset_arn) if s.get("status") == "ACTIVE"), key=_created)
-    described = [hook.describe(IMPORT_JOB, s[IMPORT_JOB.arn_member]) for s in active]
-    full = [n for n, d in enumerate(described) if d.get("importMode", "FULL") == "FULL"]
-    return described[full[-1]:] if full else []
-
-
 def max_timestamp(s3, uri: str) -> int | None:
     """The newest TIMESTAMP of a staged interactions file in S3 (read as one column)."""
     import pyarrow as pa
@@ -209,13 +196,13 @@ def full_versions(hook, solution_arn: str, before: float | None = None) -> list[
     """The solution's ACTIVE FULL versions (created before ``before``), newest first."""
     out = []
     for s in hook.list(SOLUTION_VERSION, solution_arn):
-        if s.get("status") != "ACTIVE" or (before is not None and _created(s) >= before):
+        if s.get("status") != "ACTIVE" or (before is not None and created(s) >= before):
             continue
         mode = s.get("trainingMode") or hook.describe(SOLUTION_VERSION, s[SOLUTION_VERSION.arn_member]).get(
             "trainingMode", "FULL")  # fmt: skip
         if mode == "FULL":
             out.append(s)
-    return sorted(out, key=_created, reverse=True)
+    return sorted(out, key=created, reverse=True)
 
 
 def plan_update(hook, cfg, solution: str) -> str:
@@ -241,7 +228,7 @@ def plan_update(hook, cfg, solution: str) -> str:
 def decide_update_deploy(hook, campaign: str, solution_arn: str, version_arn: str) -> UpdateDecision:
     """Whether the UPDATE version ``version_arn`` replaces what ``campaign`` serves (the rule in the module doc)."""
     version = hook.describe(SOLUTION_VERSION, version_arn)
-    parents = full_versions(hook, solution_arn, before=_created(version))
+    parents = full_versions(hook, solution_arn, before=created(version))
     parent = parents[0][SOLUTION_VERSION.arn_member] if parents else None
     arn = hook.find_by_name(CAMPAIGN, campaign, solution_arn)
     served = hook.describe(CAMPAIGN, arn).get("solutionVersionArn") if arn else None
@@ -258,7 +245,7 @@ def decide_update_deploy(hook, campaign: str, solution_arn: str, version_arn: st
         return decision(True, f"serves {parent}, the FULL parent of UPDATE version {version_arn}: deployed")
     lineage = hook.describe(SOLUTION_VERSION, served) if served else {}
     if (lineage.get("solutionArn") == solution_arn and lineage.get("trainingMode") == "UPDATE" and parent
-            and _created(lineage) > _created(parents[0])):  # fmt: skip
+            and created(lineage) > created(parents[0])):  # fmt: skip
         return decision(True, f"serves {served}, an UPDATE of {parent}, the FULL parent of {version_arn}: deployed")
     return decision(False, f"serves {served}, not {parent} (the FULL version this UPDATE refreshes) or an UPDATE of "
                            "it: the gate kept another champion; the next full run decides")  # fmt: skip
