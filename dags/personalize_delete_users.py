@@ -78,11 +78,11 @@ def delete_users_dag(pipeline: registry.Pipeline):
 
         @task(trigger_rule="none_failed")
         def report(request: DeletionRequest, job: DeletionJobInput | None, job_arn: str | None):
-            """Counts: users asked for, deny-list, records the deletion job removed."""
+            """Counts: users asked for, deny-list, records the deletion job removed; the ``deletion`` alert."""
             from personalize_ops.hook import PersonalizeHook
             from personalize_ops.pipeline import deletions
 
-            return deletions.report(PersonalizeHook(aws_conn_id=conn), request, job, job_arn)
+            return deletions.report(PersonalizeHook(aws_conn_id=conn), request, job, job_arn, cfg)
 
         request = plan()
         real = not_dry_run()

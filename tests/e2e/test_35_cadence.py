@@ -121,6 +121,8 @@ def test_a_deletion_then_a_full_week_forgets_the_user(pipeline, cadence, tmp_pat
     report = xcom(real, "report")
     assert report["job_status"] == "COMPLETED" and report["added_to_deny_list"] == 1
     assert report["num_deleted"] == counted["interactions"] + counted["users"]
+    (alert,) = pipeline.alerts.messages(real.run_id, "deletion")
+    assert "1 user(s) deleted on request" in alert["Subject"] and user not in alert["Message"]
 
     week = pipeline.run("personalize_retrain", {"skip_gate": True})  # a model without the user replaces theirs
     _ok(week)

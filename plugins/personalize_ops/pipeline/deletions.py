@@ -259,10 +259,16 @@ def render(request: DeletionRequest, job: DeletionJobInput | None = None, descri
     return "\n".join(lines)
 
 
-def report(hook, request: DeletionRequest, job: DeletionJobInput | None, job_arn: str | None) -> dict:
-    """Print the deletion report (with the job's numDeleted) and return its counts."""
+def report(hook, request: DeletionRequest, job: DeletionJobInput | None, job_arn: str | None, cfg=None) -> dict:
+    """Print the deletion report (with the job's numDeleted), send it as the ``deletion`` alert when a job ran
+    (``cfg`` given) and return its counts."""
     described = hook.describe(DATA_DELETION_JOB, job_arn) if job_arn else None
-    print(render(request, job, described))
+    text = render(request, job, described)
+    print(text)
+    if cfg is not None and job is not None:
+        from personalize_ops.pipeline.alerts import users_deleted
+
+        users_deleted(cfg, request.users, text)
     return {"users": request.users, "already_denied": request.already_denied, "imported_rows": request.imported_rows,
             "added_to_deny_list": job.added_to_deny_list if job else 0,
             "deny_list_size": job.deny_list_size if job else None,
