@@ -86,6 +86,6 @@ def test_house_rules():
         assert bag.dags[f"personalize_incremental__{name}"].schedule is None, "the incremental cadence is opt-in"
         for kind in ("retrain", "incremental", "delete_users"):  # one active run per dataset group
             tasks = bag.dags[f"personalize_{kind}__{name}"].task_dict
-            assert tasks["release_group_lock"].trigger_rule == "all_done" and "acquire_group_lock" in tasks
+            assert tasks["release_group_lock"].is_teardown and tasks["acquire_group_lock"].is_setup
         retrain = bag.dags[f"personalize_retrain__{name}"]
         assert set(retrain.params) == {"force_import", "solutions", "skip_gate", "dry_run"}

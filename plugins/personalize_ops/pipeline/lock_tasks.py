@@ -1,7 +1,9 @@
 """The dataset group's run lock as two tasks wired around a DAG (the rule and its reasons: ``grouplock.py``).
 
 ``guard(dag, cfg, after=..., on_busy=...)`` adds ``acquire_group_lock`` (after the task ``after``, or before every
-first task) and ``release_group_lock`` (after every last task, trigger rule ``all_done``). Light at parse time.
+first task) as a setup task and ``release_group_lock`` (after every last task) as its teardown: it runs once the
+others are done, whatever their outcome, when the acquire succeeded, and it never decides the run's state. Light at
+parse time.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def guard(dag, cfg, *, after: str | None = None, on_busy: Literal["wait", "skip"
                         "run is skipped (the next run imports whatever is still new)"
                     )
 
-        @task(task_id="release_group_lock", trigger_rule="all_done")
+        @task(task_id="release_group_lock")
         def release(dag_run=None):
             """Frees the dataset group's lock if this run holds it (also after a failure)."""
             from personalize_ops.pipeline import grouplock
@@ -60,6 +62,10 @@ def guard(dag, cfg, *, after: str | None = None, on_busy: Literal["wait", "skip"
             grouplock.release(S3Hook(aws_conn_id=conn).get_conn(), cfg, dag_run.dag_id, dag_run.run_id)
 
         first, last = acquire().operator, release().operator
+        # Setup and teardown: the release runs after a failure too, and its outcome never decides the run's state
+        # (a plain all_done leaf would turn a failed run green).
+        first.as_setup()
+        last.as_teardown(setups=first)
     start = [t for t in existing if not t.upstream_list] if after is None else list(dag.get_task(after).downstream_list)
     if after is not None:
         dag.get_task(after) >> first
