@@ -122,3 +122,15 @@ def test_an_update_of_a_full_version_the_gate_did_not_promote_is_not_deployed(wo
     decision = incremental.decide_update_deploy(hook, "tk-cadence-up", solution, version)
     assert not decision.promote and decision.full_parent_arn == newer_full
     assert decision.served_arn == world["update_version"] and "the next full run decides" in decision.reason
+
+
+def test_a_rule_becomes_a_skip_with_its_reason_and_other_errors_stay_errors():
+    from airflow.sdk.exceptions import AirflowSkipException
+    from personalize_ops.pipeline import incremental
+
+    with pytest.raises(AirflowSkipException, match="fewer than you need"):
+        with incremental.skipping():
+            raise incremental.CadenceSkip("fewer than you need")
+    with pytest.raises(ValueError, match="a real error"):
+        with incremental.skipping():
+            raise ValueError("a real error")
