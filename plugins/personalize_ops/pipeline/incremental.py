@@ -162,13 +162,15 @@ def prepare_increment(hook, s3, cfg, dataset_arn: str, run_id: str, token: str) 
             return keep
 
         delta = filter_csv(prepared["csv_path"], str(work.path / "increment.csv"), after_watermark)
-        if delta.rows_out < MIN_NEW_INTERACTIONS:
-            raise CadenceSkip(
-                f"{dataset}: {delta.rows_out} event(s) newer than the watermark {watermark}; an INCREMENTAL import "
-                f"needs at least {MIN_NEW_INTERACTIONS:,} interaction records (AWS's minimum per import job). They "
-                "wait for a later run (the watermark stays), or for the next full run."
-            )
-        staged = stage_file(s3, group.bucket, group.prefix, dataset, delta.path, delta.sha256, group=group.name)
+        enough = delta.rows_out >= MIN_NEW_INTERACTIONS
+        if enough:
+            staged = stage_file(s3, group.bucket, group.prefix, dataset, delta.path, delta.sha256, group=group.name)
+    if not enough:  # raised outside the work directory's block: a skip is not a failure to keep files for
+        raise CadenceSkip(
+            f"{dataset}: {delta.rows_out} event(s) newer than the watermark {watermark}; an INCREMENTAL import "
+            f"needs at least {MIN_NEW_INTERACTIONS:,} interaction records (AWS's minimum per import job). They "
+            "wait for a later run (the watermark stays), or for the next full run."
+        )
     log.info("%s: %d new event(s) after %d (up to %d) staged as %s", dataset, delta.rows_out, watermark, max(newest),
              staged.uri)  # fmt: skip
     return Increment(dataset=dataset, job_name=f"{dataset}-incr-{delta.sha256[:12]}-{token[:8]}", rows=delta.rows_out,
