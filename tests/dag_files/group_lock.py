@@ -1,6 +1,7 @@
-"""A DAG wrapped in the dataset group's lock (personalize_ops.pipeline.lock_tasks), for tests/personalize_ops/pipeline/
-test_lock_tasks.py: its one task fails when ``dag_run.conf["fail"]`` is true. Bucket ``tk-lock-tasks``, group
-``lock-dag``, the ``pz_local`` AWS connection the tests provide."""
+"""DAGs wrapped in the dataset group's lock (personalize_ops.pipeline.lock_tasks), for tests/personalize_ops/pipeline/
+test_lock_tasks.py: ``group_lock_guarded`` waits for the lock and its task fails when ``dag_run.conf["fail"]`` is
+true; ``group_lock_skipping`` skips when the lock is taken. Bucket ``tk-lock-tasks``, group ``lock-dag``, the
+``pz_local`` AWS connection the tests provide."""
 
 from types import SimpleNamespace
 
@@ -28,3 +29,14 @@ with DAG("group_lock_guarded", schedule=None, start_date=pendulum.datetime(2024,
     work()
 
 lock_tasks.guard(guarded, CFG, on_busy="wait")
+
+with DAG("group_lock_skipping", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False,
+         tags=["test"]) as skipping:  # fmt: skip
+
+    @task
+    def step():
+        """Runs only when this run got the lock."""
+
+    step()
+
+lock_tasks.guard(skipping, CFG, on_busy="skip")
