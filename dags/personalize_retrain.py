@@ -15,7 +15,7 @@ from airflow.sdk import Param, TaskGroup, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 from personalize_ops.notifications import on_failure
 from personalize_ops.operators import PersonalizeEnsureResourceOperator, PersonalizeGetSolutionMetricsOperator
-from personalize_ops.pipeline import backtest, naming, registry, requests, settings
+from personalize_ops.pipeline import backtest, lock_tasks, naming, registry, requests, settings
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.errors import failing_fast
 from personalize_ops.pipeline.imports import PersonalizeImportOperator
@@ -359,7 +359,9 @@ def retrain_dag(pipeline: registry.Pipeline):
             if tracker is not None:
                 tracker >> smoke
 
-    return personalize_retrain()
+    built = personalize_retrain()
+    lock_tasks.guard(built, cfg, after="not_dry_run", on_busy="wait")  # one active run per dataset group
+    return built
 
 
 for _pipeline in registry.pipelines():

@@ -225,13 +225,16 @@ def _solution_version(backend, doc, params, parent):
 
 
 def _updatable(recipe_arn: str | None) -> bool:
-    """Whether solutions of `recipe_arn` may train UPDATE versions (the engine's recipe declares it)."""
+    """Whether solutions of `recipe_arn` may train UPDATE versions (the engine's recipe supports it and the AWS
+    recipe allows it: User-Personalization, not -v2)."""
     from personalize_local.engine import UnsupportedRecipeError, recipe_for
 
     try:
-        return recipe_arn is not None and recipe_for(recipe_arn).supports_update
+        recipe = recipe_for(recipe_arn) if recipe_arn is not None else None
     except UnsupportedRecipeError:
         return False
+    return bool(recipe and recipe.supports_update and any(a.arn == recipe_arn and a.allows_update
+                                                          for a in recipe.aws_recipes))
 
 
 def _campaign(backend, doc, params, parent):

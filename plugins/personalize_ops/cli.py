@@ -124,7 +124,8 @@ def _describe(path, cfg) -> None:
           f"filters: {', '.join(f.name for f in cfg.filters) or '-'}; "
           f"event tracker: {cfg.event_tracker.name if cfg.event_tracker else '-'}; "
           f"batch jobs: {', '.join(b.name for b in cfg.batch_jobs) or '-'}")  # fmt: skip
-    print(f"  schedules: retrain {cfg.schedules.retrain}, batch export {cfg.schedules.batch_export}")
+    print(f"  schedules: retrain {cfg.schedules.retrain}, incremental {cfg.schedules.incremental}, "
+          f"batch export {cfg.schedules.batch_export}")
 
 
 def _prepare_args(p: argparse.ArgumentParser) -> None:

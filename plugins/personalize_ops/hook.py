@@ -117,10 +117,20 @@ class PersonalizeHook(_RetryingHook):
 
     @_resolving_kind
     def list(self, k: ResourceKind, parent_arn: str | None = None) -> Iterator[dict]:
-        """Summaries from botocore's paginator for the List call, filtered by the parent when the kind has one."""
+        """Summaries from botocore's paginator for the List call, filtered by the parent when the kind has one
+        (``nextToken`` followed by hand where botocore has no paginator: ListDataDeletionJobs)."""
         params = {k.list_parent_member: parent_arn} if parent_arn and k.list_parent_member else {}
-        for page in self.conn.get_paginator(xform_name(k.list_op)).paginate(**params):
+        op = xform_name(k.list_op)
+        if self.conn.can_paginate(op):
+            for page in self.conn.get_paginator(op).paginate(**params):
+                yield from page.get(k.list_key, [])
+            return
+        while True:
+            page = getattr(self.conn, op)(**params)
             yield from page.get(k.list_key, [])
+            if not page.get("nextToken"):
+                return
+            params["nextToken"] = page["nextToken"]
 
     @_resolving_kind
     def find_by_name(self, k: ResourceKind, name: str, parent_arn: str | None = None) -> str | None:

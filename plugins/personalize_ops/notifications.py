@@ -80,6 +80,8 @@ def _headline(event: str, at: dict, payload: dict) -> str:
         return f"campaign {campaign} NOT promoted"
     if event == "teardown":
         return "teardown dry run (nothing deleted)" if payload.get("dry_run") else "teardown finished"
+    if event == "deletion" and "users_deleted" in payload:
+        return f"{payload['users_deleted']} user(s) deleted on request"
     if event == "deletion":
         return f"teardown deleted {len(payload.get('deleted') or [])} item(s)"
     raise ValueError(f"unknown event {event!r}")
@@ -106,7 +108,8 @@ def render(event: str, group: str, context: Mapping[str, Any], **payload: Any) -
     """Subject and plain-text body of ``event`` for dataset group ``group``.
 
     ``payload``: ``decision`` (the gate's result) with ``metric`` and ``metrics`` ({row label: {metric: value}}),
-    ``error`` (an exception or text), ``report`` (text) and ``dry_run`` / ``deleted`` for teardowns.
+    ``error`` (an exception or text), ``report`` (text) and ``dry_run`` / ``deleted`` for teardowns,
+    ``users_deleted`` for deletions of users on request.
     """
     at = where(context)
     lines = [

@@ -338,6 +338,20 @@ KINDS: dict[str, ResourceKind] = {
             **_JOB,
         ),
         ResourceKind(
+            # PENDING > IN_PROGRESS > COMPLETED -or- FAILED (DescribeDataDeletionJob); never deleted (a record).
+            key="data_deletion_job",
+            title="DataDeletionJob",
+            describe_key="dataDeletionJob",
+            list_key="dataDeletionJobs",
+            arn_member="dataDeletionJobArn",
+            parent="dataset_group",
+            list_parent_member="datasetGroupArn",
+            create_parent_member="datasetGroupArn",
+            config_members=("dataSource", "roleArn"),
+            success=("COMPLETED",),
+            **_JOB,
+        ),
+        ResourceKind(
             key="metric_attribution",
             title="MetricAttribution",
             describe_key="metricAttribution",

@@ -11,9 +11,13 @@ Under ``s3://<bucket>/<prefix>/`` (the ``dataset_group`` section of the config):
 | exp_logs  | ``experiments/logs/<group>/<experiment>/{exposures,events}/...``  | the application       |
 | exp_reports | ``experiments/reports/<group>/<experiment>/<run_id>.json``      | the experiment report |
 | attribution | ``attribution/<group>/AggregatedAttributionMetrics - ...csv``   | Personalize (default) |
+| cadence   | ``cadence/<group>/lock.json``, ``cadence/<group>/watermark/<dataset>.json`` | every run, incremental |
+| privacy   | ``privacy/<group>/deny-list.csv``, ``privacy/<group>/deletions/<job>/users.csv`` | user deletions |
 
 Batch exports are not here: they go to each batch job's configured ``destination``. Every area ends in the
 dataset group's name, so pipelines sharing a bucket and prefix never read or delete each other's objects.
+The teardown has no option for ``cadence`` and ``privacy``: the deny-list is a record of deletion requests that
+must outlive the group (a group created again under the same name must not import those users).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     "exp_logs": ("experiments", "logs"),
     "exp_reports": ("experiments", "reports"),
     "attribution": ("attribution",),
+    "cadence": ("cadence",),
+    "privacy": ("privacy",),
 }
 
 
@@ -90,3 +96,23 @@ def experiment_log_prefix(prefix: str, group: str, experiment: str, kind: str) -
 def experiment_report_key(prefix: str, group: str, experiment: str, run_id: str) -> str:
     """Key of one experiment report (one per experiment and DAG run)."""
     return area(prefix, "exp_reports", group, segment(experiment, "experiment")) + f"{segment(run_id, 'run_id')}.json"
+
+
+def lock_key(prefix: str, group: str) -> str:
+    """Key of the dataset group's run lock (one active run of the retrain, incremental and deletion DAGs)."""
+    return area(prefix, "cadence", group) + "lock.json"
+
+
+def watermark_key(prefix: str, group: str, dataset: str) -> str:
+    """Key of the incremental cadence's watermark of one dataset (the newest event timestamp imported)."""
+    return area(prefix, "cadence", group, "watermark") + f"{segment(dataset, 'dataset')}.json"
+
+
+def deny_list_key(prefix: str, group: str) -> str:
+    """Key of the dataset group's deny-list: users deleted on request, left out of every later import."""
+    return area(prefix, "privacy", group) + "deny-list.csv"
+
+
+def deletion_input_key(prefix: str, group: str, job: str) -> str:
+    """Key of one data deletion job's input file (a CSV with a single USER_ID column)."""
+    return area(prefix, "privacy", group, "deletions", segment(job, "job")) + "users.csv"

@@ -53,7 +53,7 @@ def heavy_imports():
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-KINDS = ("retrain", "batch_export", "teardown")
+KINDS = ("retrain", "batch_export", "teardown", "incremental", "delete_users")
 
 
 def test_every_dag_file_imports_without_errors():
@@ -82,5 +82,10 @@ def test_house_rules():
             assert t.owner == "data-platform", (dag.dag_id, t.task_id)
     for name in ("shop", "media"):
         assert bag.dags[f"personalize_teardown__{name}"].schedule is None, "teardown must be manual only"
+        assert bag.dags[f"personalize_delete_users__{name}"].schedule is None, "deletions must be manual only"
+        assert bag.dags[f"personalize_incremental__{name}"].schedule is None, "the incremental cadence is opt-in"
+        for kind in ("retrain", "incremental", "delete_users"):  # one active run per dataset group
+            tasks = bag.dags[f"personalize_{kind}__{name}"].task_dict
+            assert tasks["release_group_lock"].is_teardown and tasks["acquire_group_lock"].is_setup
         retrain = bag.dags[f"personalize_retrain__{name}"]
         assert set(retrain.params) == {"force_import", "force_train", "solutions", "skip_gate", "dry_run"}

@@ -17,7 +17,9 @@ def error_of(call) -> tuple[str, str]:
     return err.value.response["Error"]["Code"], err.value.response["Error"]["Message"]
 
 
-@pytest.mark.parametrize("recipe", ["aws-popularity-count", "aws-sims", "aws-personalized-ranking"])
+@pytest.mark.parametrize(
+    "recipe", ["aws-popularity-count", "aws-sims", "aws-personalized-ranking", "aws-user-personalization-v2"]
+)
 def test_update_is_refused_for_recipes_other_than_user_personalization(sc, trained, recipe):
     solution = trained["solution"] if recipe == "aws-popularity-count" else sc.solution(trained["group"], recipe)
     code, message = error_of(lambda: sc.pz.create_solution_version(solutionArn=solution, trainingMode="UPDATE"))
@@ -26,7 +28,7 @@ def test_update_is_refused_for_recipes_other_than_user_personalization(sc, train
     assert code == "InvalidInputException" and "use FULL (the default) or UPDATE" in message, message
 
 
-@pytest.mark.parametrize("recipe", ["aws-user-personalization", "aws-user-personalization-v2"])
+@pytest.mark.parametrize("recipe", ["aws-user-personalization"])
 def test_update_refreshes_after_new_data_and_fails_without(sc, recipe):
     pz = sc.pz
     group, bucket = sc.populated_group(with_items=True)

@@ -302,6 +302,8 @@ CASES = [
          "schedules.batch_export", "is not a valid cron expression"),
     Case("cron-weekday-8", put("schedules.retrain", "0 0 * * 8"), put("schedules.retrain", None),
          "schedules.retrain", "is not a valid cron expression"),
+    Case("cron-incremental", put("schedules.incremental", "daily"), put("schedules.incremental", "@daily"),
+         "schedules.incremental", "'daily' is neither a preset"),
     # --- DatasetGroup
     Case("bucket-2-chars", put("dataset_group.bucket", "ab"), put("dataset_group.bucket", "abc"),
          "dataset_group.bucket", "at least 3 characters"),

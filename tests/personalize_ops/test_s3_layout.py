@@ -19,10 +19,18 @@ def test_documented_keys():
         "exp_logs": "experiments/logs/dg/",
         "exp_reports": "experiments/reports/dg/",
         "attribution": "attribution/dg/",
+        "cadence": "cadence/dg/",
+        "privacy": "privacy/dg/",
     }
-    assert s3_layout.roots("pz") == ["pz/attribution/", "pz/batch/", "pz/experiments/", "pz/metrics/", "pz/staging/"]
+    assert s3_layout.roots("pz") == [
+        "pz/attribution/", "pz/batch/", "pz/cadence/", "pz/experiments/", "pz/metrics/", "pz/privacy/", "pz/staging/"
+    ]
     assert s3_layout.experiment_log_prefix("pz", "dg", "ab", "events") == "pz/experiments/logs/dg/ab/events/"
     assert s3_layout.experiment_report_key("pz", "dg", "ab", "r1") == "pz/experiments/reports/dg/ab/r1.json"
+    assert s3_layout.lock_key("pz", "dg") == "pz/cadence/dg/lock.json"
+    assert s3_layout.watermark_key("pz", "dg", "interactions") == "pz/cadence/dg/watermark/interactions.json"
+    assert s3_layout.deny_list_key("pz", "dg") == "pz/privacy/dg/deny-list.csv"
+    assert s3_layout.deletion_input_key("pz", "dg", "job1") == "pz/privacy/dg/deletions/job1/users.csv"
 
 
 def test_every_key_of_a_group_is_inside_its_area_and_outside_a_similarly_named_group():
@@ -34,6 +42,8 @@ def test_every_key_of_a_group_is_inside_its_area_and_outside_a_similarly_named_g
         "gate": s3_layout.gate_key("pz", "dg", "camp", "run1"),
         "exp_logs": s3_layout.experiment_log_prefix("pz", "dg", "ab", "exposures") + "part.jsonl",
         "exp_reports": s3_layout.experiment_report_key("pz", "dg", "ab", "run1"),
+        "cadence": s3_layout.watermark_key("pz", "dg", "interactions"),
+        "privacy": s3_layout.deny_list_key("pz", "dg"),
     }
     for name, key in keys.items():
         assert key.startswith(areas[name])

@@ -33,6 +33,9 @@ class AwsRecipe:
     name: str  # "aws-user-personalization"
     recipe_type: str  # USER_PERSONALIZATION, RELATED_ITEMS or PERSONALIZED_RANKING
     description: str
+    # CreateSolutionVersion allows trainingMode UPDATE only for "the User-Personalization recipe or the legacy
+    # HRNN-Coldstart recipe": a recipe module that supports UPDATE still says which of its AWS recipes allow it.
+    allows_update: bool = False
 
     @property
     def arn(self) -> str:

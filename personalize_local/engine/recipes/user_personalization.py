@@ -29,7 +29,10 @@ class UserPersonalization(Recipe):
     name = "user-personalization"
     aws_recipes = (
         AwsRecipe(
-            "aws-user-personalization", "USER_PERSONALIZATION", "Personalized recommendations from user history."
+            "aws-user-personalization",
+            "USER_PERSONALIZATION",
+            "Personalized recommendations from user history.",
+            allows_update=True,
         ),
         AwsRecipe(
             "aws-user-personalization-v2",

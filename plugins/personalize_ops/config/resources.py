@@ -289,11 +289,15 @@ class BatchJob(Strict):
 class Schedules(Strict):
     """When the scheduled DAGs run: an Airflow preset or a 5-field cron expression; null: only when triggered."""
 
-    retrain: str | None = Field("@weekly", description="the retrain DAG's schedule", examples=["0 3 * * 1"])
+    retrain: str | None = Field("@weekly", description="the retrain DAG's schedule: the full cadence (FULL imports, "
+                                "FULL trainings, the gate)", examples=["0 3 * * 1"])
     batch_export: str | None = Field("@daily", description="the batch-export DAG's schedule")
     experiment_report: str | None = Field("@daily", description="the experiment-report DAG's schedule")
 
-    @field_validator("retrain", "batch_export", "experiment_report")
+    incremental: str | None = Field(None, description="the incremental cadence (new events, UPDATE trainings); "
+                                    "off by default", examples=["@daily"])
+
+    @field_validator("retrain", "batch_export", "experiment_report", "incremental")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
         if v is None or v in CRON_PRESETS:

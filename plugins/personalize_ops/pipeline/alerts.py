@@ -1,5 +1,5 @@
-"""Where the pipeline's tasks raise alerts: the gate's decision and the teardown's outcome (failures go through the
-DAGs' ``on_failure_callback``, :func:`personalize_ops.notifications.on_failure`)."""
+"""Where the pipeline's tasks raise alerts: the gate's decision, the teardown's outcome and deletions of users (failures
+go through the DAGs' ``on_failure_callback``, :func:`personalize_ops.notifications.on_failure`)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,8 @@ def _deleted(row: dict) -> bool:
     if row["kind"].startswith("s3:"):
         return not result.startswith("0 ") and "deleted" in result
     return result.startswith("deleted")
+
+
+def users_deleted(cfg, users: int, report: str, context=None) -> list[dict]:
+    """``deletion`` after a data deletion job of ``personalize_delete_users`` completed, with its report."""
+    return notify(cfg, "deletion", context, report=report, users_deleted=users)

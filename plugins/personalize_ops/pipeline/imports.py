@@ -38,6 +38,22 @@ def plan_import(hook, dataset_arn: str, staged: StagedDataset, force: bool, toke
     return ImportPlan(dataset, name, True, staged.uri)
 
 
+def created(summary: dict) -> float:
+    """``creationDateTime`` of a Describe object or List summary, in epoch seconds."""
+    value = summary.get("creationDateTime") or 0
+    return value.timestamp() if hasattr(value, "timestamp") else float(value)
+
+
+def imports_since_full(hook, dataset_arn: str) -> list[dict]:
+    """Describes of the dataset's newest ACTIVE FULL import and every ACTIVE import after it, oldest first;
+    [] when the dataset has no ACTIVE FULL import."""
+    active = sorted((s for s in hook.list(IMPORT_JOB, dataset_arn) if s.get("status") == "ACTIVE"), key=created)
+    described = [hook.describe(IMPORT_JOB, s[IMPORT_JOB.arn_member]) for s in active]
+    full = [n for n, d in enumerate(described) if d.get("importMode", "FULL") == "FULL"]
+    return described[full[-1]:] if full else []
+
+
+
 class PersonalizeImportOperator(PersonalizeEnsureResourceOperator):
     """Ensure the dataset import job an :class:`ImportPlan` names (an unchanged dataset ensures its last import).
 

@@ -47,7 +47,8 @@ def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = F
 
     The files are written to a private work directory of this run (``settings.work_dir``), removed once the
     file is staged; it is kept (``work_dir`` in the summary) when the run fails, on ``dry_run`` (its reports are
-    the result) and when rows were quarantined (the quarantine file holds them)."""
+    the result) and when rows were quarantined (the quarantine file holds them). Rows of users on the group's
+    deny-list are left out before staging (not on ``dry_run``, which reads no S3)."""
     from personalize_ops.staging import stage_file
     from personalize_ops.transform.prepare import prepare_dataset
 
@@ -59,6 +60,10 @@ def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = F
         prepared = prepare_dataset(cfg, dataset, work.path, s3_options=s3_options).to_dict()
         log.info(summary_line(prepared))
         prepared["staged"] = None
+        if not dry_run:  # users deleted on request never come back (pipeline/deletions.py)
+            from personalize_ops.pipeline.deletions import apply_deny_list
+
+            apply_deny_list(s3, cfg, prepared)
         if prepared["quarantine_path"]:
             work.keep(f"rows were quarantined: {prepared['quarantine_path']}")
         if dry_run:

@@ -7,7 +7,8 @@ Where the configs are:
 - otherwise every ``*.yaml`` / ``*.yml`` file directly in ``PERSONALIZE_PIPELINES_DIR`` (default
   ``include/pipelines/`` of this project) is one pipeline, named by its file name without the extension; its DAG ids
   carry that name: ``personalize_retrain__<name>``, ``personalize_batch_export__<name>``,
-  ``personalize_teardown__<name>`` (and ``personalize_experiment_report__<name>`` for a config with ``experiments``).
+  ``personalize_teardown__<name>``, ``personalize_incremental__<name>``, ``personalize_delete_users__<name>`` (and
+  ``personalize_experiment_report__<name>`` for a config with ``experiments``).
 
 Pipelines are independent: a config that does not load (or whose file name cannot name DAGs, or whose dataset group
 an earlier file in name order already uses) is *broken*; it has no DAGs, every other pipeline keeps its own, and
@@ -27,7 +28,7 @@ from personalize_ops.pipeline.settings import PROJECT_ROOT
 CONFIG_ENV = "PERSONALIZE_PIPELINE_CONFIG"
 DIR_ENV = "PERSONALIZE_PIPELINES_DIR"
 DEFAULT_DIR = PROJECT_ROOT / "include" / "pipelines"
-DAG_KINDS = ("retrain", "batch_export", "teardown", "experiment_report")
+DAG_KINDS = ("retrain", "batch_export", "teardown", "incremental", "delete_users", "experiment_report")
 #: A pipeline name becomes part of DAG ids (letters, digits, '-', '_'; Airflow allows '.' too, we keep it out).
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 

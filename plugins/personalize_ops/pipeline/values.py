@@ -167,6 +167,61 @@ class ExportPlan(Value):
 VALUES = (StagedDataset, ImportPlan, TrainingPlan, TrainedVersion, GateOutcome, BacktestCut, BatchPart, ExportPlan)
 
 
+# The incremental cadence and privacy deletions (pipeline/incremental.py, pipeline/deletions.py) -------------------
+@dataclass(frozen=True)
+class Increment(Value):
+    """The events newer than the watermark, staged for an INCREMENTAL import (``job_name`` and ``data_location``
+    are what ``PersonalizeImportOperator`` reads, as from an :class:`ImportPlan`)."""
+
+    dataset: str
+    job_name: str
+    rows: int
+    data_location: str
+    watermark_from: int
+    watermark_to: int
+    base_import: str  # the FULL import the watermark builds on
+
+
+@dataclass(frozen=True)
+class UpdateDecision(Value):
+    """Whether an UPDATE version replaces what a campaign serves (read by the deploy operator like a
+    :class:`GateOutcome`: ``promote``, ``reason``, ``solution_version_arn``)."""
+
+    campaign: str
+    campaign_arn: str | None
+    solution_arn: str
+    promote: bool
+    reason: str
+    solution_version_arn: str  # the UPDATE version
+    full_parent_arn: str | None
+    served_arn: str | None
+
+
+@dataclass(frozen=True)
+class DeletionRequest(Value):
+    """A privacy deletion: how many users, the group it applies to, what the data holds of them."""
+
+    users: int
+    dataset_group_arn: str | None
+    already_denied: int
+    imported_rows: dict[str, int] = field(default_factory=dict)  # dataset -> rows of these users in imported files
+    dry_run: bool = True
+
+
+@dataclass(frozen=True)
+class DeletionJobInput(Value):
+    """The data deletion job to ensure and its input file; the deny-list after adding the users."""
+
+    job_name: str
+    data_location: str
+    dataset_group_arn: str | None
+    added_to_deny_list: int
+    deny_list_size: int
+
+
+VALUES = (*VALUES, Increment, UpdateDecision, DeletionRequest, DeletionJobInput)
+
+
 def _allow() -> None:
     from airflow.sdk.serde import allow_class
 
