@@ -124,10 +124,14 @@ def _sections(model: type[BaseModel], path: str, seen: dict) -> list[tuple[str, 
     seen[model] = path
     groups: dict[type[BaseModel], list[str]] = {}
     lists: set[str] = set()
+    unions: set[str] = set()  # fields whose type is one of several models (e.g. a discriminated union)
     for name, f in model.model_fields.items():
         if f.exclude:
             continue
-        for m in _type(f.annotation)[2]:
+        models = _type(f.annotation)[2]
+        if len(models) > 1:
+            unions.add(name)
+        for m in models:
             groups.setdefault(m, []).append(name)
         if typing.get_origin(f.annotation) is list or "list of" in _type(f.annotation)[0]:
             lists.add(name)
@@ -135,6 +139,8 @@ def _sections(model: type[BaseModel], path: str, seen: dict) -> list[tuple[str, 
         if m in seen:
             continue
         key = names[0] if len(names) == 1 else f"<{m.__name__.lower()}>"  # e.g. datasets.<dataset>
+        if names[0] in unions:
+            key += f" ({m.__name__})"  # e.g. experiments[].primary_metric (CtrMetric)
         sub = f"{path}.{key}" if path else key
         out += _sections(m, sub + ("[]" if names[0] in lists else ""), seen)
     return out

@@ -20,9 +20,14 @@ MAX_METRICS = 10
 
 
 class AttributionMetric(Strict):
-    name: str = Field(min_length=1, max_length=256, description="the metric's name in reports (metricName)")
-    event_type: str = Field(min_length=1, max_length=256)
-    expression: str = Field(description="SAMPLECOUNT() or SUM(Items.COLUMN) / SUM(Interactions.COLUMN)")
+    """One metric Personalize computes per event source: a count or a sum over the events of one type."""
+
+    name: str = Field(min_length=1, max_length=256, description="the metric's name in reports (metricName)",
+                      examples=["CLICKS"])
+    event_type: str = Field(min_length=1, max_length=256, description="the EVENT_TYPE of the events it counts",
+                            examples=["click"])
+    expression: str = Field(description="SAMPLECOUNT() or SUM(Items.COLUMN) / SUM(Interactions.COLUMN)",
+                            examples=["SUM(Items.PRICE)"])
 
     @field_validator("expression")
     @classmethod
@@ -40,11 +45,17 @@ class AttributionMetric(Strict):
 
 
 class MetricAttribution(Strict):
-    name: ResourceName | None = Field(None, description="default: <dataset group>-attribution")
-    metrics: list[AttributionMetric] = Field(min_length=1, max_length=MAX_METRICS)
-    s3_output: str | None = Field(None, description="s3:// prefix of the reports; default the pipeline's area")
+    """The dataset group's metric attribution: online metrics per event source, published to S3 (one per group)."""
+
+    name: ResourceName | None = Field(None, description="default: <dataset group>-attribution",
+                                      examples=["shop-attribution"])
+    metrics: list[AttributionMetric] = Field(min_length=1, max_length=MAX_METRICS,
+                                             description="the metrics to compute (1 to 10)")
+    s3_output: str | None = Field(None, description="s3:// prefix of the reports; default the pipeline's area",
+                                  examples=["s3://my-bucket/attribution/"])
     role_arn: str | None = Field(
-        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", description="default: dataset_group.role_arn"
+        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", description="default: dataset_group.role_arn",
+        examples=["arn:aws:iam::123456789012:role/PersonalizeS3"],
     )
 
     @field_validator("name")

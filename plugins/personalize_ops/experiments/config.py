@@ -43,8 +43,8 @@ class CtrMetric(_Strict):
     """Click-through: clicks on a shown recommendation list (events of ``click_event_type`` carrying that list's
     ``recommendationId``) per list shown. Unit of analysis: the user (ratio of per-user sums)."""
 
-    kind: Literal["ctr"]
-    click_event_type: str = "click"
+    kind: Literal["ctr"] = Field(description="click-through rate")
+    click_event_type: str = Field("click", description="the EVENT_TYPE of a click", examples=["click"])
 
     _e = field_validator("click_event_type")(_event_type)
 
@@ -56,8 +56,8 @@ class CtrMetric(_Strict):
 class ConversionMetric(_Strict):
     """Conversion: the share of exposed users with at least one ``event_type`` event attributed to the variant."""
 
-    kind: Literal["conversion"]
-    event_type: str
+    kind: Literal["conversion"] = Field(description="share of exposed users who convert")
+    event_type: str = Field(description="the EVENT_TYPE of a conversion", examples=["purchase"])
 
     _e = field_validator("event_type")(_event_type)
 
@@ -70,9 +70,9 @@ class RevenueMetric(_Strict):
     """Revenue per exposed user: the sum of ``field`` (``eventValue`` or ``properties.<key>``) over the
     ``event_type`` events attributed to the variant."""
 
-    kind: Literal["revenue"]
-    event_type: str
-    field: str = "eventValue"
+    kind: Literal["revenue"] = Field(description="revenue per exposed user")
+    event_type: str = Field(description="the EVENT_TYPE that carries revenue", examples=["purchase"])
+    field: str = Field("eventValue", description="eventValue or properties.<key>", examples=["properties.price"])
 
     _e = field_validator("event_type")(_event_type)
 
@@ -96,9 +96,11 @@ Metric = Annotated[CtrMetric | ConversionMetric | RevenueMetric, Field(discrimin
 class Variant(_Strict):
     """One arm: the campaign that serves it and its share of the users (``traffic``; default: an equal share)."""
 
-    name: str
-    campaign: str = Field(min_length=1, description="name of a campaign in this config's campaigns")
-    traffic: float | None = Field(None, gt=0, le=1, description="share of users, e.g. 0.5; all or none set")
+    name: str = Field(description="the variant's name (and attribution source suffix)", examples=["challenger"])
+    campaign: str = Field(min_length=1, description="name of a campaign in this config's campaigns",
+                          examples=["shop-challenger"])
+    traffic: float | None = Field(None, gt=0, le=1, description="share of users, e.g. 0.5; all or none set",
+                                  examples=[0.5])
 
     _n = field_validator("name")(_name)
 
@@ -106,8 +108,9 @@ class Variant(_Strict):
 class Guardrail(_Strict):
     """A metric a winner must not degrade by more than ``max_degradation`` (relative: 0.05 = 5% worse)."""
 
-    metric: Metric
-    max_degradation: float = Field(ge=0, lt=1)
+    metric: Metric = Field(description="the guarded metric (ctr, conversion or revenue)")
+    max_degradation: float = Field(ge=0, lt=1, description="largest relative loss a winner may have",
+                                   examples=[0.05])
 
 
 class Experiment(_Strict):
@@ -115,10 +118,11 @@ class Experiment(_Strict):
     variant is compared with it. ``name`` is the experiment id: users are assigned by a hash of it, so renaming a
     running experiment reshuffles its users."""
 
-    name: str
-    variants: list[Variant] = Field(min_length=2, max_length=10)
-    primary_metric: Metric
-    guardrails: list[Guardrail] = Field(default_factory=list)
+    name: str = Field(description="the experiment id (users are assigned by a hash of it)",
+                      examples=["up-vs-popularity"])
+    variants: list[Variant] = Field(min_length=2, max_length=10, description="the arms; the first is the control")
+    primary_metric: Metric = Field(description="the metric that decides the winner")
+    guardrails: list[Guardrail] = Field(default_factory=list, description="metrics a winner must not degrade")
     minimum_effect: float = Field(
         0.05, gt=0, lt=1, description="relative difference below which variants count as equal (0.05 = 5%)"
     )
@@ -126,9 +130,12 @@ class Experiment(_Strict):
     min_days: int = Field(7, ge=0, description="no verdict before this many days (covers weekly cycles)")
     max_days: int = Field(28, ge=1, description="after this many days without a winner: no difference")
     alpha: float = Field(0.05, gt=0, le=0.2, description="error rate of a verdict, valid under daily looks")
-    start_date: date | None = Field(None, description="first day of traffic; default: the first day with events")
-    on_end: Literal["report", "promote"] = "report"
-    promote_to: str | None = Field(None, description="the main campaign that gets the winner's solution version")
+    start_date: date | None = Field(None, description="first day of traffic; default: the first day with events",
+                                    examples=["2026-01-05"])
+    on_end: Literal["report", "promote"] = Field("report", description="at a final verdict: report, or promote "
+                                                 "the winner's solution version to promote_to")
+    promote_to: str | None = Field(None, description="the main campaign that gets the winner's solution version",
+                                   examples=["shop-user-personalization"])
 
     _n = field_validator("name")(_name)
 
