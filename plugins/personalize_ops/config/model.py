@@ -10,6 +10,7 @@ from personalize_ops.config.base import Strict
 from personalize_ops.config.datasets import Datasets
 from personalize_ops.config.errors import validated_with
 from personalize_ops.config.notifications import Costs, Notifications
+from personalize_ops.config.prepare import Prepare
 from personalize_ops.config.references import Sections, reference_problems
 from personalize_ops.config.resources import BatchJob, Campaign, DatasetGroup, EventTracker, Filter, Schedules, Solution
 
@@ -27,6 +28,7 @@ class PipelineConfig(Strict):
     schedules: Schedules = Schedules()
     notifications: Notifications = Notifications()
     costs: Costs = Costs()
+    prepare: Prepare = Prepare()
     source_file: str | None = Field(None, exclude=True)
 
     @model_validator(mode="wrap")

@@ -145,13 +145,15 @@ def _failure_message(kind: str, source: str, suite: str, failures: list[dict], w
 class _Validator:
     """Runs the three suites and raises DataQualityError with counts, example rows and report paths."""
 
-    def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display):
+    def __init__(
+        self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display, spark: bool = False
+    ):
         self.kind, self.out, self.fields, self.display = kind, out, [f.name for f in ds.fields], display
         self.source_path = ds.source.path
         src = [r for r in rules if r.suite == "source"]
         per = [header_rule(avro), *[r for r in rules if r.suite == "personalize"]]
-        self.source = SuiteRunner(f"{kind}.source", src)
-        self.personalize = SuiteRunner(f"{kind}.personalize", per)
+        self.source = SuiteRunner(f"{kind}.source", src, spark)  # spark: the row suites run on Spark DataFrames
+        self.personalize = SuiteRunner(f"{kind}.personalize", per, spark)
         self.totals = SuiteRunner(f"{kind}.personalize.totals", totals_rules(kind, avro, ds.import_mode))
         self.paths = {"results": str(out / f"{kind}.gx_results.json")}
         self.schema_order = [f[0] for f in schema_fields(avro)]

@@ -1,0 +1,54 @@
+"""How the prepare stage runs: on the Airflow worker (``engine: single``) or as a Spark job (``engine: spark``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from personalize_ops.config.base import Strict
+
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
+
+
+class Spark(Strict):
+    """Where the Spark job runs and what it needs. ``submit: local`` runs ``spark-submit`` on the worker (local mode,
+    for development and CI); ``emr_serverless`` and ``glue`` stage the job to S3 and submit it there."""
+
+    submit: Literal["emr_serverless", "glue", "local"] = "local"
+    aws_conn_id: str | None = Field(None, description="default: dataset_group.aws_conn_id")
+    code_uri: str | None = Field(
+        None, pattern=r"^s3://", description="S3 prefix the job script and its dependencies are staged to"
+    )
+    output_uri: str | None = Field(
+        None, pattern=r"^s3://", description="S3 prefix the prepared CSV parts, quarantine and reports go to"
+    )
+    application_id: str | None = Field(None, description="emr_serverless: the EMR Serverless application")
+    execution_role_arn: str | None = Field(None, pattern=ROLE_ARN, description="emr_serverless: job runtime role")
+    glue_job_name: str | None = Field(None, description="glue: the job's name (created or updated by the task)")
+    glue_role_arn: str | None = Field(None, pattern=ROLE_ARN, description="glue: the job's IAM role")
+    glue_version: str = "5.0"
+    worker_type: str = Field("G.1X", description="glue: worker type")
+    workers: int = Field(2, ge=2, description="glue: number of workers")
+    master: str = Field("local[2]", description="local: the Spark master")
+    conf: dict[str, str] = Field(default_factory=dict, description="extra Spark properties (--conf key=value)")
+
+    @model_validator(mode="after")
+    def _needed(self) -> Spark:
+        need = {
+            "emr_serverless": ("code_uri", "output_uri", "application_id", "execution_role_arn"),
+            "glue": ("code_uri", "output_uri", "glue_job_name", "glue_role_arn"),
+            "local": (),
+        }[self.submit]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"submit: {self.submit} needs {', '.join(missing)}")
+        return self
+
+
+class Prepare(Strict):
+    """``engine: single`` (default) prepares on the Airflow worker in bounded memory; ``engine: spark`` runs the same
+    rules and transform as a Spark job (see docs/scaling.md for when to switch)."""
+
+    engine: Literal["single", "spark"] = "single"
+    spark: Spark = Spark()
