@@ -294,6 +294,11 @@ def _validate(validator: _Validator, final, rules, fields, ts_fields, F) -> None
     t = _to_arrow(examples.select(*cols).distinct().orderBy(ROW)) if examples is not None else None
     if t is None:
         t = pa.table({c: pa.array([], pa.bool_()) for c in cols})
+    by_rule = {(r.name, r.column): r for r in rules}
+    for entry in runner.tally:  # GX on Spark lists unexpected values in no set order: take them in source order
+        rule = by_rule.get((entry["rule"], entry["column"]))
+        if not entry["success"] and rule is not None and rule.mask is not None and entry["column"] in t.column_names:
+            entry["examples"] = t.filter(rule.mask(t))[entry["column"]].to_pylist()[:MAX_EXAMPLES]
     df = frame if runner is validator.source else final.select(*fields)
     validator.fail(runner, df, "all rows (Spark engine)", t)
 
