@@ -464,19 +464,20 @@ def prepare_dataset(
                     t = t.append_column(_HASH + c, pa.array(h, pa.uint64()))
                 spool.write(t, {"where": where})
         dedupe.finish()
-        for t, meta in spool:  # second pass: without duplicates, validate and write
-            keep = dedupe.keep(t.num_rows)
-            if keep is not None:
-                dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
-                t = t.filter(pa.array(keep))
-            hashes = {c: t[_HASH + c].to_numpy() for c in hashed}
-            t = t.drop_columns([_HASH + c for c in hashed])
-            if ds.quality.gx_mode == "rows":
-                validator.chunk(t, meta["where"])
-            else:
-                validator.chunk_stats(t, meta["where"], rules, fail_rules)
-            stats.update(t, hashes)
-            sink.write(t)
+        with Prefetch(iter(spool), depth=2) as spooled:  # second pass: without duplicates, validate and write
+            for t, meta in spooled:
+                keep = dedupe.keep(t.num_rows)
+                if keep is not None:
+                    dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
+                    t = t.filter(pa.array(keep))
+                hashes = {c: t[_HASH + c].to_numpy() for c in hashed}
+                t = t.drop_columns([_HASH + c for c in hashed])
+                if ds.quality.gx_mode == "rows":
+                    validator.chunk(t, meta["where"])
+                else:
+                    validator.chunk_stats(t, meta["where"], rules, fail_rules)
+                stats.update(t, hashes)
+                sink.write(t)
 
         def totals() -> dict:
             sink.flush()  # the chunk-statistics suite above runs while the writer drains
