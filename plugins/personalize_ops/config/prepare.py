@@ -30,6 +30,7 @@ class Spark(Strict):
     glue_version: str = "5.0"
     worker_type: str = Field("G.1X", description="glue: worker type")
     workers: int = Field(2, ge=2, description="glue: number of workers")
+    poll_seconds: int = Field(30, ge=1, description="emr_serverless, glue: seconds between job status checks")
     master: str = Field("local[2]", description="local: the Spark master")
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark properties (--conf key=value)")
 

@@ -120,6 +120,7 @@ def glue_args(cfg, dataset: str, staged: dict, run_id: str) -> dict:
     defaults = {"--extra-py-files": staged["py_files"], **{k: v for k, v in spark.conf.items() if k.startswith("--")}}
     return {
         "job_name": spark.glue_job_name,
+        "job_desc": f"Personalize prepare stage of {cfg.dataset_group.name}",
         "script_location": staged["entry_point"],
         "iam_role_arn": spark.glue_role_arn,
         "script_args": dict(zip(args[::2], args[1::2], strict=True)),

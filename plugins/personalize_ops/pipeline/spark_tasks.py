@@ -32,7 +32,8 @@ def spark_prepare(cfg, dataset: str, conn: str):
             from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOperator
 
             submit = EmrServerlessStartJobOperator(
-                task_id="submit", aws_conn_id=conn, deferrable=True, waiter_delay=30, waiter_max_attempts=2880,
+                task_id="submit", aws_conn_id=conn, deferrable=True, waiter_delay=spark.poll_seconds,
+                waiter_max_attempts=max(1, 86400 // spark.poll_seconds),
                 application_id=args["application_id"], execution_role_arn=args["execution_role_arn"],
                 job_driver=args["job_driver"], configuration_overrides=args["configuration_overrides"],
                 name=args["name"],
@@ -41,8 +42,8 @@ def spark_prepare(cfg, dataset: str, conn: str):
             from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 
             submit = GlueJobOperator(
-                task_id="submit", aws_conn_id=conn, deferrable=True, job_poll_interval=30,
-                job_name=args["job_name"], script_location=args["script_location"],
+                task_id="submit", aws_conn_id=conn, deferrable=True, job_poll_interval=spark.poll_seconds,
+                job_name=args["job_name"], job_desc=args["job_desc"], script_location=args["script_location"],
                 iam_role_arn=args["iam_role_arn"], script_args=args["script_args"],
                 create_job_kwargs=args["create_job_kwargs"], update_config=True,
             )  # fmt: skip
