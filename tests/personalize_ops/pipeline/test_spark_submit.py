@@ -105,9 +105,11 @@ def test_glue_job_created_and_run_through_the_provider_hook(aws, tmp_path):
     s3, endpoint = aws
     cfg = _config(tmp_path, GLUE)
     args = spark_submit.glue_args(cfg, "interactions", spark_submit.stage_job(cfg, s3, RUN), RUN)
-    hook = GlueJobHook(aws_conn_id="aws_spark", job_name=args["job_name"], desc=args["job_desc"],
-                       script_location=args["script_location"], iam_role_arn=args["iam_role_arn"], create_job_kwargs=args["create_job_kwargs"],
-                       update_config=True, job_poll_interval=1)  # fmt: skip
+    hook = GlueJobHook(
+        aws_conn_id="aws_spark", job_name=args["job_name"], desc=args["job_desc"],
+        script_location=args["script_location"], iam_role_arn=args["iam_role_arn"],
+        create_job_kwargs=args["create_job_kwargs"], update_config=True, job_poll_interval=1,
+    )  # fmt: skip
     run_id = hook.initialize_job(args["script_args"])["JobRunId"]
     assert hook.job_completion(args["job_name"], run_id)["JobRunState"] == "SUCCEEDED"
     job = boto3.client("glue", endpoint_url=endpoint, **KEYS).get_job(JobName="personalize-prepare")["Job"]
