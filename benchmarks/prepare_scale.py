@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000000", help="comma-separated row counts (10M, 50M, 200M in the docs)")
     ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "pz-bench-prepare"))
-    ap.add_argument("--spark-max", type=int, default=10_000_000, help="run Spark local mode up to this many rows")
+    ap.add_argument("--spark-max", type=int, default=0, help="also run Spark local mode up to this many rows")
     ap.add_argument("--spark-master", default="local[2]")
     args = ap.parse_args(argv)
     data_dir = Path(args.data_dir)
