@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -10,6 +11,7 @@ def local_session(master: str = "local[2]", app: str = "personalize-prepare", co
     """``master`` local[N]; the Python workers see this process's sys.path (custom transforms import there)."""
     from pyspark.sql import SparkSession
 
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines at shutdown outlive pytest's log capture
     pythonpath = os.pathsep.join(p for p in sys.path if p)
     builder = (
         SparkSession.builder.master(master)
