@@ -5,7 +5,8 @@
 
 For each size (interactions rows of the synthetic sample, generated once into --data-dir) it runs, each in a
 fresh subprocess (peak RSS of the process tree's largest member from wait4, wall time measured inside the
-child, interpreter/GX/JVM start-up excluded):
+child, interpreter/GX/JVM start-up excluded; the data is generated in a separate process, so that no child
+starts from a large parent's RSS):
   arrow floor       pyarrow streaming CSV read + CSV write of the same file, nothing else
   single machine    prepare_dataset (engine: single, gx_mode stats), spill files in the output folder
   spark local[N]    the Spark engine's job in local mode (only up to --spark-max rows; the JVM's own peak RSS
@@ -19,11 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.prepare import ARROW_FLOOR, PREPARE, bench_config, ensure_data, run_child_rusage
+from benchmarks.prepare import ARROW_FLOOR, ENV, PREPARE, bench_config, ensure_data, run_child_rusage
 
 SPARK = """
 import json, resource, sys, time
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"size {size:,}", flush=True)
+        # generated in a child process: a child's peak RSS (wait4) starts from its parent's RSS at fork time
+        gen = "import sys; from pathlib import Path; from benchmarks.prepare import ensure_data; "
+        gen += "ensure_data(Path(sys.argv[1]), int(sys.argv[2]))"
+        subprocess.run([sys.executable, "-c", gen, str(data_dir), str(size)], check=True, env=ENV)
         folder = ensure_data(data_dir, size)
         out = folder / "out"
         out.mkdir(parents=True, exist_ok=True)
