@@ -18,13 +18,17 @@ PORT ?= 8080
 .PHONY: install demo demo-teardown test mutate lint stack-up stack-down airflow airflow-stop sample-data validate-config \
 	bench clean
 
-# Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the three layered
-# lock files (each lists every package it needs, dependencies included, with its hashes).
-$(STAMP): requirements-uv.txt requirements.txt requirements-local.txt requirements-dev.txt pyproject.toml Makefile
+# Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the four layered
+# lock files (each lists every package it needs, dependencies included, with its hashes). requirements-spark.txt
+# (PySpark, ~400 MB) is installed too: the Spark engine's equivalence tests run in `make test`; it needs Java,
+# which scripts/install_java.sh installs from Debian when missing.
+$(STAMP): requirements-uv.txt requirements.txt requirements-local.txt requirements-dev.txt requirements-spark.txt \
+		pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@bash scripts/install_java.sh || echo "WARNING: no Java 17+: the Spark engine (engine: spark) and its tests need it"
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-uv.txt
 	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode --require-hashes \
-		-r requirements.txt -r requirements-local.txt -r requirements-dev.txt
+		-r requirements.txt -r requirements-local.txt -r requirements-dev.txt -r requirements-spark.txt
 	@# This project, editable (personalize_ops, the UI plugin, personalize_local; console scripts personalize-ops and
 	@# personalize-local). Its dependencies are the locks above; its build backend the setuptools they pin.
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps --no-build-isolation -e .

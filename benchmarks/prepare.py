@@ -42,7 +42,7 @@ cfg = load_config(sys.argv[1])
 t = time.time()
 r = prepare_dataset(cfg, "interactions", sys.argv[2])
 print(json.dumps({"seconds": time.time() - t, "startup": startup, "rows": r.rows_in, "rows_out": r.rows_out,
-                  "dropped": r.dropped, "hash_bytes": r.extra["dedupe_hash_bytes"]}))
+                  "dropped": r.dropped, "bitmap_bytes": r.extra["dedupe_bitmap_bytes"]}))
 """
 
 PANDAS_GX = """

@@ -91,7 +91,12 @@ def retrain_dag(pipeline: registry.Pipeline):
             return not params["dry_run"]
 
         with TaskGroup("prepare_data", tooltip="Great Expectations suites + streamed transform, then S3"):
-            prepared = {ds: prepare.override(task_id=f"prepare_{ds}")(ds) for ds in datasets}
+            if cfg.prepare.engine == "spark" and cfg.prepare.spark.submit != "local":  # EMR Serverless or Glue
+                from personalize_ops.pipeline.spark_tasks import spark_prepare
+
+                prepared = {ds: spark_prepare(cfg, ds, conn)[1] for ds in datasets}
+            else:
+                prepared = {ds: prepare.override(task_id=f"prepare_{ds}")(ds) for ds in datasets}
         gate_open = not_dry_run()
         list(prepared.values()) >> gate_open
 

@@ -11,6 +11,7 @@ from personalize_ops.config.base import Strict
 from personalize_ops.config.datasets import Datasets
 from personalize_ops.config.errors import validated_with
 from personalize_ops.config.notifications import Costs, Notifications
+from personalize_ops.config.prepare import Prepare
 from personalize_ops.config.references import Sections, reference_problems
 from personalize_ops.config.resources import BatchJob, Campaign, DatasetGroup, EventTracker, Filter, Schedules, Solution
 from personalize_ops.experiments.config import Experiment
@@ -35,6 +36,7 @@ class PipelineConfig(Strict):
         None, description="a metric attribution: online metrics per event source, published to S3"
     )
     experiments: list[Experiment] = Field(default_factory=list, description="A/B experiments between campaigns")
+    prepare: Prepare = Field(Prepare(), description="the prepare stage's engine: this machine or Spark")
     source_file: str | None = Field(None, exclude=True)  # set by load_config, not a YAML key
 
     @model_validator(mode="wrap")

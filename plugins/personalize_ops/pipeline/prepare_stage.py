@@ -57,7 +57,12 @@ def prepare_and_stage(cfg, dataset: str, run_id: str, s3=None, dry_run: bool = F
     s3_options = s3_options_from_connection(group.aws_conn_id) if ds and ds.source.is_s3 else None
     with work_dir(f"prepare-{dataset}") as work:
         log.info("run %s: work directory %s", run_id, work.path)
-        prepared = prepare_dataset(cfg, dataset, work.path, s3_options=s3_options).to_dict()
+        if cfg.prepare.engine == "spark":  # local spark-submit; a cluster engine runs as its own tasks (spark_tasks)
+            from personalize_ops.pipeline.spark_submit import run_local
+
+            prepared = run_local(cfg, dataset, work.path)
+        else:
+            prepared = prepare_dataset(cfg, dataset, work.path, s3_options=s3_options).to_dict()
         log.info(summary_line(prepared))
         prepared["staged"] = None
         if not dry_run:  # users deleted on request never come back (pipeline/deletions.py)

@@ -1,6 +1,9 @@
 """Run the rule table with GX Core 1.x: one ephemeral context per process, one suite per
 (dataset, suite kind), validated chunk by chunk (streaming) on pandas batches.
 
+``SuiteRunner(..., spark=True)`` validates Spark DataFrames through GX's Spark datasource instead (the Spark engine,
+``transform/spark``), with the same expectations.
+
 ``SuiteRunner.validate(df)`` validates one chunk and tallies per-expectation counts across chunks;
 ``write_reports`` writes the tallied JSON, the full GX result of the first failing chunk and, on
 failure, Data Docs HTML (rendered from that failing chunk).
@@ -38,6 +41,14 @@ def _context():
     return ctx, batch_def.add_batch_definition_whole_dataframe("whole")
 
 
+@cache
+def _spark_batch_definition():
+    """The Spark datasource's whole-DataFrame batch definition, in the shared context (the active SparkSession)."""
+    ctx, _ = _context()
+    asset = ctx.data_sources.add_spark("personalize_ops_spark").add_dataframe_asset("frame")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
 def _expectation(rule: Rule):
     import great_expectations.expectations as gxe
 
@@ -47,13 +58,16 @@ def _expectation(rule: Rule):
 _DEFINITIONS: dict[str, tuple[str, object]] = {}
 
 
-def _validation_definition(name: str, signature: str, rules: list[Rule]):
+def _validation_definition(name: str, signature: str, rules: list[Rule], spark: bool = False):
     """The suite + validation definition for ``name``; rebuilt only when its rules changed (GX is slow
     to register suites, and a DAG task or test session prepares the same datasets repeatedly)."""
+    name = f"{name}@spark" if spark else name
     cached = _DEFINITIONS.get(name)
     if cached and cached[0] == signature:
         return cached[1]
     ctx, batch_def = _context()  # first: it imports GX with its INFO logging muted
+    if spark:
+        batch_def = _spark_batch_definition()
     import great_expectations as gx
     for store in (ctx.validation_definitions, ctx.suites):
         try:
@@ -69,10 +83,10 @@ def _validation_definition(name: str, signature: str, rules: list[Rule]):
 class SuiteRunner:
     """One GX suite + validation definition; ``validate`` returns (success, raw GX result dict)."""
 
-    def __init__(self, name: str, rules: list[Rule]):
+    def __init__(self, name: str, rules: list[Rule], spark: bool = False):
         self.name, self.rules = name, rules
         signature = json.dumps([(r.expectation, r.kwargs, r.name) for r in rules])
-        self.vd = _validation_definition(name, signature, rules)
+        self.vd = _validation_definition(name, signature, rules, spark)
         self.chunks = 0
         self.tally: list[dict] = [
             {"rule": r.name, "column": r.column, "expectation": r.expectation, "reason": r.reason,
@@ -86,7 +100,10 @@ class SuiteRunner:
         self.chunks += 1
         for t, r in zip(self.tally, res["results"], strict=True):
             out = r.get("result") or {}
-            t["element_count"] += out.get("element_count", len(df) if r["success"] else 0) or 0
+            n = out.get("element_count")
+            if n is None and r["success"]:
+                n = df.count() if hasattr(df, "rdd") else len(df)  # a Spark DataFrame counts with a job
+            t["element_count"] += n or 0
             t["unexpected_count"] += out.get("unexpected_count") or 0
             if not r["success"]:
                 t["success"] = False
@@ -122,7 +139,7 @@ class SuiteRunner:
             index = {"class_name": "DefaultSiteIndexBuilder"}
             config = {"class_name": "SiteBuilder", "site_index_builder": index, "store_backend": store}
             ctx.add_data_docs_site(site_name=site, site_config=config)
-        name = f"{self.name}.docs"
+        name = f"{self.vd.name}.docs"
         try:
             ctx.checkpoints.delete(name)
         except Exception:  # noqa: BLE001

@@ -1,11 +1,13 @@
 """The prepare stage: source -> source suite -> mapping -> Personalize suite -> CSV + Avro schema.
 
 Everything streams in bounded chunks. Per chunk: read, map (transform, event rules, parsing),
-quarantine rows breaking rules set to 'quarantine' (reason column), drop exact duplicates (hash set),
-validate the chunk with the GX source and Personalize suites, write. After the last chunk the
-whole-file rules (minimum counts, file size, metadata field count) are validated by GX on a one-row
-batch of aggregated statistics. What grows with input: the duplicate hash set (8 B per distinct row)
-and the distinct user/item hash tables (16-32 B per distinct ID).
+quarantine rows breaking rules set to 'quarantine' (reason column), hash the rows and keep the chunk in a
+local spool. Then per spooled chunk: drop exact duplicates (first occurrence kept), validate with the GX
+source and Personalize suites, write. After the last chunk the whole-file rules (minimum counts, file size,
+metadata field count) are validated by GX on a one-row batch of aggregated statistics. Duplicates and
+distinct user/item counts are found from hash-partitioned spill files (``spill``), so memory stays flat as
+the input grows (only a 1-bit-per-row duplicate bitmap grows); the spill lives next to the output and is
+removed on every exit path.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from personalize_ops.quality.rules import (
     totals_rules,
 )
 from personalize_ops.transform.custom import TransformError, load_transform
-from personalize_ops.transform.dedupe import HashSet, HashTable, column_hash, row_hash, sorted_unique
+from personalize_ops.transform.dedupe import column_hash, row_hash
 from personalize_ops.transform.mapping import map_batch
 from personalize_ops.transform.reader import (
     BLOCK_BYTES,
@@ -49,6 +51,7 @@ from personalize_ops.transform.reader import (
     iter_source,
     source_bytes,
 )
+from personalize_ops.transform.spill import DistinctCounter, DuplicateFinder, Spool, parts_for, remove
 from personalize_ops.transform.writer import CsvSink
 
 log = logging.getLogger(__name__)
@@ -81,28 +84,38 @@ class PreparedDataset:
         return asdict(self)
 
 
-class _Stats:
-    """Aggregates over chunks: distinct users/items, users with 2+ interactions, time range."""
+_HASH = "__hash_"  # spooled helper columns: the USER_ID / ITEM_ID hashes computed for the row hash
 
-    def __init__(self, kind: str):
+
+class _Stats:
+    """Aggregates over chunks: distinct users/items, users with 2+ interactions (spilled, see ``spill``),
+    time range."""
+
+    def __init__(self, kind: str, folder: Path, parts: int):
         self.kind = kind
-        self.users, self.items, self.repeat_users = HashTable(), HashTable(), HashTable()
+        self.ids = {c: DistinctCounter(folder, c, parts) for c in ("USER_ID", "ITEM_ID")}
         self.tmin = self.tmax = None
+        self._counts: dict[str, tuple[int, int]] = {}
 
     def update(self, t: pa.Table, hashes: dict[str, np.ndarray]) -> None:
-        if "USER_ID" in hashes:
-            uniq, counts = sorted_unique(hashes["USER_ID"], counts=True)
-            seen = self.users.add_unique(uniq)
-            if self.kind == "interactions":
-                self.repeat_users.add_unique(uniq[seen | (counts > 1)])
-        if "ITEM_ID" in hashes:
-            self.items.update(hashes["ITEM_ID"])
+        for c, h in hashes.items():
+            self.ids[c].add(h)
         ts = "TIMESTAMP" if "TIMESTAMP" in t.column_names else "CREATION_TIMESTAMP"
         if ts in t.column_names and t.num_rows:
             mm = pc.min_max(t[ts]).as_py()
             if mm["min"] is not None:
                 self.tmin = mm["min"] if self.tmin is None else min(self.tmin, mm["min"])
                 self.tmax = mm["max"] if self.tmax is None else max(self.tmax, mm["max"])
+
+    def counts(self, column: str) -> tuple[int, int]:
+        """(distinct values, values in two or more rows) of an ID column."""
+        if column not in self._counts:
+            self._counts[column] = self.ids[column].counts()
+        return self._counts[column]
+
+    @property
+    def repeat_users(self) -> int:
+        return self.counts("USER_ID")[1] if self.kind == "interactions" else 0
 
 
 def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display | None) -> list[dict]:
@@ -142,14 +155,16 @@ def _failure_message(kind: str, source: str, suites: list[str], failures: list[d
 class _Validator:
     """Runs the three suites and raises DataQualityError with counts, example rows and report paths."""
 
-    def __init__(self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display):
+    def __init__(
+        self, kind: str, ds: Dataset, avro: dict, out: Path, rules: list[Rule], display: Display, spark: bool = False
+    ):
         self.kind, self.out, self.fields, self.display = kind, out, [f.name for f in ds.fields], display
         self.source_path, self.gx_mode = ds.source.path, ds.quality.gx_mode
         self.checks = Checks(rules, {r.name: ds.quality.action(r.name) for r in rules})
         src = [r for r in rules if r.suite == "source"]
         per = [header_rule(avro), *[r for r in rules if r.suite == "personalize"]]
-        self.source = SuiteRunner(f"{kind}.source", src)
-        self.personalize = SuiteRunner(f"{kind}.personalize", per)
+        self.source = SuiteRunner(f"{kind}.source", src, spark)  # spark: the row suites run on Spark DataFrames
+        self.personalize = SuiteRunner(f"{kind}.personalize", per, spark)
         self.totals = SuiteRunner(f"{kind}.personalize.totals", totals_rules(kind, avro, ds.import_mode))
         self.paths = {"results": str(out / f"{kind}.gx_results.json")}
         self.schema_order = [f[0] for f in schema_fields(avro)]
@@ -428,9 +443,12 @@ def prepare_dataset(
     sink = CsvSink(out / f"{kind}.csv", [f.name for f in ds.fields])
     quarantine = _QuarantineFile(out / f"{kind}.quarantine.csv", sink.columns)
     rows_in, dropped, nulled, chunk = 0, {}, {}, 0
+    spill_dir = out / f".{kind}.spill"
     try:
         est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source, s3_options) // 16  # generous upper bound
-        dedupe, stats = HashSet(bloom_log2=min(30, max(16, (8 * est_rows).bit_length()))), _Stats(kind)
+        parts = parts_for(est_rows)
+        dedupe, stats, spool = DuplicateFinder(spill_dir, parts), _Stats(kind, spill_dir, parts), Spool(spill_dir)
+        hashed = [c for c in ("USER_ID", "ITEM_ID") if c in sink.columns]
         needed = None if ds.transform else _needed_columns(ds)
         with Prefetch(iter_source(ds.source, block_bytes, needed, s3_options)) as chunks:
             for part in chunks:
@@ -468,27 +486,36 @@ def prepare_dataset(
                     quarantine.rows(q)
                     for reason, n in qcounts.items():
                         dropped[f"quarantine:{reason}"] = dropped.get(f"quarantine:{reason}", 0) + n
-                hashes = {c: column_hash(t[c]) for c in ("USER_ID", "ITEM_ID") if c in sink.columns}
-                keep = dedupe.add(row_hash(t.select(sink.columns), hashes))
-                if not keep.all():
+                hashes = {c: column_hash(t[c]) for c in hashed}
+                dedupe.add(row_hash(t.select(sink.columns), hashes))
+                for c, h in hashes.items():
+                    t = t.append_column(_HASH + c, pa.array(h, pa.uint64()))
+                spool.write(t, {"where": where, "qcounts": qcounts})
+        dedupe.finish()
+        with Prefetch(iter(spool), depth=2) as spooled:  # second pass: without duplicates, validate and write
+            for t, meta in spooled:
+                keep = dedupe.keep(t.num_rows)
+                if keep is not None:
                     dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
                     t = t.filter(pa.array(keep))
-                    hashes = {c: h[keep] for c, h in hashes.items()}
-                counts = validator.checks.add(t, qcounts)
+                hashes = {c: t[_HASH + c].to_numpy() for c in hashed}
+                t = t.drop_columns([_HASH + c for c in hashed])
+                counts = validator.checks.add(t, meta["qcounts"])
                 if ds.quality.gx_mode == "rows":
-                    validator.chunk(t, where)
+                    validator.chunk(t, meta["where"])
                 else:
-                    validator.chunk_stats(t, where, rules, fail_rules, counts)
+                    validator.chunk_stats(t, meta["where"], rules, fail_rules, counts)
                 stats.update(t, hashes)
                 sink.write(t)
 
         def totals() -> dict:
             sink.flush()  # the chunk-statistics suite above runs while the writer drains
-            return totals_row(kind, avro, sink.rows, len(stats.repeat_users), sink.bytes)
+            return totals_row(kind, avro, sink.rows, stats.repeat_users, sink.bytes)
 
         validator = validator or _Validator(kind, ds, avro, out, rules, display)
         validator.finish(totals)
         csv_path = sink.close()
+        users, items = (stats.counts(c)[0] if c in sink.columns else None for c in ("USER_ID", "ITEM_ID"))
     except SourceError as e:
         _cleanup(sink.abort, quarantine.close)
         raise _source_error(kind, e, ds, display) from None
@@ -498,16 +525,18 @@ def prepare_dataset(
     except BaseException:
         _cleanup(sink.abort, quarantine.close)
         raise
+    finally:
+        remove(spill_dir)
     quarantine_path = quarantine.close()
     log.info("%s: %d rows in, %d out, dropped %s; reports in %s", kind, rows_in, sink.rows, dropped, out)
     return PreparedDataset(
         name=kind, csv_path=str(csv_path), schema_path=str(schema_path), report_paths=dict(validator.paths),
         rows_in=rows_in, rows_out=sink.rows, dropped=dropped, values_nulled=nulled,
-        users=len(stats.users) if "USER_ID" in sink.columns else None,
-        items=len(stats.items) if "ITEM_ID" in sink.columns else None,
+        users=users, items=items,
         time_min=stats.tmin, time_max=stats.tmax, sha256=sink.sha.hexdigest(), output_bytes=sink.bytes,
         quarantine_path=quarantine_path, import_mode=ds.import_mode,
-        extra={"dedupe_hash_bytes": dedupe.nbytes, "chunks": chunk}, checks=validator.checks.to_dict(),
+        extra={"dedupe_bitmap_bytes": dedupe.nbytes, "spill_partitions": parts, "chunks": chunk},
+        checks=validator.checks.to_dict(),
     )  # fmt: skip
 
 

@@ -31,6 +31,18 @@ def _has_special(col: pa.ChunkedArray) -> bool:
     return False
 
 
+def format_csv(t: pa.Table, header: bool = False) -> pa.Buffer:
+    """``t`` as Personalize CSV lines (values quoted only if some value in ``t`` needs it)."""
+    needs_quotes = any(
+        _has_special(c) for c in t.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
+    )
+    sink = pa.BufferOutputStream()
+    if header:  # unquoted, as Personalize's examples show it (Arrow would quote every name)
+        sink.write((",".join(t.column_names) + "\n").encode())
+    pcsv.write_csv(t, sink, pcsv.WriteOptions(include_header=False, quoting_style="needed" if needs_quotes else "none"))
+    return sink.getvalue()
+
+
 class CsvSink:
     def __init__(self, path: Path, columns: list[str]):
         self.path, self.columns = Path(path), columns
@@ -48,14 +60,7 @@ class CsvSink:
         self.bytes += len(data)
 
     def _format(self, t: pa.Table) -> None:
-        needs_quotes = any(_has_special(c) for c in t.columns if pa.types.is_string(c.type))
-        sink = pa.BufferOutputStream()
-        pcsv.write_csv(
-            t,
-            sink,
-            pcsv.WriteOptions(include_header=False, quoting_style="needed" if needs_quotes else "none"),
-        )
-        self._emit(memoryview(sink.getvalue()))
+        self._emit(memoryview(format_csv(t)))
 
     def _run(self) -> None:
         while (t := self._q.get()) is not None:
