@@ -7,6 +7,8 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Always our own home, one per process: xdist workers inherit the controller's environment (and `make test`
@@ -48,15 +50,27 @@ pytest_plugins = [
 ]
 
 
+def _xdist_group(item) -> str:
+    """Each test file is a group; the order-dependent e2e files (``test_NN_*.py``, which share one local stack and
+    build on each other's runs) are one group together; other e2e files are groups of their own."""
+    rel = Path(str(item.fspath)).relative_to(ROOT / "tests")
+    ordered = rel.parts[0] == "e2e" and re.match(r"test_\d\d_", rel.name)
+    return "e2e" if ordered else str(rel)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """With xdist (`-n`), keep each file on one worker and the order-dependent e2e files (``test_NN_*.py``, which
-    share one local stack and build on each other's runs) together; other e2e files are groups of their own."""
-    import pytest
+    """With ``--dist loadgroup``, keep each group on one worker, in file order.
+
+    xdist schedules by a ``@<group>`` suffix of the node id, which its own hook sets from the ``xdist_group`` mark;
+    pytest-xdist 3.8 sets it on an attribute pytest 9 no longer reads, so the suffix is set here (once) as well.
+    """
+    from _pytest.nodeid import NodeId
 
     if not config.pluginmanager.hasplugin("xdist"):  # `-p no:xdist`: the marker is not registered
         return
     for item in items:
-        rel = Path(str(item.fspath)).relative_to(ROOT / "tests")
-        ordered = rel.parts[0] == "e2e" and re.match(r"test_\d\d_", rel.name)
-        group = "e2e" if ordered else str(rel)
+        group = _xdist_group(item)
         item.add_marker(pytest.mark.xdist_group(group))
+        if getattr(config.option, "loadgroup", False) and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{group}")
