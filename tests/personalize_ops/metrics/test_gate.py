@@ -221,7 +221,8 @@ def test_already_serving_and_skip_decisions_exactly():
     served = decide(m(0.3), m(0.4), M, 0.1, m(0.2), already_serving="arn:v2")
     assert served == GateDecision(False, "campaign already serves arn:v2", M, 0.4, 0.3, 0.2, 0.1, already_serving=True)
     skipped = decide(m(0.3), m(0.2), M, 0.1, m(0.25), skip=True)
-    said = "not promoted: challenger scores below the popularity baseline " + numbers("0.2000", "0.3000", "0.2500", "10.0%")
+    below = "not promoted: challenger scores below the popularity baseline"
+    said = f"{below} {numbers('0.2000', '0.3000', '0.2500', '10.0%')}"
     assert skipped == GateDecision(True, f"promoted: skip_gate set (gate said: {said})", M, 0.2, 0.3, 0.25, 0.1,
                                    skipped=True)  # fmt: skip
     assert decide(m(0.3), m(0.4), M, already_serving="").already_serving is False, "an empty ARN serves nothing"
