@@ -259,3 +259,26 @@ def test_execute_s3_keeps_what_is_kept_deletes_the_rest_and_logs_each_area(s3, b
         f"{s['name']}: 1 objects deleted" for s in steps if s["action"] == "delete"
     ]
     assert exists(s3, written["staged"]) and not exists(s3, written["batch_input"])
+
+
+def test_plan_rows_exactly_with_a_local_export_destination_among_the_s3_areas(s3, bucket, tmp_path):
+    cfg = config(bucket, "dg", str(tmp_path / "exports"))
+    populate(s3, config(bucket, "dg"), tmp_path)
+    rows = plan_s3(s3, cfg, {"delete_exports": True, "delete_gate_decisions": True})
+    assert rows == [
+        {"kind": "s3:staging", "arn": "", "name": f"s3://{bucket}/{PREFIX}/staging/dg/", "action": "keep",
+         "reason": "delete_staging is false", "objects": 1},
+        {"kind": "s3:batch", "arn": "", "name": f"s3://{bucket}/{PREFIX}/batch/dg/", "action": "keep",
+         "reason": "delete_batch_work is false", "objects": 1},
+        {"kind": "s3:exports", "arn": "", "name": str(tmp_path / "exports") + "/", "action": "keep",
+         "reason": "not in S3: teardown deletes S3 objects only", "objects": None},
+        {"kind": "s3:history", "arn": "", "name": f"s3://{bucket}/{PREFIX}/metrics/history/dg/", "action": "keep",
+         "reason": "delete_metric_history is false", "objects": 1},
+        {"kind": "s3:gate", "arn": "", "name": f"s3://{bucket}/{PREFIX}/metrics/gate/dg/", "action": "delete",
+         "reason": "delete_gate_decisions", "objects": 1},
+    ]  # fmt: skip
+
+
+def test_a_folder_named_like_the_separator_is_still_a_folder(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="X/a", Body=b"")
+    assert delete_objects_under(s3, f"s3://{bucket}/X/") == (1, [])

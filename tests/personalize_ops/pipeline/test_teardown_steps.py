@@ -8,12 +8,16 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from botocore.exceptions import ClientError
 from personalize_ops.pipeline.teardown import (
     TeardownError,
     _check_export_destination,
+    count_objects,
     discover,
     execute,
     report,
+    run,
+    s3_areas,
     s3_failures,
 )
 
@@ -46,6 +50,9 @@ def test_discover_gives_every_row_its_kind_name_action_and_reason():
     ours = build_group(pz, "ours", shared_schema=foreign["items_schema"], training=True)
     nameless = pz.add("filter", "x", ours["group"])
     del pz.items[nameless]["name"]
+    replaced = pz.add("schema", "x")
+    pz.items[replaced]["name"] = "ours-items-0123abcd"
+    pz.items[pz.add("schema", "x")].pop("name")  # a schema listed without a name is nobody's
     plan = {s["arn"]: s for s in discover(pz, "ours")}
 
     def row(kind, name, action="delete", reason=""):
@@ -61,6 +68,7 @@ def test_discover_gives_every_row_its_kind_name_action_and_reason():
         ours["datasets"][0]: row("dataset", "ours-interactions"),
         ours["datasets"][1]: row("dataset", "ours-items"),
         ours["schema"]: row("schema", "ours-interactions"),
+        replaced: row("schema", "ours-items-0123abcd", "delete", "replaced by a schema change; no dataset uses it"),
         foreign["items_schema"]: row("schema", "foreign-items", "keep", "also used by dataset group(s) foreign"),
         ours["group"]: row("dataset_group", "ours"),
     }
@@ -197,3 +205,57 @@ def test_destination_checks_whole_bucket_and_other_buckets():
         _check_export_destination(_cfg(), "s3://b//")
     _check_export_destination(_cfg(), "s3://b/X/")  # a prefix of its own
     _check_export_destination(_cfg(), "s3://other/pz/staging/")  # another bucket holds no pipeline area
+
+
+def test_run_deletes_resources_then_s3_areas_and_logs_the_report(caplog):
+    class S3Areas:
+        """Just enough of an S3 client for one empty area (its list has no Contents)."""
+
+        def get_paginator(self, name):
+            assert name == "list_objects_v2"
+            return SimpleNamespace(paginate=lambda **kw: iter([{"KeyCount": 0}]))
+
+    pz = RecordingPersonalize()
+    build_group(pz, "ours", training=True)
+    area = {"kind": "s3:staging", "arn": "", "name": "s3://b/pz/staging/ours/", "action": "delete",
+            "reason": "delete_staging", "objects": 0}  # fmt: skip
+    steps = discover(pz, "ours")
+    plan = [steps[0], area, *steps[1:]]
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        dry = run(pz, S3Areas(), plan, dry_run=True)
+    assert dry == [{**s, "result": "dry run"} for s in plan] and pz.calls == []
+    assert messages(caplog) == [f"DRY RUN: nothing deleted\n{report(dry)}"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        rows = run(pz, S3Areas(), plan, dry_run=False, delay=0.25)
+    assert [r["arn"] for r in rows] == [s["arn"] for s in steps] + [""]
+    assert rows[-1] == {**area, "result": "0 objects deleted"}
+    assert {c[4]["delay"] for c in pz.calls if c[0] == "wait"} == {0.25}
+    assert messages(caplog)[-1] == f"Teardown:\n{report(rows)}"
+    assert [d for d in pz.items.values() if d["name"].startswith("ours")] == []
+
+
+def test_run_waits_five_seconds_by_default():
+    pz = RecordingPersonalize()
+    build_group(pz, "ours")
+    run(pz, None, discover(pz, "ours"), dry_run=False)
+    assert {c[4]["delay"] for c in pz.calls if c[0] == "wait"} == {5}
+
+
+def test_an_export_destination_is_one_area_whatever_its_last_character():
+    cfg = _cfg(destinations=("s3://b/out/X", "s3://b/out/X/", "s3://b/out/Y//"))
+    assert [a.location for a in s3_areas(cfg) if a.area == "exports"] == ["s3://b/out/X/", "s3://b/out/Y/"]
+
+
+def test_a_bucket_the_connection_may_not_list_is_a_clear_error():
+    """moto does not enforce a bucket policy on ListObjectsV2, so this client answers as S3 does (AccessDenied)."""
+
+    class Denied:
+        def get_paginator(self, name):
+            error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+            return SimpleNamespace(paginate=lambda **kw: (_ for _ in ()).throw(ClientError(error, "ListObjectsV2")))
+
+    location = "s3://b/pz/staging/dg/"
+    with pytest.raises(TeardownError) as err:
+        count_objects(Denied(), location)
+    assert str(err.value) == f"cannot list {location} (AccessDenied): the connection needs s3:ListBucket on it"
