@@ -46,10 +46,32 @@ PREFIX = "pz"
 EVERYTHING = {o.param: True for o in S3_OPTIONS}
 
 
+def with_quiet_mode(client):
+    """DeleteObjects as S3 documents its quiet mode (moto ignores ``Quiet``): the answer lists only the errors."""
+
+    def remember(params, context, **_):
+        context["quiet"] = params.get("Delete", {}).get("Quiet", False)
+
+    def answer(parsed, context, **_):
+        if context.get("quiet"):
+            parsed.pop("Deleted", None)
+
+    client.meta.events.register("provide-client-params.s3.DeleteObjects", remember)
+    client.meta.events.register("after-call.s3.DeleteObjects", answer)
+    return client
+
+
 @pytest.fixture(scope="module")
 def s3():
     with moto_s3_server() as endpoint:
-        yield s3_client(endpoint)
+        yield with_quiet_mode(s3_client(endpoint))
+
+
+def test_the_test_client_answers_delete_objects_in_quiet_mode_as_s3_does(s3, bucket):
+    for quiet in (True, False):
+        s3.put_object(Bucket=bucket, Key="a", Body=b"")
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "a"}], "Quiet": quiet})
+        assert ("Deleted" in answer) is not quiet
 
 
 @pytest.fixture
