@@ -253,3 +253,12 @@ def test_input_errors_word_for_word():
     with pytest.raises(GateInputError) as err:
         decide(None, m(0.1), M, -0.5)
     assert str(err.value) == "min_improvement=-0.5: must be >= 0 (0.02 means 2% better)"
+
+
+def test_tiny_metrics_meet_the_margin_within_an_absolute_tolerance_of_1e_12():
+    """For metrics below ~1e-3 the relative tolerance (1e-9) is below 1e-12; a shortfall of at most 1e-12 (absolute)
+    still counts as meeting the margin, so rounding in ``champion * (1 + margin)`` never refuses a tiny challenger
+    that meets it; a larger shortfall does not."""
+    required = 1e-6 * 1.1
+    assert decide(m(1e-6), m(required - 5e-13), M, 0.1).promoted
+    assert not decide(m(1e-6), m(required - 5e-12), M, 0.1).promoted
