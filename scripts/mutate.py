@@ -44,7 +44,11 @@ GUARDS = (
     Guard(
         "teardown",
         "pipeline/teardown.py",
-        ("tests/personalize_ops/pipeline/test_teardown_plan.py", "tests/personalize_ops/pipeline/test_teardown_s3.py"),
+        (
+            "tests/personalize_ops/pipeline/test_teardown_plan.py",
+            "tests/personalize_ops/pipeline/test_teardown_s3.py",
+            "tests/personalize_ops/pipeline/test_teardown_steps.py",
+        ),
         1.0,
     ),
     Guard("quality rules", "quality/rules.py", ("tests/personalize_ops/quality",), 0.9),

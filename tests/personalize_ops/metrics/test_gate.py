@@ -1,9 +1,12 @@
 """Champion/challenger gate: pure decisions and their reasons."""
 
 import math
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from personalize_ops.metrics import GateInputError, decide
+from personalize_ops.metrics.gate import GateDecision
 
 M = "normalized_discounted_cumulative_gain_at_10"
 
@@ -171,3 +174,91 @@ def test_a_campaign_already_serving_the_challenger_is_left_alone_even_with_skip(
 def test_already_serving_does_not_excuse_a_metric_that_is_not_a_number():
     with pytest.raises(GateInputError):
         decide(m(0.3), m(math.nan), M, already_serving="arn:v2")
+
+
+# --- each decision exactly: every field, the reason word for word -----------------------------------------------
+
+
+def numbers(new, old, base, margin):
+    return f"({M}: challenger {new}, champion {old}, popularity baseline {base}, required margin {margin})"
+
+
+@pytest.mark.parametrize(
+    ("champion", "challenger", "margin", "baseline", "promoted", "why"),
+    [
+        (None, 0.2, 0.0, None, True, "promoted: no champion yet (campaign does not exist)"),
+        (None, 0.1, 0.0, 0.12, False, "not promoted: challenger scores below the popularity baseline"),
+        (0.3, 0.33, 0.02, 0.12, True, "promoted: challenger beats champion by +10.0% (needed 0.3060)"),
+        (0.3, 0.305, 0.02, None, False, "not promoted: challenger +1.7% vs champion, needed >= 0.3060"),
+        (0.3, 0.25, 0.125, None, False, "not promoted: challenger -16.7% vs champion, needed >= 0.3375"),
+        (0.0, 0.01, 0.5, None, True, "promoted: challenger beats champion by +inf% (needed 0.0000)"),
+        (0.0, 0.0, 0.0, None, False, "not promoted: challenger +0.0% vs champion, needed >= 0.0000"),
+    ],
+)
+def test_each_decision_field_by_field(champion, challenger, margin, baseline, promoted, why):
+    d = decide(champion if champion is None else m(champion), m(challenger), M, margin,
+               baseline if baseline is None else m(baseline))  # fmt: skip
+
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.4f}"
+
+    reason = f"{why} {numbers(fmt(challenger), fmt(champion), fmt(baseline), f'{margin * 100:.1f}%')}"
+    assert d == GateDecision(promoted, reason, M, challenger, champion, baseline, margin)
+    assert (d.skipped, d.already_serving) == (False, False)
+
+
+def test_numbers_given_as_integers_are_recorded_as_floats():
+    d = decide({M: 1}, {M: 3}, M, 1, {M: 0})
+    assert d.promoted and d.reason.startswith("promoted: challenger beats champion by +200.0% (needed 2.0000)")
+    for value in (d.challenger_value, d.champion_value, d.baseline_value, d.margin):
+        assert type(value) is float
+    served = decide({M: 1}, {M: 3}, M, 1, already_serving="arn:v")
+    skipped = decide({M: 1}, {M: 3}, M, 1, skip=True)
+    assert type(served.margin) is float and type(skipped.margin) is float
+
+
+def test_already_serving_and_skip_decisions_exactly():
+    served = decide(m(0.3), m(0.4), M, 0.1, m(0.2), already_serving="arn:v2")
+    assert served == GateDecision(False, "campaign already serves arn:v2", M, 0.4, 0.3, 0.2, 0.1, already_serving=True)
+    skipped = decide(m(0.3), m(0.2), M, 0.1, m(0.25), skip=True)
+    below = "not promoted: challenger scores below the popularity baseline"
+    said = f"{below} {numbers('0.2000', '0.3000', '0.2500', '10.0%')}"
+    assert skipped == GateDecision(True, f"promoted: skip_gate set (gate said: {said})", M, 0.2, 0.3, 0.25, 0.1,
+                                   skipped=True)  # fmt: skip
+    assert decide(m(0.3), m(0.4), M, already_serving="").already_serving is False, "an empty ARN serves nothing"
+
+
+def test_record_is_the_decision_plus_where_and_when():
+    d = decide(m(0.3), m(0.4), M)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    rec = d.to_record(campaign="c", champion_arn="a1", challenger_arn="a2", run_id="r", decided_at=at)
+    assert rec == {**asdict(d), "campaign": "c", "champion_arn": "a1", "challenger_arn": "a2", "run_id": "r",
+                   "decided_at": "2026-01-02T03:04:05+00:00"}  # fmt: skip
+    before = datetime.now(UTC)
+    stamped = datetime.fromisoformat(d.to_record(campaign="c", champion_arn=None, challenger_arn="a2",
+                                                 run_id="r")["decided_at"])  # fmt: skip
+    assert stamped.utcoffset() == timedelta(0) and before <= stamped <= datetime.now(UTC)
+
+
+def test_input_errors_word_for_word():
+    with pytest.raises(GateInputError) as err:
+        decide({"zeta": 1, "coverage": 0.1}, {"precision_at_5": 0.1}, "precision_at_5")
+    assert str(err.value) == "champion metrics have no 'precision_at_5'; available: coverage, zeta"
+    with pytest.raises(GateInputError) as err:
+        decide(None, {}, M)
+    assert str(err.value) == f"challenger metrics have no '{M}'; available: none"
+    with pytest.raises(GateInputError) as err:
+        decide(None, m(0.1), M, baseline={M: False})
+    assert str(err.value) == f"baseline metric '{M}' is False, expected a finite number"
+    with pytest.raises(GateInputError) as err:
+        decide(None, m(0.1), M, -0.5)
+    assert str(err.value) == "min_improvement=-0.5: must be >= 0 (0.02 means 2% better)"
+
+
+def test_tiny_metrics_meet_the_margin_within_an_absolute_tolerance_of_1e_12():
+    """For metrics below ~1e-3 the relative tolerance (1e-9) is below 1e-12; a shortfall of at most 1e-12 (absolute)
+    still counts as meeting the margin, so rounding in ``champion * (1 + margin)`` never refuses a tiny challenger
+    that meets it; a larger shortfall does not."""
+    required = 1e-6 * 1.1
+    assert decide(m(1e-6), m(required - 5e-13), M, 0.1).promoted
+    assert not decide(m(1e-6), m(required - 5e-12), M, 0.1).promoted

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -27,6 +28,10 @@ from personalize_ops.pipeline.teardown import (
     S3DeleteError,
     TeardownError,
     count_objects,
+    delete_objects_under,
+    discover,
+    execute_s3,
+    plan,
     plan_s3,
     report,
     run,
@@ -34,16 +39,39 @@ from personalize_ops.pipeline.teardown import (
 )
 from personalize_ops.staging import stage_file
 
+from tests.personalize_ops.pipeline.test_teardown_plan import FakePersonalize, build_group
 from tests.ui.moto_s3 import moto_s3_server, s3_client
 
 PREFIX = "pz"
 EVERYTHING = {o.param: True for o in S3_OPTIONS}
 
 
+def with_quiet_mode(client):
+    """DeleteObjects as S3 documents its quiet mode (moto ignores ``Quiet``): the answer lists only the errors."""
+
+    def remember(params, context, **_):
+        context["quiet"] = params.get("Delete", {}).get("Quiet", False)
+
+    def answer(parsed, context, **_):
+        if context.get("quiet"):
+            parsed.pop("Deleted", None)
+
+    client.meta.events.register("provide-client-params.s3.DeleteObjects", remember)
+    client.meta.events.register("after-call.s3.DeleteObjects", answer)
+    return client
+
+
 @pytest.fixture(scope="module")
 def s3():
     with moto_s3_server() as endpoint:
-        yield s3_client(endpoint)
+        yield with_quiet_mode(s3_client(endpoint))
+
+
+def test_the_test_client_answers_delete_objects_in_quiet_mode_as_s3_does(s3, bucket):
+    for quiet in (True, False):
+        s3.put_object(Bucket=bucket, Key="a", Body=b"")
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "a"}], "Quiet": quiet})
+        assert ("Deleted" in answer) is not quiet
 
 
 @pytest.fixture
@@ -185,3 +213,94 @@ def test_objects_s3_refuses_to_delete_fail_the_run_naming_keys_and_codes(s3, buc
 
 def test_a_bucket_that_does_not_exist_yet_has_nothing_to_delete(s3):
     assert plan_s3(s3, config(f"absent-{uuid.uuid4().hex[:12]}", "dg"), EVERYTHING) == []
+
+
+def _deny_delete(s3, bucket: str, *keys: str) -> None:
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+         "Resource": [f"arn:aws:s3:::{bucket}/{k}" for k in keys]}]}))  # fmt: skip
+
+
+def test_plan_refuses_a_real_run_unless_confirmed_with_the_group_name(s3, bucket, tmp_path, caplog):
+    cfg = config(bucket, "dg")
+    populate(s3, cfg, tmp_path)
+    pz = FakePersonalize()
+    build_group(pz, "dg")
+    build_group(pz, "other")
+    for params in ({"dry_run": False, "confirm": "other"}, {"dry_run": False, "confirm": ""}):
+        with pytest.raises(TeardownError) as err:
+            plan(pz, s3, cfg, params)
+        assert str(err.value) == (
+            f"refusing to delete: param confirm={params['confirm']!r} must equal the dataset group name 'dg' "
+            "(or run with dry_run=true to only list what would be deleted)"
+        )
+    for dry_run, confirm, title in ((False, "dg", "Plan:"), (True, "", "DRY RUN: would do")):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="personalize_ops.pipeline.teardown"):
+            steps = plan(pz, s3, cfg, {"dry_run": dry_run, "confirm": confirm, "delete_gate_decisions": True})
+        expected = discover(pz, "dg") + plan_s3(s3, cfg, {"delete_gate_decisions": True})
+        assert steps == expected and {s["name"] for s in steps} >= {"dg", "dg-sol"}
+        assert [s["action"] for s in steps if s["kind"] == "s3:gate"] == ["delete"]
+        assert [r.getMessage() for r in caplog.records if "would do" in r.getMessage() or "Plan:" in r.getMessage()] \
+            == [f"{title}\n{report(expected)}"]  # fmt: skip
+    assert pz.calls == [], "planning changes nothing"
+
+
+def test_delete_objects_under_refuses_what_is_not_a_folder(s3, bucket):
+    for location in (f"s3://{bucket}/{PREFIX}", f"s3://{bucket}//", f"s3://{bucket}/"):
+        with pytest.raises(TeardownError) as err:
+            delete_objects_under(s3, location)
+        assert str(err.value) == f"refusing to delete under {location}: not a folder-like key prefix"
+    assert delete_objects_under(s3, f"s3://{bucket}/{PREFIX}/empty/") == (0, [])
+
+
+def test_delete_objects_under_counts_and_reports_over_several_pages(s3, bucket):
+    """More than one list page (1000 keys): counts add up across pages, and errors of every page are kept."""
+    keys = [f"{PREFIX}/staging/dg/k{i:04d}" for i in range(1002)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda key: s3.put_object(Bucket=bucket, Key=key, Body=b""), keys))
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/staging/dgx", Body=b"")  # same characters, not under the folder
+    _deny_delete(s3, bucket, keys[0], keys[-1])
+    deleted, errors = delete_objects_under(s3, f"s3://{bucket}/{PREFIX}/staging/dg/")
+    assert deleted == 1000
+    assert [(e["key"], e["code"]) for e in errors] == [(keys[0], "AccessDenied"), (keys[-1], "AccessDenied")]
+    assert all(e["message"] == "Access Denied" for e in errors)
+    remaining = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=PREFIX)["Contents"]]
+    assert remaining == [keys[0], keys[-1], f"{PREFIX}/staging/dgx"]
+
+
+def test_execute_s3_keeps_what_is_kept_deletes_the_rest_and_logs_each_area(s3, bucket, tmp_path, caplog):
+    cfg = config(bucket, "dg")
+    written = populate(s3, cfg, tmp_path)
+    steps = plan_s3(s3, cfg, {"delete_batch_work": True, "delete_gate_decisions": True})
+    assert [s["action"] for s in steps] == ["keep", "delete", "keep", "keep", "delete"]
+    with caplog.at_level(logging.INFO, logger="personalize_ops.pipeline.teardown"):
+        rows = execute_s3(s3, steps)
+    assert rows == [{**s, "result": "1 objects deleted" if s["action"] == "delete" else "kept"} for s in steps]
+    assert [r.getMessage() for r in caplog.records if r.name == "personalize_ops.pipeline.teardown"] == [
+        f"{s['name']}: 1 objects deleted" for s in steps if s["action"] == "delete"
+    ]
+    assert exists(s3, written["staged"]) and not exists(s3, written["batch_input"])
+
+
+def test_plan_rows_exactly_with_a_local_export_destination_among_the_s3_areas(s3, bucket, tmp_path):
+    cfg = config(bucket, "dg", str(tmp_path / "exports"))
+    populate(s3, config(bucket, "dg"), tmp_path)
+    rows = plan_s3(s3, cfg, {"delete_exports": True, "delete_gate_decisions": True})
+    assert rows == [
+        {"kind": "s3:staging", "arn": "", "name": f"s3://{bucket}/{PREFIX}/staging/dg/", "action": "keep",
+         "reason": "delete_staging is false", "objects": 1},
+        {"kind": "s3:batch", "arn": "", "name": f"s3://{bucket}/{PREFIX}/batch/dg/", "action": "keep",
+         "reason": "delete_batch_work is false", "objects": 1},
+        {"kind": "s3:exports", "arn": "", "name": str(tmp_path / "exports") + "/", "action": "keep",
+         "reason": "not in S3: teardown deletes S3 objects only", "objects": None},
+        {"kind": "s3:history", "arn": "", "name": f"s3://{bucket}/{PREFIX}/metrics/history/dg/", "action": "keep",
+         "reason": "delete_metric_history is false", "objects": 1},
+        {"kind": "s3:gate", "arn": "", "name": f"s3://{bucket}/{PREFIX}/metrics/gate/dg/", "action": "delete",
+         "reason": "delete_gate_decisions", "objects": 1},
+    ]  # fmt: skip
+
+
+def test_a_folder_named_like_the_separator_is_still_a_folder(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="X/a", Body=b"")
+    assert delete_objects_under(s3, f"s3://{bucket}/X/") == (1, [])
