@@ -172,6 +172,7 @@ def test_every_install_checks_hashes():
         "requirements.txt",
         "requirements-local.txt",
         "requirements-dev.txt",
+        "requirements-spark.txt",
     ]
     runs = [c for c in re.split(r"&&|;|\n", re.sub(r"\\\n", " ", DOCKERFILE)) if "pip install" in c]
     assert len(runs) == 2

@@ -275,16 +275,18 @@ def _write_quarantine(out: Path, kind: str, fields: list[str], side: list[dict],
 
 
 def _validate(validator: _Validator, final, rules, fields, ts_fields, F) -> None:
-    """The source, then the Personalize suite, on the whole DataFrame (GX's Spark datasource); on failure the
-    example rows are the first rows (in source order) each failed rule's mask selects."""
+    """The source and the Personalize suites on the whole DataFrame (GX's Spark datasource); on failure one message
+    lists every failed rule of both, the example rows being the first rows (in source order) each rule's mask
+    selects."""
     frame = final.select(*fields, *[UNPARSEABLE + n for n in ts_fields])
-    ok, _ = validator.source.validate(frame)
-    if ok:
-        ok, _ = validator.personalize.validate(final.select(*fields))
-    if ok:
+    typed = final.select(*fields)
+    ok_source, _ = validator.source.validate(frame)
+    ok_personalize, _ = validator.personalize.validate(typed)
+    if ok_source and ok_personalize:
         return
-    runner = validator.source if not validator.source.success else validator.personalize
-    failed = {(t["rule"], t["column"]) for t in runner.tally if not t["success"]}
+    failing = [(r, df) for r, df, ok in ((validator.source, frame, ok_source),
+                                          (validator.personalize, typed, ok_personalize)) if not ok]  # fmt: skip
+    failed = {(t["rule"], t["column"]) for r, _ in failing for t in r.tally if not t["success"]}
     picks = [flag(i) for i, r in enumerate(rules) if r.mask is not None and (r.name, r.column) in failed]
     examples = None
     for col in picks:
@@ -295,12 +297,13 @@ def _validate(validator: _Validator, final, rules, fields, ts_fields, F) -> None
     if t is None:
         t = pa.table({c: pa.array([], pa.bool_()) for c in cols})
     by_rule = {(r.name, r.column): r for r in rules}
-    for entry in runner.tally:  # GX on Spark lists unexpected values in no set order: take them in source order
-        rule = by_rule.get((entry["rule"], entry["column"]))
-        if not entry["success"] and rule is not None and rule.mask is not None and entry["column"] in t.column_names:
-            entry["examples"] = t.filter(rule.mask(t))[entry["column"]].to_pylist()[:MAX_EXAMPLES]
-    df = frame if runner is validator.source else final.select(*fields)
-    validator.fail(runner, df, "all rows (Spark engine)", t)
+    for runner, _ in failing:  # GX on Spark lists unexpected values in no set order: take them in source order
+        for entry in runner.tally:
+            rule = by_rule.get((entry["rule"], entry["column"]))
+            shown = rule is not None and rule.mask is not None and entry["column"] in t.column_names
+            if not entry["success"] and shown:
+                entry["examples"] = t.filter(rule.mask(t))[entry["column"]].to_pylist()[:MAX_EXAMPLES]
+    validator.fail(failing, "all rows (Spark engine)", t)
 
 
 def _stats(final, kind: str, fields: list[str], F) -> dict:

@@ -28,6 +28,5 @@ def local_session(master: str = "local[2]", app: str = "personalize-prepare", co
     )
     for k, v in (conf or {}).items():
         builder = builder.config(k, v)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))
     return builder.getOrCreate()
