@@ -166,13 +166,13 @@ def test_ui_page_charts_the_e2e_runs_in_chromium(pipeline, monkeypatch, airflow_
     import secrets
     import shutil
 
-    from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from fastapi import FastAPI
     from personalize_ops.metrics import load_gate_decisions, load_history
     from personalize_ui import PersonalizeUIPlugin
 
     from tests.e2e.conftest import BUCKET
+    from tests.fixtures.airflow import fresh_auth_manager
     from tests.fixtures.chromium import charts, run_chromium, serve_with_login
 
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(32))
@@ -180,8 +180,7 @@ def test_ui_page_charts_the_e2e_runs_in_chromium(pipeline, monkeypatch, airflow_
                        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")  # fmt: skip
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin")
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
-    purge_cached_app()
-    token = init_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    token = fresh_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
     spec = PersonalizeUIPlugin.fastapi_apps[0]
     app = FastAPI()
     app.mount(spec["url_prefix"], spec["app"])

@@ -109,10 +109,9 @@ def ui_env(tmp_path_factory):
 @pytest.fixture(scope="package")
 def auth_manager(ui_env, airflow_db):
     """Airflow's auth manager, initialised as the API server does (token checks read the metadata DB)."""
-    from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
+    from tests.fixtures.airflow import fresh_auth_manager
 
-    purge_cached_app()
-    return init_auth_manager()
+    return fresh_auth_manager()
 
 
 @pytest.fixture(scope="package")

@@ -3,6 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.fixtures.airflow import fresh_auth_manager
 from tests.ui.conftest import DG
 
 PAGE = f"/personalize/dataset-groups/{DG}"
@@ -18,21 +19,18 @@ def client(airflow_like_app, auth_manager):
 def scoped_tokens(auth_manager):
     """The DAG-scoped auth manager (tests/ui/dag_scoped_auth.py) in place of SimpleAuthManager, and tokens of
     an ``analyst`` (viewer role, may read only ``personalize_retrain__analytics``) and a ``reader`` (viewer role)."""
-    from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
     mp = pytest.MonkeyPatch()
     mp.setenv("AIRFLOW__CORE__AUTH_MANAGER", "tests.ui.dag_scoped_auth.DagScopedAuthManager")
-    purge_cached_app()
     try:
-        am = init_auth_manager()
+        am = fresh_auth_manager()
         assert type(am).__name__ == "DagScopedAuthManager"
         yield {name: am.generate_jwt(SimpleAuthManagerUser(username=name, role="viewer"))
                for name in ("analyst", "reader")}  # fmt: skip
     finally:
         mp.undo()
-        purge_cached_app()
-        init_auth_manager()  # SimpleAuthManager again for the other UI tests
+        fresh_auth_manager()  # SimpleAuthManager again for the other UI tests
 
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"])
