@@ -331,18 +331,24 @@ def _iter_json(s3: Any, bucket: str, key_prefix: str) -> Iterator[tuple[str, dic
                     yield obj["Key"], record
 
 
+def _load_all(s3: Any, bucket: str, key_prefix: str, validate, order) -> list[dict[str, Any]]:
+    """Every record under ``key_prefix``, validated (a bad one fails naming its key), sorted by ``order``."""
+    records = []
+    for key, raw in _iter_json(s3, bucket, key_prefix):
+        try:
+            records.append(validate(raw))
+        except HistoryRecordError as err:
+            raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
+    return sorted(records, key=order)
+
+
 def load_history(
     s3: Any, bucket: str, prefix: str, dataset_group: str, solution: str | None = None
 ) -> list[dict[str, Any]]:
     """All solution-version records of a dataset group (optionally one solution), oldest first."""
     key_prefix = _key(s3_layout.area, prefix, "history", dataset_group, *([] if solution is None else [solution]))
-    records = []
-    for key, raw in _iter_json(s3, bucket, key_prefix):
-        try:
-            records.append(validate_version_record(raw))
-        except HistoryRecordError as err:
-            raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
-    return sorted(records, key=lambda r: (r["created_at"], r["solution"], r["solution_version_arn"]))
+    return _load_all(s3, bucket, key_prefix, validate_version_record,
+                     lambda r: (r["created_at"], r["solution"], r["solution_version_arn"]))  # fmt: skip
 
 
 def load_gate_decisions(
@@ -350,13 +356,8 @@ def load_gate_decisions(
 ) -> list[dict[str, Any]]:
     """All gate decisions of a dataset group (optionally one campaign), oldest first."""
     key_prefix = _key(s3_layout.area, prefix, "gate", dataset_group, *([] if campaign is None else [campaign]))
-    records = []
-    for key, raw in _iter_json(s3, bucket, key_prefix):
-        try:
-            records.append(validate_gate_record(raw))
-        except HistoryRecordError as err:
-            raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
-    return sorted(records, key=lambda r: (r["decided_at"], r["campaign"], r["run_id"]))
+    return _load_all(s3, bucket, key_prefix, validate_gate_record,
+                     lambda r: (r["decided_at"], r["campaign"], r["run_id"]))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- bounded, tolerant reads (the UI)
