@@ -19,12 +19,13 @@ intervals), so the metric history and the UI read both modes alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from personalize_ops.evaluation.bootstrap import Interval
 from personalize_ops.evaluation.comparison import Evaluation
 from personalize_ops.evaluation.holdout import Cut, iso
+from personalize_ops.metrics.gate import decision_record
 from personalize_ops.metrics.names import short_label
 
 
@@ -51,21 +52,12 @@ class BacktestDecision:
         decided_at: datetime | None = None,
     ) -> dict[str, Any]:
         """The gate-decision record (docs/INTERFACES.md, "Metric history"), with ``evaluation`` added."""
-        return {
-            "promoted": self.promoted,
-            "reason": self.reason,
-            "metric": self.metric,
-            "challenger_value": self.challenger_value,
-            "champion_value": self.champion_value,
-            "baseline_value": self.baseline_value,
-            "margin": self.margin,
-            "campaign": campaign,
-            "champion_arn": champion_arn,
-            "challenger_arn": challenger_arn,
-            "run_id": run_id,
-            "decided_at": (decided_at or datetime.now(UTC)).isoformat(),
-            "evaluation": {"mode": "backtest", **self.evaluation.to_dict()},
-        }
+        fields = {"promoted": self.promoted, "reason": self.reason, "metric": self.metric,
+                  "challenger_value": self.challenger_value, "champion_value": self.champion_value,
+                  "baseline_value": self.baseline_value, "margin": self.margin}  # fmt: skip
+        record = decision_record(fields, campaign=campaign, champion_arn=champion_arn, challenger_arn=challenger_arn,
+                                 run_id=run_id, decided_at=decided_at)  # fmt: skip
+        return {**record, "evaluation": {"mode": "backtest", **self.evaluation.to_dict()}}
 
 
 def _leak_reason(cut: Cut) -> str:

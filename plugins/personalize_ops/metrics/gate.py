@@ -49,14 +49,22 @@ class GateDecision:
         decided_at: datetime | None = None,
     ) -> dict[str, Any]:
         """The gate-decision record stored by ``record_gate_decision`` (docs/INTERFACES.md)."""
-        return {
-            **asdict(self),
-            "campaign": campaign,
-            "champion_arn": champion_arn,
-            "challenger_arn": challenger_arn,
-            "run_id": run_id,
-            "decided_at": (decided_at or datetime.now(UTC)).isoformat(),
-        }
+        return decision_record(asdict(self), campaign=campaign, champion_arn=champion_arn,
+                               challenger_arn=challenger_arn, run_id=run_id, decided_at=decided_at)  # fmt: skip
+
+
+def decision_record(fields: Mapping[str, Any], *, campaign: str, champion_arn: str | None, challenger_arn: str,
+                    run_id: str, decided_at: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """A gate-decision record (docs/INTERFACES.md, "Metric history"): a decision's ``fields``, the campaign and
+    versions it is about, the run and when (``decided_at``, default now, UTC)."""
+    return {
+        **fields,
+        "campaign": campaign,
+        "champion_arn": champion_arn,
+        "challenger_arn": challenger_arn,
+        "run_id": run_id,
+        "decided_at": (decided_at or datetime.now(UTC)).isoformat(),
+    }
 
 
 def _value(metrics: Mapping[str, Any], metric: str, role: str) -> float:
