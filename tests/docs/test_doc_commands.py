@@ -43,7 +43,12 @@ AIRFLOW_UI = "tests/deployment/test_airflow_ui.py::test_sign_in_trigger_with_par
 
 #: command (normalized: shell words joined by one space, comments dropped; a key ending in "..." matches every
 #: command that starts with the rest) -> the test node that runs it, or CI for `make test`.
+COOKBOOK = "tests/personalize_ops/transform/test_cookbook.py::test_every_command_runs_and_writes_what_the_page_shows"
 COVERED: dict[str, str] = {
+    # docs/cookbook.md: its test runs every block of the page through the real CLI and compares what it writes
+    ".venv/bin/python -m personalize_ops validate-config docs/cookbook/...": COOKBOOK,
+    ".venv/bin/python -m personalize_ops prepare --config docs/cookbook/...": COOKBOOK,
+    "PYTHONPATH=docs/cookbook/custom-transform .venv/bin/python -m personalize_ops ...": COOKBOOK,
     # README: the first screen and the Airflow UI
     "make demo": "tests/e2e/test_make_demo.py::test_make_demo_then_demo_teardown_in_a_bare_shell",
     "make test": CI,
