@@ -4,6 +4,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
@@ -18,17 +19,16 @@ PORT ?= 8080
 .PHONY: install demo demo-teardown test mutate lint stack-up stack-down airflow airflow-stop sample-data validate-config \
 	bench clean
 
-# Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the four layered
-# lock files (each lists every package it needs, dependencies included, with its hashes). requirements-spark.txt
-# (PySpark, ~400 MB) is installed too: the Spark engine's equivalence tests run in `make test`; it needs Java,
-# which scripts/install_java.sh installs from Debian when missing.
-$(STAMP): requirements-uv.txt requirements.txt requirements-local.txt requirements-dev.txt requirements-spark.txt \
-		pyproject.toml Makefile
+# Hash-checked end to end: pip installs the pinned uv from requirements-uv.txt, uv installs the layered lock files
+# (each lists every package it needs, dependencies included, with its hashes). Two steps, so `make demo` does not
+# wait for what only the tests need: $(STAMP) is the runtime (Airflow, GX, the local stack) and this repository;
+# $(DEV_STAMP) adds the test tools and PySpark (requirements-spark.txt, ~400 MB; the Spark engine's equivalence tests
+# run in `make test`), and Java, which scripts/install_java.sh installs from Debian when missing.
+$(STAMP): requirements-uv.txt requirements.txt requirements-local.txt pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@bash scripts/install_java.sh || echo "WARNING: no Java 17+: the Spark engine (engine: spark) and its tests need it"
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-uv.txt
 	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode --require-hashes \
-		-r requirements.txt -r requirements-local.txt -r requirements-dev.txt -r requirements-spark.txt
+		-r requirements.txt -r requirements-local.txt
 	@# This project, editable (personalize_ops, the UI plugin, personalize_local; console scripts personalize-ops and
 	@# personalize-local). Its dependencies are the locks above; its build backend the setuptools they pin.
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps --no-build-isolation -e .
@@ -36,13 +36,19 @@ $(STAMP): requirements-uv.txt requirements.txt requirements-local.txt requiremen
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(DEV_STAMP): $(STAMP) requirements-dev.txt requirements-spark.txt
+	@bash scripts/install_java.sh || echo "WARNING: no Java 17+: the Spark engine (engine: spark) and its tests need it"
+	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode --require-hashes \
+		-r requirements.txt -r requirements-local.txt -r requirements-dev.txt -r requirements-spark.txt
+	@touch $(DEV_STAMP)
 
-lint: $(STAMP)
+install: $(DEV_STAMP)
+
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python scripts/config_reference.py --check
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	bash scripts/run_tests.sh
 
 demo: $(STAMP)
@@ -70,11 +76,11 @@ validate-config: $(STAMP)
 	$(BIN)/python -m personalize_ops validate-config
 
 # Mutation testing of the guard modules (gate, teardown, quality rules, filters, config, training adoption).
-mutate: $(STAMP)
+mutate: $(DEV_STAMP)
 	$(BIN)/uv pip install --python $(BIN)/python -q --require-hashes -r requirements-mutate.txt
 	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	bash benchmarks/run_all.sh
 
 clean: airflow-stop

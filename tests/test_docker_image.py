@@ -162,17 +162,21 @@ def test_lock_files_pin_every_package_with_hashes_and_agree():
 
 def test_every_install_checks_hashes():
     makefile = (ROOT / "Makefile").read_text()
-    recipe = re.search(r"^\$\(STAMP\):.*?\n((?:\t.*\n)+)", makefile, re.M).group(1).replace("\\\n", " ")
-    installs = [line for line in recipe.splitlines() if " install " in line]
-    # the third installs this repository itself, editable and without dependencies: nothing downloaded to check
-    assert len(installs) == 3 and re.search(r"uv pip install .*--no-deps .*-e \.$", installs[2].strip())
-    assert "pip install" in installs[0] and "--require-hashes -r requirements-uv.txt" in installs[0]
-    assert "uv pip install" in installs[1] and "--require-hashes" in installs[1]
-    assert re.findall(r"-r (\S+)", installs[1]) == [
-        "requirements.txt",
-        "requirements-local.txt",
-        "requirements-dev.txt",
-        "requirements-spark.txt",
+
+    def installs(target: str) -> list[str]:
+        recipe = re.search(rf"^\$\({target}\):.*?\n((?:\t.*\n)+)", makefile, re.M).group(1).replace("\\\n", " ")
+        return [line for line in recipe.splitlines() if " install " in line]
+
+    runtime, dev = installs("STAMP"), installs("DEV_STAMP")
+    # the runtime's third installs this repository itself, editable and without dependencies: nothing to check
+    assert len(runtime) == 3 and re.search(r"uv pip install .*--no-deps .*-e \.$", runtime[2].strip())
+    assert "pip install" in runtime[0] and "--require-hashes -r requirements-uv.txt" in runtime[0]
+    for line in (runtime[1], *dev):
+        assert "uv pip install" in line and "--require-hashes" in line, line
+    assert re.findall(r"-r (\S+)", runtime[1]) == ["requirements.txt", "requirements-local.txt"]
+    # the dev step installs every layer together, so the layers are checked against each other
+    assert [re.findall(r"-r (\S+)", line) for line in dev] == [
+        ["requirements.txt", "requirements-local.txt", "requirements-dev.txt", "requirements-spark.txt"]
     ]
     runs = [c for c in re.split(r"&&|;|\n", re.sub(r"\\\n", " ", DOCKERFILE)) if "pip install" in c]
     assert len(runs) == 2

@@ -16,9 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.prefix)
 STAMP = VENV / ".installed"
-# What the Makefile's install stamp depends on (its `$(STAMP):` rule).
+DEV_STAMP = VENV / ".installed-dev"
+# What the Makefile's two install stamps depend on (its `$(STAMP):` and `$(DEV_STAMP):` rules).
 MAKE_INPUTS = ("requirements-uv.txt", "requirements.txt", "requirements-local.txt", "requirements-dev.txt",
-               "pyproject.toml", "Makefile")  # fmt: skip
+               "requirements-spark.txt", "pyproject.toml", "Makefile")  # fmt: skip
 
 
 def repository_files() -> list[str]:
@@ -40,7 +41,7 @@ def fresh_copy(dest: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     (repo / ".venv").symlink_to(VENV, target_is_directory=True)
     if STAMP.exists():  # the copy's make inputs are not newer than the installed environment
-        stamp = STAMP.stat().st_mtime - 1
+        stamp = min(s.stat().st_mtime for s in (STAMP, DEV_STAMP) if s.exists()) - 1
         for rel in MAKE_INPUTS:
             os.utime(repo / rel, (stamp, stamp))
     return repo
@@ -57,8 +58,8 @@ def bare_bash(script: str, repo: Path, timeout: float = 600, **env: str) -> subp
 
 def assert_make_installs_nothing(repo: Path) -> None:
     """Guards the shared environment: `make <target>` in the copy must find `.venv` up to date."""
-    assert STAMP.exists(), f"{STAMP} is missing: run `make install` first"
-    done = bare_bash("make -q .venv/.installed", repo)
+    assert STAMP.exists() and DEV_STAMP.exists(), f"{STAMP} or {DEV_STAMP} is missing: run `make install` first"
+    done = bare_bash("make -q .venv/.installed .venv/.installed-dev", repo)
     assert done.returncode == 0, f"make would reinstall .venv from the copy: {done.stdout}{done.stderr}"
 
 

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -40,12 +41,24 @@ def _error(doc: dict):
     return DataQualityError(doc["error"], doc.get("failures"))
 
 
+def spark_submit(python: Path | None = None) -> str:
+    """The spark-submit beside ``python`` (default: this environment's), else the one on PATH; a PipelineError
+    saying how to install it when there is none (PySpark comes with ``make install``, not with ``make demo``)."""
+    submit = Path(python or sys.executable).with_name("spark-submit")
+    found = str(submit) if submit.exists() else shutil.which("spark-submit")
+    if not found:
+        raise PipelineError(
+            "prepare.engine is spark but this environment has no spark-submit: install PySpark and Java 17+ with "
+            "`make install` (requirements-spark.txt, scripts/install_java.sh), or set prepare.engine: local"
+        )
+    return found
+
+
 def run_local(cfg, dataset: str, out: Path, timeout_s: float = 3600) -> dict:
     """spark-submit (local mode, ``prepare.spark.master``) of the job; returns the summary dict or raises the job's
     DataQualityError (exit code 2) or PipelineError (any other failure, with the end of its log)."""
     spark = cfg.prepare.spark
-    submit = Path(sys.executable).with_name("spark-submit")
-    cmd = [str(submit) if submit.exists() else "spark-submit", "--master", spark.master]
+    cmd = [spark_submit(), "--master", spark.master]
     for k, v in {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", **spark.conf}.items():
         cmd += ["--conf", f"{k}={v}"]
     cmd += [str(JOB), "--config", str(cfg.source_file), "--dataset", dataset, "--out", str(out)]

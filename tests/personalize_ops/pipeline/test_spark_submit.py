@@ -160,3 +160,13 @@ def test_local_spark_submit_mode_gives_the_single_engine_result(tmp_path):
     assert sparked["dropped"] == {"duplicate": 4}
     lines = sorted(Path(sparked["csv_path"]).read_text().splitlines())
     assert lines == sorted(Path(single["csv_path"]).read_text().splitlines())
+
+
+def test_spark_submit_is_found_beside_python_or_explained(tmp_path, monkeypatch):
+    (tmp_path / "bin").mkdir()
+    python = tmp_path / "bin" / "python"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(spark_submit.PipelineError, match=r"no spark-submit.*make install.*prepare.engine: local"):
+        spark_submit.spark_submit(python)
+    (tmp_path / "bin" / "spark-submit").write_text("#!/bin/sh\n")
+    assert spark_submit.spark_submit(python) == str(tmp_path / "bin" / "spark-submit")
