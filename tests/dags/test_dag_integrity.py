@@ -56,6 +56,13 @@ def heavy_imports():
 KINDS = ("retrain", "batch_export", "teardown", "incremental", "delete_users")
 
 
+@pytest.fixture(autouse=True)
+def default_setup(monkeypatch):
+    """The default setup whatever ran before on this worker (the e2e tier points these at its own configs)."""
+    monkeypatch.delenv("PERSONALIZE_PIPELINE_CONFIG", raising=False)
+    monkeypatch.delenv("PERSONALIZE_PIPELINES_DIR", raising=False)
+
+
 def test_every_dag_file_imports_without_errors():
     """The default: one set of DAGs per config of include/pipelines/ (the demo's shop and media)."""
     from airflow.dag_processing.dagbag import DagBag

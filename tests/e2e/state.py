@@ -42,6 +42,16 @@ def task_states(dag_run) -> dict[str, str]:
         return {ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state) for ti in tis}
 
 
+def task_ended(dag_run, task_id: str):
+    """When a task of a finished ``dag.test()`` run ended (aware datetime)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id).one()
+        return ti.end_date
+
+
 def xcom(dag_run, task_id: str, key: str = "return_value"):
     """A task's XCom as the next task receives it (the pipeline's typed values: personalize_ops.pipeline.values)."""
     from airflow.models.xcom import XComModel
