@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
+from tests.avro_schemas import avro_record
+
 TERMINAL = ("ACTIVE", "CREATE FAILED", "CREATE STOPPED")
 
-INTERACTIONS_SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "Interactions",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "USER_ID", "type": "string"},
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "EVENT_TYPE", "type": "string"},
-            {"name": "TIMESTAMP", "type": "long"},
-        ],
-        "version": "1.0",
-    }
+INTERACTIONS_SCHEMA = avro_record(
+    "Interactions", ("USER_ID", "string"), ("ITEM_ID", "string"), ("EVENT_TYPE", "string"), ("TIMESTAMP", "long")
 )
-ITEMS_SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "Items",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "GENRE", "type": "string", "categorical": True},
-            {"name": "YEAR", "type": "int"},
-        ],
-        "version": "1.0",
-    }
+ITEMS_SCHEMA = avro_record(
+    "Items", ("ITEM_ID", "string"), {"name": "GENRE", "type": "string", "categorical": True}, ("YEAR", "int")
 )
 
 

@@ -13,7 +13,7 @@ import pytest
 from personalize_ops.metrics import decide, make_version_record, record_gate_decision, record_version
 
 from personalize_local.stack import airflow_connection, free_port
-from tests.ui.moto_s3 import moto_s3_server, s3_client
+from tests.fixtures.moto_server import moto_server, s3_client
 
 DG, BUCKET, PREFIX = "movielens-ui", f"pz-ui-{uuid.uuid4().hex[:8]}", "pipelines/ml"
 UP, POP, CAMPAIGN = "ml-user-personalization", "ml-popularity", "ml-campaign"
@@ -80,7 +80,7 @@ def ui_env(tmp_path_factory):
     """Env for the plugin: config file, AWS connection (S3: moto; Personalize: closed port), JWT secret."""
     cfg = tmp_path_factory.mktemp("ui") / "pipeline.yaml"
     cfg.write_text(CONFIG)
-    with moto_s3_server() as endpoint:
+    with moto_server() as endpoint:
         decisions = seed(s3_client(endpoint))
         # Personalize on a port where nothing listens: unreachable, the page renders from S3 alone
         conn = airflow_connection(f"http://127.0.0.1:{free_port()}", endpoint)

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from personalize_ops.evaluation.decision import decide_backtest
 from personalize_ops.metrics import decide, make_version_record, record_gate_decision, record_version
 
+from tests.fixtures.moto_server import s3_client
 from tests.personalize_ops.evaluation.test_decision import evaluate, holdout, model
 from tests.ui.conftest import ACCOUNT_ARN, BUCKET, CAMPAIGN, CONFIG, DG, NDCG, PREFIX, UP
-from tests.ui.moto_s3 import s3_client
 
 PAGE = f"/personalize/dataset-groups/{DG}"
 OWN = "pipelines/intervals"  # a prefix of its own: the seeded history the other tests read stays as it is

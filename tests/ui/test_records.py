@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from personalize_ops.metrics import make_version_record, record_version
 
+from tests.fixtures.moto_server import s3_client
 from tests.ui.conftest import BUCKET, CONFIG, DG, PREFIX, UP
-from tests.ui.moto_s3 import s3_client
 
 PAGE = f"/personalize/dataset-groups/{DG}"
 BROKEN = "pipelines/broken"  # a prefix of its own: the seeded history the other tests chart stays as it is
