@@ -20,6 +20,7 @@ UP, POP, CAMPAIGN = "ml-user-personalization", "ml-popularity", "ml-campaign"
 RECIPES = {UP: "aws-user-personalization", POP: "aws-popularity-count"}
 NDCG = "normalized_discounted_cumulative_gain_at_10"
 ACCOUNT_ARN = "arn:aws:personalize:us-east-1:000000000000"
+PAGE = f"/personalize/dataset-groups/{DG}"  # the dataset group's page of the plugin
 # ndcg@10 per weekly run; the user-personalization numbers start at what Amazon Personalize reported for
 # MovieLens ml-latest-small in the AWS POC notebooks (0.2687).
 RUNS = [
@@ -138,3 +139,12 @@ def airflow_like_app(ui_env):
     spec = PersonalizeUIPlugin.fastapi_apps[0]
     root.mount(spec["url_prefix"], spec["app"])
     return root
+
+
+@pytest.fixture(scope="module")
+def client(airflow_like_app, auth_manager):
+    """FastAPI's TestClient of the plugin's app, as Airflow mounts it (one per test module)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(airflow_like_app) as c:
+        yield c
