@@ -142,6 +142,12 @@ class Scenario:
             lambda: self.pz.describe_solution_version(solutionVersionArn=arn), "solutionVersion"
         )
 
+    def event_tracker(self, group: str, name: str | None = None) -> dict:
+        """CreateEventTracker (``eventTrackerArn``, ``trackingId``), returned once the tracker is ACTIVE."""
+        tracker = self.pz.create_event_tracker(name=name or uid("trk"), datasetGroupArn=group)
+        wait_status(lambda: self.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+        return tracker
+
     def campaign(self, version: str) -> str:
         arn = self.pz.create_campaign(name=uid("camp"), solutionVersionArn=version)["campaignArn"]
         wait_status(lambda: self.pz.describe_campaign(campaignArn=arn), "campaign")
