@@ -168,14 +168,20 @@ def main(argv: list[str] | None = None) -> int:
             f.unlink()
         if size > args.pandas_max:
             print(f"  pandas+GX skipped: {size:,} rows exceed --pandas-max (whole-file pandas needs RAM ~ input)")
-    print()
-    print(f"| {'rows':>11} | {'variant':28} | {'wall s':>7} | {'rows/s':>11} | {'peak RSS MB':>11} | {'x floor':>7} |")
-    print(f"|{'-' * 13}|{'-' * 30}|{'-' * 9}|{'-' * 13}|{'-' * 13}|{'-' * 9}|")
-    for r in table:
-        print(f"| {r['size']:>11,} | {r['variant']:28} | {r['seconds']:7.1f} | {r['rows_per_s']:>11,.0f} | "
-              f"{r['peak_rss_mb']:>11,.0f} | {r['x_floor']:7.2f} |")  # fmt: skip
-    (data_dir / "results.json").write_text(json.dumps(table, indent=2))
+    write_table(table, data_dir / "results.json")
     return 0
+
+
+def write_table(table: list[dict], path: Path, label: str = "variant", width: int = 28) -> None:
+    """Print the rows as a Markdown table (size, ``label`` = the variant, wall s, rows/s, peak RSS, x floor) and
+    save them to ``path`` as JSON."""
+    print()
+    print(f"| {'rows':>11} | {label:{width}} | {'wall s':>7} | {'rows/s':>11} | {'peak RSS MB':>11} | {'x floor':>7} |")
+    print(f"|{'-' * 13}|{'-' * (width + 2)}|{'-' * 9}|{'-' * 13}|{'-' * 13}|{'-' * 9}|")
+    for r in table:
+        print(f"| {r['size']:>11,} | {r['variant']:{width}} | {r['seconds']:7.1f} | {r['rows_per_s']:>11,.0f} | "
+              f"{r['peak_rss_mb']:>11,.0f} | {r['x_floor']:7.2f} |")  # fmt: skip
+    path.write_text(json.dumps(table, indent=2))
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ Run it niced on a shared machine: ``nice -n 10 .venv/bin/python -m benchmarks.pr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.prepare import ARROW_FLOOR, ENV, PREPARE, bench_config, ensure_data, run_child_rusage
+from benchmarks.prepare import ARROW_FLOOR, ENV, PREPARE, bench_config, ensure_data, run_child_rusage, write_table
 
 SPARK = """
 import json, resource, sys, time
@@ -85,13 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)  # fmt: skip
         for f in [*out.rglob("*.csv"), *out.rglob("*.parquet")]:
             f.unlink()
-    print()
-    print(f"| {'rows':>11} | {'engine':26} | {'wall s':>7} | {'rows/s':>11} | {'peak RSS MB':>11} | {'x floor':>7} |")
-    print(f"|{'-' * 13}|{'-' * 28}|{'-' * 9}|{'-' * 13}|{'-' * 13}|{'-' * 9}|")
-    for r in table:
-        print(f"| {r['size']:>11,} | {r['variant']:26} | {r['seconds']:7.1f} | {r['rows_per_s']:>11,.0f} | "
-              f"{r['peak_rss_mb']:>11,.0f} | {r['x_floor']:7.2f} |")  # fmt: skip
-    (data_dir / "scale.json").write_text(json.dumps(table, indent=2))
+    write_table(table, data_dir / "scale.json", label="engine", width=26)
     return 0
 
 

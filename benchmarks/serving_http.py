@@ -35,29 +35,19 @@ import psutil
 from .recipes_vs_aws import DEFAULT_DATA
 
 ROLE = "arn:aws:iam::000000000000:role/bench"
-INTERACTIONS_SCHEMA = {
-    "type": "record",
-    "name": "Interactions",
-    "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "USER_ID", "type": "string"},
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "EVENT_TYPE", "type": "string"},
-        {"name": "TIMESTAMP", "type": "long"},
-    ],
-    "version": "1.0",
-}
-ITEMS_SCHEMA = {
-    "type": "record",
-    "name": "Items",
-    "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "GENRE", "type": "string", "categorical": True},
-        {"name": "YEAR", "type": ["null", "int"]},
-    ],
-    "version": "1.0",
-}
+
+
+def _record(name: str, fields: list[dict]) -> dict:
+    """A Personalize Avro schema (the record CreateSchema takes as JSON)."""
+    return {"type": "record", "name": name, "namespace": "com.amazonaws.personalize.schema", "fields": fields,
+            "version": "1.0"}  # fmt: skip
+
+
+INTERACTIONS_SCHEMA = _record("Interactions", [{"name": n, "type": t} for n, t in (
+    ("USER_ID", "string"), ("ITEM_ID", "string"), ("EVENT_TYPE", "string"), ("TIMESTAMP", "long"))])  # fmt: skip
+ITEMS_SCHEMA = _record("Items", [{"name": "ITEM_ID", "type": "string"},
+                                 {"name": "GENRE", "type": "string", "categorical": True},
+                                 {"name": "YEAR", "type": ["null", "int"]}])  # fmt: skip
 FILTERS = {
     "genre": ("INCLUDE ItemID WHERE Items.GENRE IN ($GENRES)", {"GENRES": '"Comedy","Drama"'}),
     "unwatched": ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")', {}),

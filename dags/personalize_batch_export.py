@@ -10,13 +10,11 @@ overwritten.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import TaskGroup, dag, task
-from personalize_ops.notifications import on_failure
 from personalize_ops.operators import PersonalizeBatchInferenceJobOperator
-from personalize_ops.pipeline import batch_export, naming, registry, settings
+from personalize_ops.pipeline import batch_export, naming, registry
+from personalize_ops.pipeline.dag_args import dag_args
 from personalize_ops.pipeline.values import ExportPlan
 
 
@@ -25,24 +23,8 @@ def batch_export_dag(pipeline: registry.Pipeline):
     group, conn = cfg.dataset_group, cfg.dataset_group.aws_conn_id
     jobs = {j.name: j for j in cfg.batch_jobs}
 
-    @dag(
-        dag_id=pipeline.dag_id("batch_export"),
-        schedule=batch_export.schedule(cfg),
-        start_date=datetime(2024, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=__doc__,
-        tags=["personalize", group.name, "batch"],
-        default_args={
-            "owner": "data-platform",
-            "retries": 2,
-            "retry_delay": timedelta(seconds=30),
-            "retry_exponential_backoff": True,
-            "aws_conn_id": conn,
-            "on_failure_callback": on_failure(cfg),
-            **settings.wait_args(),
-        },
-    )
+    @dag(**dag_args(pipeline, "batch_export", schedule=batch_export.schedule(cfg), doc_md=__doc__, tag="batch",
+                    backoff=True))  # fmt: skip
     def personalize_batch_export():
         @task
         def build_input(job: str, dag_run=None) -> ExportPlan:

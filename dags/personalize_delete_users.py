@@ -7,12 +7,10 @@ declares the tasks.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
-from personalize_ops.notifications import on_failure
-from personalize_ops.pipeline import lock_tasks, registry, settings
+from personalize_ops.pipeline import lock_tasks, registry
+from personalize_ops.pipeline.dag_args import dag_args
 from personalize_ops.pipeline.deletions import PersonalizeDataDeletionOperator
 from personalize_ops.pipeline.values import DeletionJobInput, DeletionRequest
 
@@ -31,24 +29,16 @@ def delete_users_dag(pipeline: registry.Pipeline):
     cfg = pipeline.config
     group, conn = cfg.dataset_group, cfg.dataset_group.aws_conn_id
 
-    @dag(
-        dag_id=pipeline.dag_id("delete_users"),
-        schedule=None,
-        start_date=datetime(2024, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=DOC.format(group=group.name),
-        tags=["personalize", group.name, "privacy"],
-        default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=30),
-                      "aws_conn_id": conn, "on_failure_callback": on_failure(cfg), **settings.wait_args()},  # fmt: skip
+    @dag(**dag_args(
+        pipeline, "delete_users", schedule=None, doc_md=DOC.format(group=group.name), tag="privacy", retries=1,
         params={
             "user_ids": Param([], type="array", items={"type": "string"}, description="User ids to delete."),
             "user_ids_s3": Param("", type="string",
                                  description="Or an s3:// file of user ids (a USER_ID column, or one per line)."),
             "dry_run": Param(True, type="boolean", description="Report what would be deleted; change nothing."),
             "confirm": Param("", type="string", description=f"Type the dataset group name ({group.name}) to delete."),
-        },  # fmt: skip
-    )
+        },
+    ))  # fmt: skip
     def personalize_delete_users():
         @task
         def plan(params=None) -> DeletionRequest:

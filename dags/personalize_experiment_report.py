@@ -10,37 +10,23 @@ it in S3. Task logic: personalize_ops.pipeline.experiment_report; method: docs/e
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
-from personalize_ops.notifications import on_failure
 from personalize_ops.pipeline import registry
+from personalize_ops.pipeline.dag_args import dag_args
 
 
 def experiment_report_dag(pipeline: registry.Pipeline):
     cfg = pipeline.config
-    group, conn = cfg.dataset_group, cfg.dataset_group.aws_conn_id
+    conn = cfg.dataset_group.aws_conn_id
 
-    @dag(
-        dag_id=pipeline.dag_id("experiment_report"),
-        schedule=cfg.schedules.experiment_report,
-        start_date=datetime(2024, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=__doc__,
-        tags=["personalize", group.name, "experiments"],
-        default_args={
-            "owner": "data-platform",
-            "retries": 2,
-            "retry_delay": timedelta(seconds=30),
-            "aws_conn_id": conn,
-            "on_failure_callback": on_failure(cfg),
-        },
+    @dag(**dag_args(
+        pipeline, "experiment_report", schedule=cfg.schedules.experiment_report, doc_md=__doc__, tag="experiments",
+        poll=False,
         params={
             "promote": Param(True, type="boolean", description="Allow the promotion an experiment's on_end asks for."),
         },
-    )
+    ))  # fmt: skip
     def personalize_experiment_report():
         @task
         def report(experiment: str, params=None, run_id=None) -> dict:

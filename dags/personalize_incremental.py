@@ -8,13 +8,13 @@ this file only declares the tasks.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import TaskGroup, dag, task
-from personalize_ops.notifications import on_failure
 from personalize_ops.operators import PersonalizeCreateSolutionVersionOperator
-from personalize_ops.pipeline import lock_tasks, naming, registry, settings
+from personalize_ops.pipeline import lock_tasks, naming, registry
+from personalize_ops.pipeline.dag_args import dag_args
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.imports import PersonalizeImportOperator
 from personalize_ops.pipeline.incremental import supports_update
@@ -34,25 +34,9 @@ def incremental_dag(pipeline: registry.Pipeline):
     cfg = pipeline.config
     group_cfg, conn = cfg.dataset_group, cfg.dataset_group.aws_conn_id
 
-    @dag(
-        dag_id=pipeline.dag_id("incremental"),
-        schedule=cfg.schedules.incremental,
-        start_date=datetime(2024, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=DOC.format(group=group_cfg.name, path=pipeline.path),
-        tags=["personalize", group_cfg.name, "incremental"],
-        default_args={
-            "owner": "data-platform",
-            "retries": 2,
-            "retry_delay": timedelta(seconds=30),
-            "retry_exponential_backoff": True,
-            "max_retry_delay": timedelta(minutes=10),
-            "aws_conn_id": conn,
-            "on_failure_callback": on_failure(cfg),
-            **settings.wait_args(),
-        },
-    )
+    @dag(**dag_args(pipeline, "incremental", schedule=cfg.schedules.incremental, tag="incremental",
+                    doc_md=DOC.format(group=group_cfg.name, path=pipeline.path), backoff=True,
+                    max_retry_delay=timedelta(minutes=10)))  # fmt: skip
     def personalize_incremental():
         @task
         def find_dataset() -> str:

@@ -8,14 +8,14 @@ time). Tasks hand each other the typed values of personalize_ops.pipeline.values
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, TaskGroup, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
-from personalize_ops.notifications import on_failure
 from personalize_ops.operators import PersonalizeEnsureResourceOperator, PersonalizeGetSolutionMetricsOperator
-from personalize_ops.pipeline import backtest, lock_tasks, naming, registry, requests, settings
+from personalize_ops.pipeline import backtest, lock_tasks, naming, registry, requests
+from personalize_ops.pipeline.dag_args import dag_args
 from personalize_ops.pipeline.deploy import PersonalizeDeployCampaignOperator
 from personalize_ops.pipeline.errors import failing_fast
 from personalize_ops.pipeline.imports import PersonalizeImportOperator
@@ -45,24 +45,9 @@ def retrain_dag(pipeline: registry.Pipeline):
     bt_campaigns = {c.name for c in backtest.campaigns(cfg)} if "interactions" in datasets else set()
     bt_solutions = backtest.solutions(cfg) if bt_campaigns else set()
 
-    @dag(
-        dag_id=pipeline.dag_id("retrain"),
-        schedule=cfg.schedules.retrain,
-        start_date=datetime(2024, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=DOC.format(group=group_cfg.name, path=pipeline.path),
-        tags=["personalize", group_cfg.name],
-        default_args={
-            "owner": "data-platform",
-            "retries": 2,
-            "retry_delay": timedelta(seconds=30),
-            "retry_exponential_backoff": True,
-            "max_retry_delay": timedelta(minutes=10),
-            "aws_conn_id": conn,
-            "on_failure_callback": on_failure(cfg),
-            **settings.wait_args(),
-        },
+    @dag(**dag_args(
+        pipeline, "retrain", schedule=cfg.schedules.retrain, backoff=True,
+        doc_md=DOC.format(group=group_cfg.name, path=pipeline.path), max_retry_delay=timedelta(minutes=10),
         params={
             "force_import": Param(False, type="boolean", description="Import even when the data is unchanged."),
             "force_train": Param(False, type="boolean",
@@ -74,7 +59,7 @@ def retrain_dag(pipeline: registry.Pipeline):
             "skip_gate": Param(False, type="boolean", description="Promote without the champion/challenger gate."),
             "dry_run": Param(False, type="boolean", description="Prepare and validate the data; touch no AWS."),
         },
-    )
+    ))  # fmt: skip
     def personalize_retrain():
         @task(retries=0)
         def prepare(dataset: str, params=None, run_id=None) -> StagedDataset:

@@ -8,12 +8,10 @@ waiting for each, and never touches another dataset group. S3 areas are deleted 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
-from personalize_ops.notifications import on_failure
 from personalize_ops.pipeline import registry, settings
+from personalize_ops.pipeline.dag_args import dag_args
 from personalize_ops.pipeline.teardown import S3_OPTIONS, s3_areas
 
 DOC = """
@@ -34,22 +32,15 @@ def teardown_dag(pipeline: registry.Pipeline):
     group, conn = cfg.dataset_group, cfg.dataset_group.aws_conn_id
     areas = "\n".join(f"- `{a.option}`: `{a.location}`" for a in s3_areas(cfg))
 
-    @dag(
-        dag_id=pipeline.dag_id("teardown"),
-        schedule=None,
-        start_date=datetime(2024, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=DOC.format(group=group.name, areas=areas),
-        tags=["personalize", group.name, "teardown"],
-        default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=30),
-                      "on_failure_callback": on_failure(cfg)},  # fmt: skip
+    @dag(**dag_args(
+        pipeline, "teardown", schedule=None, doc_md=DOC.format(group=group.name, areas=areas), tag="teardown",
+        retries=1, aws=False, poll=False,
         params={
             "dry_run": Param(True, type="boolean", description="List what would be deleted; delete nothing."),
             "confirm": Param("", type="string", description=f"Type the dataset group name ({group.name}) to delete."),
             **{o.param: Param(False, type="boolean", description=o.description) for o in S3_OPTIONS},
         },
-    )
+    ))  # fmt: skip
     def personalize_teardown():
         @task
         def plan(params=None):

@@ -36,6 +36,12 @@ def seconds_per_day(value: str) -> float:
     return seconds
 
 
+def add_seconds(parser: argparse.ArgumentParser, flag: str, env: str, default: float, help: str) -> None:
+    """A positive SECONDS option whose default is the environment variable ``env``, else ``default``."""
+    parser.add_argument(flag, type=seconds_per_day, default=os.environ.get(env) or default, metavar="SECONDS",
+                        help=help)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m personalize_local")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,23 +91,17 @@ def main(argv: list[str] | None = None) -> int:
         help=f"check that every roleArn names a role existing in the IAM served there, e.g. the stack's moto server "
         f"(also {IAM_ENDPOINT_ENV}; default: roleArn is only checked to be an IAM role ARN)",
     )
-    serve.add_argument(
-        "--auto-training-seconds-per-day",
-        type=seconds_per_day,
-        default=os.environ.get(AUTO_TRAINING_DAY_ENV) or 86400.0,
-        metavar="SECONDS",
-        help=f"how long a day of automatic training schedules lasts (also {AUTO_TRAINING_DAY_ENV}; default 86400, "
-        "real time): 1 trains a solution with rate(1 day) every second, its first automatic version 1/24 s after it "
-        "is ACTIVE",
-    )
-    serve.add_argument(
-        "--attribution-publish-seconds",
-        type=seconds_per_day,
-        default=os.environ.get(ATTRIBUTION_PUBLISH_ENV) or 900.0,
-        metavar="SECONDS",
-        help=f"how often PutEvents metrics of metric attributions are published to S3 (also {ATTRIBUTION_PUBLISH_ENV}; "
+    add_seconds(
+        serve, "--auto-training-seconds-per-day", AUTO_TRAINING_DAY_ENV, 86400.0,
+        f"how long a day of automatic training schedules lasts (also {AUTO_TRAINING_DAY_ENV}; default 86400, real "
+        "time): 1 trains a solution with rate(1 day) every second, its first automatic version 1/24 s after it is "
+        "ACTIVE",
+    )  # fmt: skip
+    add_seconds(
+        serve, "--attribution-publish-seconds", ATTRIBUTION_PUBLISH_ENV, 900.0,
+        f"how often PutEvents metrics of metric attributions are published to S3 (also {ATTRIBUTION_PUBLISH_ENV}; "
         "default 900, the 15-minute window)",
-    )
+    )  # fmt: skip
     serve.add_argument("--log-level", default="INFO")
     stack = sub.add_parser("stack", help="moto server (S3, IAM) + the service in the background")
     stack.add_argument("action", choices=["up", "down"])

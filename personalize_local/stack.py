@@ -172,7 +172,7 @@ class LocalStack:
             if self.procs[name].poll() is not None:
                 raise RuntimeError(
                     f"{name} exited with {self.procs[name].returncode}; see {self.dir / name}.log:\n"
-                    + _tail(self.dir / f"{name}.log")
+                    + log_tail(self.dir / f"{name}.log")
                 )
             try:
                 urllib.request.urlopen(url, timeout=1).close()
@@ -305,7 +305,8 @@ def stop_from_dir(directory: str | Path) -> list[str]:
     return stopped
 
 
-def _tail(path: Path, lines: int = 20) -> str:
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a log file ("" when it cannot be read), for an error message."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:

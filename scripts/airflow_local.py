@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from personalize_local.stack import LocalStack, free_port, running_from_dir, stop_from_dir  # noqa: E402
+from personalize_local.stack import LocalStack, free_port, log_tail, running_from_dir, stop_from_dir  # noqa: E402
 
 HOST = "127.0.0.1"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -211,7 +211,7 @@ class Deployment:
             done = subprocess.run(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         if done.returncode:
             shown = ["python", *cmd[1:]] if cmd[0] == sys.executable else cmd
-            raise RuntimeError(f"`{' '.join(shown)}` failed (log: {log}):\n{_tail(log)}")
+            raise RuntimeError(f"`{' '.join(shown)}` failed (log: {log}):\n{log_tail(log, 25)}")
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -221,7 +221,7 @@ class Deployment:
             for name in COMPONENTS:
                 if name not in alive:
                     raise RuntimeError(f"airflow {name} exited; {self.logs / name}.log ends with:\n"
-                                       + _tail(self.logs / f"{name}.log"))  # fmt: skip
+                                       + log_tail(self.logs / f"{name}.log", 25))  # fmt: skip
             try:
                 with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as resp:
                     health = json.loads(resp.read())
@@ -307,13 +307,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@
 # no system service is started here: while installing, a policy-rc.d denies service starts, and a service
 # that a package started anyway is stopped again, so nothing listens on 5432/6379 because of this script.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/apt_install.sh"
 have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; }
 have_redis() { command -v redis-server >/dev/null; }
 
@@ -16,11 +17,7 @@ if [[ ${#packages[@]} -eq 0 ]]; then
   exit 0
 fi
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "need root or sudo to apt-get install ${packages[*]}" >&2; exit 1; }
-  SUDO="sudo -n"
-fi
+apt_setup "${packages[*]}"
 POLICY=/usr/sbin/policy-rc.d
 own_policy=""
 if [[ ! -e $POLICY ]]; then
@@ -32,7 +29,6 @@ fi
 cleanup() { if [[ -n $own_policy ]]; then $SUDO rm -f "$POLICY"; fi; }
 trap cleanup EXIT
 
-export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends "${packages[@]}"
 

@@ -9,7 +9,8 @@ Public API (stable; the service calls only these names):
   `params` = {"eventType", "solutionConfig": {"eventValueThreshold", "algorithmHyperParameters"},
   "trainingMode": "FULL"|"UPDATE"}. Raises `InsufficientDataError` (AWS wording) or `UnsupportedRecipeError`.
 - `load_model(path) -> Model` (cached per path, immutable, safe for concurrent reads):
-  `Model.recommend(user_id=None, item_id=None, num_results=25, item_filter=None, recent_events=None)`,
+  `Model.recommend(user_id=None, item_id=None, num_results=25, **options)` (the options of `recommendations`:
+  `item_filter`, `recent_events`, ...),
   `Model.recommendations(..., exploration=None, promotion=None, seed=None, context=None)` (the list with
   promotion marks: `Recommended`; `Exploration` from exploration.py, `Promotion(name, percent, item_filter)`),
   `Model.rank(user_id, item_ids, item_filter=None, recent_events=None, context=None)`,

@@ -358,15 +358,11 @@ class Model:
         return np.concatenate([np.asarray(stored, dtype=np.int64), np.asarray(rec, dtype=np.int64)])
 
     def recommend(
-        self,
-        user_id: str | None = None,
-        item_id: str | None = None,
-        num_results: int = 25,
-        item_filter: FilterExpr | BoundFilter | Callable | None = None,
-        recent_events: Sequence[RecentEvent] | None = None,
+        self, user_id: str | None = None, item_id: str | None = None, num_results: int = 25, **options
     ) -> list[tuple[str, float]]:
-        """Top `num_results` (item_id, score) for what the recipe's requests name (see recommendations())."""
-        recs = self.recommendations(user_id, item_id, num_results, item_filter, recent_events)
+        """Top `num_results` (item_id, score) for what the recipe's requests name: :meth:`recommendations` (its
+        keyword ``options``: item_filter, recent_events, ...) as pairs."""
+        recs = self.recommendations(user_id, item_id, num_results, **options)
         return [(r.item_id, r.score) for r in recs]
 
     def recommendations(

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
+from tests.avro_schemas import avro_record
+
 TERMINAL = ("ACTIVE", "CREATE FAILED", "CREATE STOPPED")
 
-INTERACTIONS_SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "Interactions",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "USER_ID", "type": "string"},
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "EVENT_TYPE", "type": "string"},
-            {"name": "TIMESTAMP", "type": "long"},
-        ],
-        "version": "1.0",
-    }
+INTERACTIONS_SCHEMA = avro_record(
+    "Interactions", ("USER_ID", "string"), ("ITEM_ID", "string"), ("EVENT_TYPE", "string"), ("TIMESTAMP", "long")
 )
-ITEMS_SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "Items",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "GENRE", "type": "string", "categorical": True},
-            {"name": "YEAR", "type": "int"},
-        ],
-        "version": "1.0",
-    }
+ITEMS_SCHEMA = avro_record(
+    "Items", ("ITEM_ID", "string"), {"name": "GENRE", "type": "string", "categorical": True}, ("YEAR", "int")
 )
 
 
@@ -161,6 +141,12 @@ class Scenario:
         return wait_status(
             lambda: self.pz.describe_solution_version(solutionVersionArn=arn), "solutionVersion"
         )
+
+    def event_tracker(self, group: str, name: str | None = None) -> dict:
+        """CreateEventTracker (``eventTrackerArn``, ``trackingId``), returned once the tracker is ACTIVE."""
+        tracker = self.pz.create_event_tracker(name=name or uid("trk"), datasetGroupArn=group)
+        wait_status(lambda: self.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+        return tracker
 
     def campaign(self, version: str) -> str:
         arn = self.pz.create_campaign(name=uid("camp"), solutionVersionArn=version)["campaignArn"]

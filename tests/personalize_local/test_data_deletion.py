@@ -47,8 +47,7 @@ def test_deleted_users_leave_the_datasets_and_events_and_the_next_training(sc):
     users = sc.dataset(group, "USERS", schema=sc.schema(USERS_SCHEMA))
     ages = "USER_ID,AGE\n" + "\n".join(f"u{u},{20 + u}" for u in range(60)) + "\n"
     assert sc.import_job(users, put(sc.s3, bucket, "in/users.csv", ages.encode()))["status"] == "ACTIVE"
-    tracker = pz.create_event_tracker(name="t", datasetGroupArn=group)
-    wait_status(lambda: pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+    tracker = sc.event_tracker(group, name="t")
     events = sc.stack.client("personalize-events")
     events.put_events(
         trackingId=tracker["trackingId"],

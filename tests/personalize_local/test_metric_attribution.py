@@ -22,8 +22,7 @@ def attributed(sc):
     metric attribution counting clicks and summing Items.YEAR of watches, reporting to a bucket."""
     group, _ = sc.populated_group(with_items=True)
     campaign = sc.campaign(sc.version(sc.solution(group))["solutionVersionArn"])
-    tracker = sc.pz.create_event_tracker(name=uid("trk"), datasetGroupArn=group)
-    wait_status(lambda: sc.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+    tracker = sc.event_tracker(group)
     bucket = make_bucket(sc.s3, "attr")
     arn = sc.pz.create_metric_attribution(
         name=uid("ma"),

@@ -137,8 +137,7 @@ def test_exclude_watched_filter(sc, local_stack, poc, interactions):
 def test_put_events_change_the_next_recommendation(sc, local_stack, poc):
     rt, ev = local_stack.client("personalize-runtime"), local_stack.client("personalize-events")
     campaign = poc["campaigns"]["aws-user-personalization"]
-    tracker = sc.pz.create_event_tracker(name=uid("trk"), datasetGroupArn=poc["group"])
-    wait_status(lambda: sc.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+    tracker = sc.event_tracker(poc["group"])
     try:
         before = [r["itemId"] for r in rt.get_recommendations(campaignArn=campaign, userId="7")["itemList"]]
         now = time.time()

@@ -23,8 +23,7 @@ def served(sc, trained):
     assert version["status"] == "ACTIVE", version
     metrics = sc.pz.get_solution_metrics(solutionVersionArn=version["solutionVersionArn"])["metrics"]
     campaign = sc.campaign(version["solutionVersionArn"])
-    tracker = sc.pz.create_event_tracker(name=uid("trk"), datasetGroupArn=trained["group"])
-    wait_status(lambda: sc.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+    tracker = sc.event_tracker(trained["group"])
     flt = sc.pz.create_filter(
         name=uid("genre"),
         datasetGroupArn=trained["group"],
@@ -169,8 +168,7 @@ def group(sc):
     items = [
         d["datasetArn"] for d in sc.pz.list_datasets(datasetGroupArn=arn)["datasets"] if d["datasetType"] == "ITEMS"
     ]
-    tracker = sc.pz.create_event_tracker(name=uid("trk"), datasetGroupArn=arn)
-    wait_status(lambda: sc.pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+    tracker = sc.event_tracker(arn)
     return {
         "group": arn,
         "items": items[0],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.personalize_local.helpers import interactions_csv, put, wait_status
+from tests.personalize_local.helpers import interactions_csv, put
 
 UPDATE_RULE = "can only be used when the input solution was trained with the User-Personalization recipe"
 
@@ -65,8 +65,7 @@ def test_update_refreshes_after_new_data_and_fails_without(sc, recipe):
     # events recorded since count as new data too
     again = sc.version(solution, trainingMode="UPDATE")
     assert again["status"] == "CREATE FAILED" and update["solutionVersionArn"] in again["failureReason"]
-    tracker = pz.create_event_tracker(name="t", datasetGroupArn=group)
-    wait_status(lambda: pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker")
+    tracker = sc.event_tracker(group, name="t")
     events = sc.stack.client("personalize-events")
     events.put_events(
         trackingId=tracker["trackingId"],

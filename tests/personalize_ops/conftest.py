@@ -1,4 +1,4 @@
-"""Fixtures for the toolkit tests: an Airflow AWS connection pointing at the local stack.
+"""Fixtures for the toolkit tests: an Airflow AWS connection pointing at the local stack; a plain moto server.
 
 The connection is provided the way a deployment would: ``AIRFLOW_CONN_PZ_LOCAL`` (JSON) in the environment,
 so hooks, ``dag.test()`` and deferred triggers all resolve it. Only local vs AWS is in its extra.
@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from personalize_local.stack import airflow_connection_json
+from tests.fixtures.moto_server import moto_server
 
 CONN_ID = "pz_local"
 ENV = "AIRFLOW_CONN_" + CONN_ID.upper()
@@ -37,6 +38,13 @@ def aws_conn_id(pz_stack):
         os.environ.pop(ENV, None)
     else:
         os.environ[ENV] = old
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    """A moto server of the test module's own (S3, SNS, SQS, EMR Serverless, Glue): endpoint URL."""
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -20,18 +20,12 @@ import yaml
 from personalize_ops.config import ConfigError, PipelineConfig, load_config
 from pydantic import ValidationError
 
+from tests.personalize_ops.transform.dataprep_helpers import INTERACTIONS
+
 RICH = {
     "dataset_group": {"name": "g", "bucket": "bkt", "prefix": "p", "role_arn": "arn:aws:iam::000000000000:role/R"},
     "datasets": {
-        "interactions": {
-            "source": {"path": "interactions.csv"},
-            "fields": [
-                {"name": "USER_ID"},
-                {"name": "ITEM_ID"},
-                {"name": "TIMESTAMP", "type": "long", "timestamp": "epoch_s"},
-                {"name": "EVENT_TYPE"},
-            ],
-        },
+        "interactions": copy.deepcopy(INTERACTIONS),
         "items": {
             "source": {"path": "items.csv"},
             "fields": [{"name": "ITEM_ID"}, {"name": "CATEGORY", "categorical": True},

@@ -7,39 +7,25 @@ import copy
 import json
 import time
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from personalize_ops.config import Campaign, load_config
 from personalize_ops.notifications import FailureNotifier, notify
 from personalize_ops.pipeline import alerts
 from personalize_ops.pipeline.values import GateOutcome
 
-from personalize_local.stack import airflow_connection_json, free_port
+from personalize_local.stack import airflow_connection_json
+from tests.fixtures.moto_server import client
 from tests.fixtures.smtp_sink import smtp_sink
 from tests.personalize_ops.test_config import write
 from tests.personalize_ops.test_notifications import DECISION, METRICS, context
 from tests.personalize_ops.transform.dataprep_helpers import BASE
 
-KEYS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
 
 @pytest.fixture
 def topic(moto_endpoint, monkeypatch):
     """(topic ARN, SQS queue URL, sqs client): a fresh topic whose messages land in a fresh queue."""
-    sns = boto3.client("sns", endpoint_url=moto_endpoint, **KEYS)
-    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, **KEYS)
+    sns = client("sns", moto_endpoint)
+    sqs = client("sqs", moto_endpoint)
     name = f"alerts-{time.monotonic_ns()}"
     arn = sns.create_topic(Name=name)["TopicArn"]
     queue = sqs.create_queue(QueueName=name)["QueueUrl"]

@@ -13,13 +13,14 @@ import pytest
 from personalize_ops.metrics import decide, make_version_record, record_gate_decision, record_version
 
 from personalize_local.stack import airflow_connection, free_port
-from tests.ui.moto_s3 import moto_s3_server, s3_client
+from tests.fixtures.moto_server import moto_server, s3_client
 
 DG, BUCKET, PREFIX = "movielens-ui", f"pz-ui-{uuid.uuid4().hex[:8]}", "pipelines/ml"
 UP, POP, CAMPAIGN = "ml-user-personalization", "ml-popularity", "ml-campaign"
 RECIPES = {UP: "aws-user-personalization", POP: "aws-popularity-count"}
 NDCG = "normalized_discounted_cumulative_gain_at_10"
 ACCOUNT_ARN = "arn:aws:personalize:us-east-1:000000000000"
+PAGE = f"/personalize/dataset-groups/{DG}"  # the dataset group's page of the plugin
 # ndcg@10 per weekly run; the user-personalization numbers start at what Amazon Personalize reported for
 # MovieLens ml-latest-small in the AWS POC notebooks (0.2687).
 RUNS = [
@@ -80,7 +81,7 @@ def ui_env(tmp_path_factory):
     """Env for the plugin: config file, AWS connection (S3: moto; Personalize: closed port), JWT secret."""
     cfg = tmp_path_factory.mktemp("ui") / "pipeline.yaml"
     cfg.write_text(CONFIG)
-    with moto_s3_server() as endpoint:
+    with moto_server() as endpoint:
         decisions = seed(s3_client(endpoint))
         # Personalize on a port where nothing listens: unreachable, the page renders from S3 alone
         conn = airflow_connection(f"http://127.0.0.1:{free_port()}", endpoint)
@@ -138,3 +139,12 @@ def airflow_like_app(ui_env):
     spec = PersonalizeUIPlugin.fastapi_apps[0]
     root.mount(spec["url_prefix"], spec["app"])
     return root
+
+
+@pytest.fixture(scope="module")
+def client(airflow_like_app, auth_manager):
+    """FastAPI's TestClient of the plugin's app, as Airflow mounts it (one per test module)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(airflow_like_app) as c:
+        yield c

@@ -1,18 +1,9 @@
 """Who may see the page: a logged-in user who may read the pipeline's retrain DAG; no schema or docs routes."""
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.fixtures.airflow import fresh_auth_manager
-from tests.ui.conftest import DG
-
-PAGE = f"/personalize/dataset-groups/{DG}"
-
-
-@pytest.fixture(scope="module")
-def client(airflow_like_app, auth_manager):
-    with TestClient(airflow_like_app) as c:
-        yield c
+from tests.ui.conftest import DG, PAGE
 
 
 @pytest.fixture(scope="module")

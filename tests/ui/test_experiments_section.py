@@ -14,7 +14,7 @@ from personalize_ops.pipeline.experiment_report import make_record
 from personalize_ui_app.data import PageData, PageSettings, load_experiment_reports
 from personalize_ui_app.page import render_page
 
-from tests.ui.moto_s3 import moto_s3_server, s3_client
+from tests.fixtures.moto_server import moto_server, s3_client
 
 BUCKET, PREFIX, GROUP = "pz-ui-experiments", "pz", "shop"
 EXPERIMENT = Experiment.model_validate({
@@ -38,7 +38,7 @@ def settings(experiments=("up-vs-pop",)) -> PageSettings:
 
 @pytest.fixture(scope="module")
 def s3():
-    with moto_s3_server() as endpoint:
+    with moto_server() as endpoint:
         client = s3_client(endpoint)
         client.create_bucket(Bucket=BUCKET)
         yield client

@@ -3,17 +3,8 @@
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.ui.conftest import CAMPAIGN, DG, NDCG, RECIPES
-
-PAGE = f"/personalize/dataset-groups/{DG}"
-
-
-@pytest.fixture(scope="module")
-def client(airflow_like_app, auth_manager):
-    with TestClient(airflow_like_app) as c:
-        yield c
+from tests.ui.conftest import CAMPAIGN, NDCG, PAGE, RECIPES
 
 
 def test_plugin_registers_app_and_nav_view():

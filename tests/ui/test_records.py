@@ -5,21 +5,12 @@ import json
 import re
 from datetime import UTC, datetime
 
-import pytest
-from fastapi.testclient import TestClient
 from personalize_ops.metrics import make_version_record, record_version
 
-from tests.ui.conftest import BUCKET, CONFIG, DG, PREFIX, UP
-from tests.ui.moto_s3 import s3_client
+from tests.fixtures.moto_server import s3_client
+from tests.ui.conftest import BUCKET, CONFIG, DG, PAGE, PREFIX, UP
 
-PAGE = f"/personalize/dataset-groups/{DG}"
 BROKEN = "pipelines/broken"  # a prefix of its own: the seeded history the other tests chart stays as it is
-
-
-@pytest.fixture(scope="module")
-def client(airflow_like_app, auth_manager):
-    with TestClient(airflow_like_app) as c:
-        yield c
 
 
 def _points(html: str) -> list[str]:

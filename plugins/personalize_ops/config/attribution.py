@@ -13,9 +13,11 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from personalize_ops.config.base import ResourceName, Strict, _name
+from personalize_ops.value_checks import full_match, repeated
 
 #: The functions AWS documents for a metric ("Creating an Amazon Personalize metric attribution").
 EXPRESSION_RE = re.compile(r"^(SAMPLECOUNT\(\)|SUM\((Items|Interactions)\.[A-Z][A-Z0-9_]*\))$")
+S3_URL_RE = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
 MAX_METRICS = 10
 
 
@@ -29,15 +31,9 @@ class AttributionMetric(Strict):
     expression: str = Field(description="SAMPLECOUNT() or SUM(Items.COLUMN) / SUM(Interactions.COLUMN)",
                             examples=["SUM(Items.PRICE)"])
 
-    @field_validator("expression")
-    @classmethod
-    def _expression(cls, v: str) -> str:
-        if not EXPRESSION_RE.fullmatch(v):
-            raise ValueError(
-                f"{v!r} must be SAMPLECOUNT() or SUM(Items.COLUMN) / SUM(Interactions.COLUMN) with the column in "
-                "capitals, e.g. SUM(Items.PRICE)"
-            )
-        return v
+    _e = field_validator("expression")(full_match(EXPRESSION_RE, (
+        "{v!r} must be SAMPLECOUNT() or SUM(Items.COLUMN) / SUM(Interactions.COLUMN) with the column in capitals, "
+        "e.g. SUM(Items.PRICE)")))  # fmt: skip
 
     def request(self) -> dict[str, str]:
         """The MetricAttribute of CreateMetricAttribution / UpdateMetricAttribution."""
@@ -63,17 +59,11 @@ class MetricAttribution(Strict):
     def _n(cls, v: str | None) -> str | None:
         return None if v is None else _name(v)
 
-    @field_validator("s3_output")
-    @classmethod
-    def _s3(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?", v):
-            raise ValueError(f"{v!r} must be an s3://bucket/prefix/ URL")
-        return v
+    _s3 = field_validator("s3_output")(full_match(S3_URL_RE, "{v!r} must be an s3://bucket/prefix/ URL"))
 
     @model_validator(mode="after")
     def _unique(self):
-        names = [m.name for m in self.metrics]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = repeated(m.name for m in self.metrics)
         if dup:
             raise ValueError(f"metric names must be unique; listed twice: {', '.join(dup)}")
         return self

@@ -13,7 +13,9 @@ from personalize_ops.config.base import Strict, _resolve
 from personalize_ops.config.errors import Problem, validated_with
 from personalize_ops.dataset_kinds import KINDS as DATASET_KINDS
 from personalize_ops.quality.rule_names import ROW_RULES
+from personalize_ops.value_checks import full_match, repeated
 
+DOTTED_RE = re.compile(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*")
 FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,149}$")
 REQUIRED_FIELDS = {k.key: k.required_fields for k in DATASET_KINDS.values()}
 AVRO_TYPES = ("string", "int", "long", "float", "double", "boolean")
@@ -257,17 +259,13 @@ class Dataset(Strict):
 
     _p = field_validator("schema_file")(_resolve)
 
-    @field_validator("transform")
-    @classmethod
-    def _dotted(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*", v):
-            raise ValueError(f"transform {v!r} must be a dotted path like 'mypkg.module:function'")
-        return v
+    _t = field_validator("transform")(full_match(
+        DOTTED_RE, "transform {v!r} must be a dotted path like 'mypkg.module:function'"))  # fmt: skip
 
     @model_validator(mode="after")
     def _fields_unique(self):
         names = [f.name for f in self.fields]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = repeated(names)
         if dup:
             raise ValueError(f"duplicate fields: {', '.join(dup)}")
         if self.event_rules and "EVENT_TYPE" not in names:

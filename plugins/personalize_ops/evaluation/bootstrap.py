@@ -22,10 +22,11 @@ everywhere-zero metric return an :class:`Interval` with ``signal=False`` and a n
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
+
+from personalize_ops.evaluation.records import DictRecord
 
 RELATIVE, ABSOLUTE = "relative", "absolute"
 #: Resampled values held in memory at once (resamples x users), bounding memory for large samples.
@@ -33,7 +34,7 @@ _CELLS_PER_BATCH = 20_000_000
 
 
 @dataclass(frozen=True)
-class Interval:
+class Interval(DictRecord):
     """Point estimate and interval of the challenger's improvement over ``versus`` on ``metric``."""
 
     metric: str
@@ -79,13 +80,6 @@ class Interval:
             f"{fmt(self.estimate)}{scale} ({level} interval {fmt(self.low)} .. {fmt(self.high)}, {self.method}, "
             f"{self.n_resamples} resamples, {self.n_users} users)"
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Interval:
-        return cls(**data)
 
 
 def _relative(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -7,19 +7,20 @@ the challenger against the champion and against the baseline on the gate's metri
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from personalize_ops.evaluation import metrics as M
 from personalize_ops.evaluation.bootstrap import Interval, compare
 from personalize_ops.evaluation.holdout import Holdout
+from personalize_ops.evaluation.records import DictRecord
 from personalize_ops.evaluation.scoring import Recommendations
 
 ROLES = ("challenger", "champion", "baseline")
 
 
 @dataclass(frozen=True)
-class ModelResult:
+class ModelResult(DictRecord):
     """One model on the holdout: mean of each per-user metric, coverage, how it was scored."""
 
     role: str
@@ -30,13 +31,6 @@ class ModelResult:
     errors: int
     coverage: float
     metrics: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelResult:
-        return cls(**data)
 
 
 @dataclass(frozen=True)

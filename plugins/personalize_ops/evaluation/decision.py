@@ -12,52 +12,33 @@ Rule (:func:`decide_backtest`), in order:
    (or "worse", when the whole interval is below 0), with the interval.
 
 A lower bound of exactly 0 is a tie and never promotes. :meth:`BacktestDecision.to_record` has the fields of
-``metrics.gate.GateDecision.to_record`` plus ``evaluation`` (holdout, seeds, cut-offs, per-model metrics, the
+``metrics.gate.Decision.to_record`` plus ``evaluation`` (holdout, seeds, cut-offs, per-model metrics, the
 intervals), so the metric history and the UI read both modes alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
 from typing import Any
 
 from personalize_ops.evaluation.bootstrap import Interval
 from personalize_ops.evaluation.comparison import Evaluation
 from personalize_ops.evaluation.holdout import Cut, iso
-from personalize_ops.metrics.gate import decision_record
+from personalize_ops.metrics.gate import Decision
 from personalize_ops.metrics.names import short_label
 
 
 @dataclass(frozen=True)
-class BacktestDecision:
-    """Outcome of :func:`decide_backtest`."""
+class BacktestDecision(Decision):
+    """Outcome of :func:`decide_backtest`; its record adds ``evaluation``."""
 
-    promoted: bool
-    reason: str
-    metric: str
-    challenger_value: float
-    champion_value: float | None
-    baseline_value: float | None
-    margin: float
     evaluation: Evaluation
 
-    def to_record(
-        self,
-        *,
-        campaign: str,
-        champion_arn: str | None,
-        challenger_arn: str,
-        run_id: str,
-        decided_at: datetime | None = None,
-    ) -> dict[str, Any]:
-        """The gate-decision record (docs/INTERFACES.md, "Metric history"), with ``evaluation`` added."""
-        fields = {"promoted": self.promoted, "reason": self.reason, "metric": self.metric,
-                  "challenger_value": self.challenger_value, "champion_value": self.champion_value,
-                  "baseline_value": self.baseline_value, "margin": self.margin}  # fmt: skip
-        record = decision_record(fields, campaign=campaign, champion_arn=champion_arn, challenger_arn=challenger_arn,
-                                 run_id=run_id, decided_at=decided_at)  # fmt: skip
-        return {**record, "evaluation": {"mode": "backtest", **self.evaluation.to_dict()}}
+    def record_fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(Decision)}
+
+    def record_extra(self) -> dict[str, Any]:
+        return {"evaluation": {"mode": "backtest", **self.evaluation.to_dict()}}
 
 
 def _leak_reason(cut: Cut) -> str:

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from personalize_ops.evaluation.records import DictRecord
+
 REQUIRED = ("USER_ID", "ITEM_ID", "TIMESTAMP")
 BLOCK_SIZE = 8 << 20
 _DAY = 86400
@@ -41,7 +43,7 @@ def iso(ts: int | None) -> str:
 
 
 @dataclass(frozen=True)
-class Cut:
+class Cut(DictRecord):
     """Where the holdout starts and why. ``leakage``: none | shrunk | refused | unknown | no champion."""
 
     cutoff: int
@@ -58,28 +60,14 @@ class Cut:
         """Can champion and challenger be compared on this cut (no leakage left, or no champion)?"""
         return self.leakage in ("none", "shrunk", "no champion")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Cut:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class TrainingFile:
+class TrainingFile(DictRecord):
     """The events before C, written in the input's columns (for the challenger's training import)."""
 
     path: str
     rows: int
     sha256: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainingFile:
-        return cls(**data)
 
 
 @dataclass(frozen=True)

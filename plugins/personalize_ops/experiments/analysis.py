@@ -32,6 +32,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from personalize_ops.experiments.config import Experiment
+from personalize_ops.value_checks import repeated
 
 SRM_THRESHOLD = 0.001
 METHOD = (
@@ -301,8 +302,7 @@ def _as_mapping(experiment: Experiment, data: Mapping[str, VariantData] | Sequen
         raise ExperimentInputError(
             f"experiment {experiment.name!r} has no variant {', '.join(unknown)} (variants: {', '.join(known)})"
         )
-    names = [d.name for d in items]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = repeated(d.name for d in items)
     if twice:
         raise ExperimentInputError(f"data for variant {', '.join(twice)} given twice; merge it first")
     out = {d.name: d for d in items}

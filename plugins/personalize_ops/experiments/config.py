@@ -4,7 +4,8 @@ An experiment names two or more variants (each served by a campaign; the first i
 champion), how traffic is split between them, the primary metric and guardrails, when it may end and what to do
 then. ``Experiment`` checks everything that one experiment can check alone; ``reference_problems`` checks what
 needs the rest of the config (campaign names, unique experiment names), as the pipeline config's ``Problem``s
-(``((section, index, key...), reason)``). Imports only pydantic: the DAG files may import this at parse time.
+(``((section, index, key...), reason)``). Imports only pydantic and personalize_ops.value_checks: the DAG files may
+import this at parse time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from personalize_ops.value_checks import full_match, repeated
+
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,62}$")
 EVENT_TYPE_RE = re.compile(r"^[\x20-\x7E]{1,256}$")  # printable ASCII; PutEvents allows 1..256 characters
 FIELD_RE = re.compile(r"^(eventValue|properties\.[A-Za-z_][A-Za-z0-9_]*)$")
@@ -27,16 +30,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _name(v: str) -> str:
-    if not NAME_RE.fullmatch(v):
-        raise ValueError(f"name {v!r} must be 1-63 letters, digits, '-' or '_', starting with a letter or digit")
-    return v
-
-
-def _event_type(v: str) -> str:
-    if not EVENT_TYPE_RE.fullmatch(v):
-        raise ValueError(f"event type {v!r} must be 1-256 printable ASCII characters (as PutEvents sends it)")
-    return v
+_name = full_match(NAME_RE, "name {v!r} must be 1-63 letters, digits, '-' or '_', starting with a letter or digit")
+_event_type = full_match(EVENT_TYPE_RE, "event type {v!r} must be 1-256 printable ASCII characters (as PutEvents "
+                                        "sends it)")  # fmt: skip
 
 
 class CtrMetric(_Strict):
@@ -76,14 +72,8 @@ class RevenueMetric(_Strict):
 
     _e = field_validator("event_type")(_event_type)
 
-    @field_validator("field")
-    @classmethod
-    def _field(cls, v: str) -> str:
-        if not FIELD_RE.fullmatch(v):
-            raise ValueError(
-                f"field {v!r} must be 'eventValue' or 'properties.<key>' (a key of the event's properties)"
-            )
-        return v
+    _f = field_validator("field")(full_match(
+        FIELD_RE, "field {v!r} must be 'eventValue' or 'properties.<key>' (a key of the event's properties)"))
 
     @property
     def label(self) -> str:
@@ -141,8 +131,7 @@ class Experiment(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self):
-        names = [v.name for v in self.variants]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = repeated(v.name for v in self.variants)
         if dup:
             raise ValueError(f"variant names must be unique; listed twice: {', '.join(dup)}")
         given = [v.traffic for v in self.variants if v.traffic is not None]

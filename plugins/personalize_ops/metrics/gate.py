@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +26,9 @@ class GateInputError(ValueError):
 
 
 @dataclass(frozen=True)
-class GateDecision:
-    """Outcome of :func:`decide`; ``reason`` states the numbers that led to it."""
+class Decision:
+    """What a gate decides, either mode (this module's rule, or ``evaluation.decision``'s backtest); ``reason``
+    states the numbers that led to it."""
 
     promoted: bool
     reason: str
@@ -36,8 +37,14 @@ class GateDecision:
     champion_value: float | None
     baseline_value: float | None
     margin: float
-    skipped: bool = False
-    already_serving: bool = False
+
+    def record_fields(self) -> dict[str, Any]:
+        """The decision's own fields, first in its record."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def record_extra(self) -> dict[str, Any]:
+        """Fields after the common ones (none here)."""
+        return {}
 
     def to_record(
         self,
@@ -48,23 +55,26 @@ class GateDecision:
         run_id: str,
         decided_at: datetime | None = None,
     ) -> dict[str, Any]:
-        """The gate-decision record stored by ``record_gate_decision`` (docs/INTERFACES.md)."""
-        return decision_record(asdict(self), campaign=campaign, champion_arn=champion_arn,
-                               challenger_arn=challenger_arn, run_id=run_id, decided_at=decided_at)  # fmt: skip
+        """The gate-decision record stored by ``record_gate_decision`` (docs/INTERFACES.md, "Metric history"): the
+        decision's fields, the campaign and versions it is about, the run and when (``decided_at``, default now,
+        UTC), then :meth:`record_extra`."""
+        return {
+            **self.record_fields(),
+            "campaign": campaign,
+            "champion_arn": champion_arn,
+            "challenger_arn": challenger_arn,
+            "run_id": run_id,
+            "decided_at": (decided_at or datetime.now(UTC)).isoformat(),
+            **self.record_extra(),
+        }
 
 
-def decision_record(fields: Mapping[str, Any], *, campaign: str, champion_arn: str | None, challenger_arn: str,
-                    run_id: str, decided_at: datetime | None = None) -> dict[str, Any]:  # fmt: skip
-    """A gate-decision record (docs/INTERFACES.md, "Metric history"): a decision's ``fields``, the campaign and
-    versions it is about, the run and when (``decided_at``, default now, UTC)."""
-    return {
-        **fields,
-        "campaign": campaign,
-        "champion_arn": champion_arn,
-        "challenger_arn": challenger_arn,
-        "run_id": run_id,
-        "decided_at": (decided_at or datetime.now(UTC)).isoformat(),
-    }
+@dataclass(frozen=True)
+class GateDecision(Decision):
+    """Outcome of :func:`decide`."""
+
+    skipped: bool = False
+    already_serving: bool = False
 
 
 def _value(metrics: Mapping[str, Any], metric: str, role: str) -> float:

@@ -114,21 +114,24 @@ def _number(value: Any, field: str, *, optional: bool = False) -> float | None:
     return number
 
 
-def _require(record: Mapping[str, Any], fields: tuple[str, ...], kind: str) -> None:
+def _required(record: Mapping[str, Any], fields: tuple[str, ...], kind: str, strings: tuple[str, ...]) -> dict:
+    """The record's ``fields`` (all required; ``strings`` non-empty strings), nothing else."""
     missing = [f for f in fields if f not in record]
     if missing:
         raise HistoryRecordError(
             f"{kind} record is missing {', '.join(missing)}; required: {', '.join(fields)}"
         )
+    out = {f: record[f] for f in fields}
+    for field in strings:
+        if not isinstance(out[field], str) or not out[field]:
+            raise HistoryRecordError(f"{field}={out[field]!r}: must be a non-empty string")
+    return out
 
 
 def validate_version_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """Check a solution-version record and return it normalised (floats, UTC timestamp, known fields only)."""
-    _require(record, VERSION_FIELDS, "solution version")
-    out = {f: record[f] for f in VERSION_FIELDS}
-    for field in ("dataset_group", "solution", "recipe", "solution_version_arn", "run_id"):
-        if not isinstance(out[field], str) or not out[field]:
-            raise HistoryRecordError(f"{field}={out[field]!r}: must be a non-empty string")
+    out = _required(record, VERSION_FIELDS, "solution version",
+                    ("dataset_group", "solution", "recipe", "solution_version_arn", "run_id"))  # fmt: skip
     out["created_at"] = _iso_utc(out["created_at"], "created_at")
     if not isinstance(out["metrics"], Mapping):
         raise HistoryRecordError(f"metrics={out['metrics']!r}: expected a mapping of metric name to number")
@@ -143,11 +146,7 @@ def validate_version_record(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def validate_gate_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """Check a gate-decision record and return it normalised."""
-    _require(record, GATE_FIELDS, "gate decision")
-    out = {f: record[f] for f in GATE_FIELDS}
-    for field in ("campaign", "challenger_arn", "metric", "reason", "run_id"):
-        if not isinstance(out[field], str) or not out[field]:
-            raise HistoryRecordError(f"{field}={out[field]!r}: must be a non-empty string")
+    out = _required(record, GATE_FIELDS, "gate decision", ("campaign", "challenger_arn", "metric", "reason", "run_id"))
     if out["champion_arn"] is not None and not isinstance(out["champion_arn"], str):
         raise HistoryRecordError(f"champion_arn={out['champion_arn']!r}: must be a string or null")
     for field in ("champion_value", "baseline_value"):
@@ -299,25 +298,25 @@ def load_gate_decision(
     s3: Any, bucket: str, prefix: str, dataset_group: str, campaign: str, run_id: str
 ) -> dict[str, Any] | None:
     """The gate decision recorded for ``campaign`` in DAG run ``run_id``, or None."""
-    key = gate_key(prefix, dataset_group, campaign, run_id)
-    raw = _get_json(s3, bucket, key)
-    if raw is None:
-        return None
-    try:
-        return validate_gate_record(raw)
-    except HistoryRecordError as err:
-        raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
+    return _load_one(s3, bucket, gate_key(prefix, dataset_group, campaign, run_id), validate_gate_record)
 
 
 def load_version(s3: Any, bucket: str, prefix: str, dataset_group: str, solution: str,
                  solution_version_arn: str) -> dict[str, Any] | None:  # fmt: skip
     """The history record of one solution version, or None when it was never logged."""
     key = history_key(prefix, dataset_group, solution, solution_version_arn)
+    return _load_one(s3, bucket, key, validate_version_record)
+
+
+def _load_one(s3: Any, bucket: str, key: str, validate) -> dict[str, Any] | None:
+    """The record at ``key`` validated (a bad one fails naming its key), or None when there is none."""
     raw = _get_json(s3, bucket, key)
-    if raw is None:
-        return None
+    return None if raw is None else _validated(bucket, key, raw, validate)
+
+
+def _validated(bucket: str, key: str, raw: dict[str, Any], validate) -> dict[str, Any]:
     try:
-        return validate_version_record(raw)
+        return validate(raw)
     except HistoryRecordError as err:
         raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
 
@@ -331,33 +330,38 @@ def _iter_json(s3: Any, bucket: str, key_prefix: str) -> Iterator[tuple[str, dic
                     yield obj["Key"], record
 
 
-def _load_all(s3: Any, bucket: str, key_prefix: str, validate, order) -> list[dict[str, Any]]:
-    """Every record under ``key_prefix``, validated (a bad one fails naming its key), sorted by ``order``."""
-    records = []
-    for key, raw in _iter_json(s3, bucket, key_prefix):
-        try:
-            records.append(validate(raw))
-        except HistoryRecordError as err:
-            raise HistoryRecordError(f"s3://{bucket}/{key}: {err}") from err
-    return sorted(records, key=order)
+def _version_order(record: Mapping[str, Any]) -> tuple:
+    return record["created_at"], record["solution"], record["solution_version_arn"]
+
+
+def _gate_order(record: Mapping[str, Any]) -> tuple:
+    return record["decided_at"], record["campaign"], record["run_id"]
+
+
+#: The two record folders: how a record is validated, and the order of a listing (oldest first).
+FOLDERS = {"history": (validate_version_record, _version_order), "gate": (validate_gate_record, _gate_order)}
+
+
+def _load_all(s3: Any, bucket: str, prefix: str, folder: str, *where: str) -> list[dict[str, Any]]:
+    """Every record of ``folder`` under ``where`` (dataset group, optional solution or campaign), validated (a bad
+    one fails naming its key), oldest first."""
+    validate, order = FOLDERS[folder]
+    found = _iter_json(s3, bucket, _key(s3_layout.area, prefix, folder, *where))
+    return sorted((_validated(bucket, key, raw, validate) for key, raw in found), key=order)
 
 
 def load_history(
     s3: Any, bucket: str, prefix: str, dataset_group: str, solution: str | None = None
 ) -> list[dict[str, Any]]:
     """All solution-version records of a dataset group (optionally one solution), oldest first."""
-    key_prefix = _key(s3_layout.area, prefix, "history", dataset_group, *([] if solution is None else [solution]))
-    return _load_all(s3, bucket, key_prefix, validate_version_record,
-                     lambda r: (r["created_at"], r["solution"], r["solution_version_arn"]))  # fmt: skip
+    return _load_all(s3, bucket, prefix, "history", dataset_group, *([] if solution is None else [solution]))
 
 
 def load_gate_decisions(
     s3: Any, bucket: str, prefix: str, dataset_group: str, campaign: str | None = None
 ) -> list[dict[str, Any]]:
     """All gate decisions of a dataset group (optionally one campaign), oldest first."""
-    key_prefix = _key(s3_layout.area, prefix, "gate", dataset_group, *([] if campaign is None else [campaign]))
-    return _load_all(s3, bucket, key_prefix, validate_gate_record,
-                     lambda r: (r["decided_at"], r["campaign"], r["run_id"]))  # fmt: skip
+    return _load_all(s3, bucket, prefix, "gate", dataset_group, *([] if campaign is None else [campaign]))
 
 
 # --------------------------------------------------------------------------- bounded, tolerant reads (the UI)
@@ -414,21 +418,23 @@ def _scan(s3: Any, bucket: str, key_prefix: str, validate, max_records: int, max
 
 
 
+def _scan_sorted(s3: Any, bucket: str, prefix: str, folder: str, dataset_group: str, max_records: int,
+                 max_bytes: int) -> Scan:  # fmt: skip
+    validate, order = FOLDERS[folder]
+    scan = _scan(s3, bucket, _key(s3_layout.area, prefix, folder, dataset_group), validate, max_records, max_bytes)
+    scan.records.sort(key=order)
+    return scan
+
+
 def scan_history(
     s3: Any, bucket: str, prefix: str, dataset_group: str, *, max_records: int, max_bytes: int
 ) -> Scan:
     """Like :func:`load_history`, bounded and tolerant: bad records are reported, not raised."""
-    key_prefix = _key(s3_layout.area, prefix, "history", dataset_group)
-    scan = _scan(s3, bucket, key_prefix, validate_version_record, max_records, max_bytes)
-    scan.records.sort(key=lambda r: (r["created_at"], r["solution"], r["solution_version_arn"]))
-    return scan
+    return _scan_sorted(s3, bucket, prefix, "history", dataset_group, max_records, max_bytes)
 
 
 def scan_gate_decisions(
     s3: Any, bucket: str, prefix: str, dataset_group: str, *, max_records: int, max_bytes: int
 ) -> Scan:
     """Like :func:`load_gate_decisions`, bounded and tolerant: bad records are reported, not raised."""
-    key_prefix = _key(s3_layout.area, prefix, "gate", dataset_group)
-    scan = _scan(s3, bucket, key_prefix, validate_gate_record, max_records, max_bytes)
-    scan.records.sort(key=lambda r: (r["decided_at"], r["campaign"], r["run_id"]))
-    return scan
+    return _scan_sorted(s3, bucket, prefix, "gate", dataset_group, max_records, max_bytes)

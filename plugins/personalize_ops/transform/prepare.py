@@ -17,6 +17,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -408,6 +409,36 @@ def _cleanup(*closers) -> None:
             log.warning("cleanup after a failed prepare: %s", e)
 
 
+def _dataset(cfg: PipelineConfig, dataset_name: str) -> tuple[Dataset, str]:
+    """The named dataset of the config (KeyError naming the ones it has) and its kind."""
+    datasets = cfg.datasets.present()
+    if dataset_name not in datasets:
+        raise KeyError(f"dataset {dataset_name!r} is not in the config (have: {', '.join(datasets)})")
+    return datasets[dataset_name], dataset_name
+
+
+class _Output(NamedTuple):
+    """What both engines set up before reading: ``out_dir/<kind>/`` with the Avro schema written, and the rules."""
+
+    out: Path
+    avro: dict
+    schema_path: Path
+    display: Display
+    ts_fields: list[str]
+    rules: list[Rule]
+
+
+def _output(ds: Dataset, kind: str, out_dir: str | Path) -> _Output:
+    out = Path(out_dir).resolve() / kind
+    out.mkdir(parents=True, exist_ok=True)
+    avro = ds.avro_schema(kind)
+    schema_path = out / f"{kind}.schema.json"
+    schema_path.write_text(json.dumps(avro, indent=2))
+    ts_fields = [f.name for f in ds.fields if f.timestamp]
+    rules = row_rules(kind, avro, ts_fields, default_window(ds.quality.timestamp_min, ds.quality.timestamp_max))
+    return _Output(out, avro, schema_path, Display.for_dataset(ds), ts_fields, rules)
+
+
 def prepare_dataset(
     cfg: PipelineConfig,
     dataset_name: str,
@@ -420,24 +451,14 @@ def prepare_dataset(
 
     On every exit path the read-ahead thread is joined, every source reader closed and the output either
     renamed into place (success) or removed (failure); the quarantine file and reports are kept."""
-    datasets = cfg.datasets.present()
-    if dataset_name not in datasets:
-        raise KeyError(f"dataset {dataset_name!r} is not in the config (have: {', '.join(datasets)})")
-    ds, kind = datasets[dataset_name], dataset_name
+    ds, kind = _dataset(cfg, dataset_name)
     config_file = cfg.source_file or "<config>"
     if ds.transform:  # before any output: a transform that cannot be imported is a config error
         try:
             load_transform(ds.transform)
         except TransformError as e:
             raise ConfigError(config_file, [(f"datasets.{kind}.transform", str(e))]) from None
-    out = Path(out_dir).resolve() / kind
-    out.mkdir(parents=True, exist_ok=True)
-    avro = ds.avro_schema(kind)
-    schema_path = out / f"{kind}.schema.json"
-    schema_path.write_text(json.dumps(avro, indent=2))
-    display = Display.for_dataset(ds)
-    ts_fields = [f.name for f in ds.fields if f.timestamp]
-    rules = row_rules(kind, avro, ts_fields, default_window(ds.quality.timestamp_min, ds.quality.timestamp_max))
+    out, avro, schema_path, display, ts_fields, rules = _output(ds, kind, out_dir)
     fail_rules = {r.name for r in rules if ds.quality.action(r.name) == "fail" or not r.quarantinable}
     validator: _Validator | None = None  # built at the first data rows: GX is slow to start, bad sources fail fast
     sink = CsvSink(out / f"{kind}.csv", [f.name for f in ds.fields])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.personalize_local.helpers import put, uid, wait_status
+from tests.personalize_local.helpers import batch_inference, put, uid, wait_status
 
 
 def test_batch_inference_job_writes_output(sc, trained):
@@ -40,15 +40,8 @@ def test_an_input_path_without_a_slash_is_a_prefix_of_every_file_read(sc, traine
     put(s3, bucket, f"{base}/in_test/b.json", b'{"userId": "u2"}\n{"itemId": "x"}\n')
 
     def run(path: str, out: str) -> dict:
-        arn = pz.create_batch_inference_job(
-            jobName=uid("batch"),
-            solutionVersionArn=trained["version"],
-            numResults=3,
-            jobInput={"s3DataSource": {"path": f"s3://{bucket}/{path}"}},
-            jobOutput={"s3DataDestination": {"path": f"s3://{bucket}/{base}/{out}/"}},
-            roleArn="arn:aws:iam::000000000000:role/p",
-        )["batchInferenceJobArn"]
-        return wait_status(lambda: pz.describe_batch_inference_job(batchInferenceJobArn=arn), "batchInferenceJob")
+        return batch_inference(pz, trained["version"], f"s3://{bucket}/{path}", f"s3://{bucket}/{base}/{out}/",
+                               numResults=3)  # fmt: skip
 
     assert run(f"{base}/in", "out-prefix")["status"] == "ACTIVE"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{base}/out-prefix/")["Contents"])

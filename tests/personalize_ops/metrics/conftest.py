@@ -1,13 +1,12 @@
-import uuid
 
 import pytest
 
-from tests.ui.moto_s3 import moto_s3_server, s3_client
+from tests.fixtures.moto_server import fresh_bucket, moto_server, s3_client
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    with moto_s3_server() as endpoint:
+    with moto_server() as endpoint:
         yield endpoint
 
 
@@ -18,6 +17,4 @@ def s3(s3_endpoint):
 
 @pytest.fixture
 def bucket(s3):
-    name = f"metrics-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
+    return fresh_bucket(s3, "metrics")

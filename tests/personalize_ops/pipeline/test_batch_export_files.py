@@ -14,7 +14,7 @@ from personalize_ops.pipeline import batch_export
 from personalize_ops.pipeline.batch_export import ExportError, export_stamp, flatten
 from personalize_ops.pipeline.values import BatchPart
 
-from tests.ui.moto_s3 import moto_s3_server, s3_client
+from tests.fixtures.moto_server import fresh_bucket, moto_server, s3_client
 
 # Two asset-triggered runs (Airflow 3: no logical date; run ids as the scheduler makes them).
 RUN_A = (datetime(2026, 11, 30, 10, 0, 0, 123456, tzinfo=UTC), "asset_triggered__2026-11-30T10:00:00.123456+00:00_AbC")
@@ -23,15 +23,13 @@ RUN_B = (datetime(2026, 11, 30, 10, 0, 5, tzinfo=UTC), "asset_triggered__2026-11
 
 @pytest.fixture(scope="module")
 def s3():
-    with moto_s3_server() as endpoint:
+    with moto_server() as endpoint:
         yield s3_client(endpoint)
 
 
 @pytest.fixture
 def bucket(s3):
-    name = f"exports-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
+    return fresh_bucket(s3, "exports")
 
 
 @pytest.fixture(params=["s3", "local"])

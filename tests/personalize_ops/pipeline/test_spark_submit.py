@@ -9,38 +9,25 @@ import json
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from personalize_ops.config import load_config
 from personalize_ops.pipeline import spark_submit
 from personalize_ops.quality import DataQualityError
 from personalize_ops.transform import prepare_dataset
 
-from personalize_local.stack import airflow_connection_json, free_port
+from personalize_local.stack import airflow_connection_json
+from tests.fixtures.moto_server import client
 from tests.personalize_ops.transform.dataprep_helpers import BASE, interactions_rows, write_csv
 
-KEYS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 RUN = "manual__2026-01-02T03:04:05+00:00"
 ROLE = "arn:aws:iam::123456789012:role/SparkJob"  # moto's account: it refuses a cross-account role
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def aws(moto_endpoint, monkeypatch):
     """(s3 client, endpoint); the Airflow connection ``aws_spark`` points at the moto server."""
     monkeypatch.setenv("AIRFLOW_CONN_AWS_SPARK", airflow_connection_json(moto_endpoint))
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **KEYS)
+    s3 = client("s3", moto_endpoint)
     s3.create_bucket(Bucket="jobs")
     return s3, moto_endpoint
 
@@ -80,7 +67,7 @@ def test_emr_serverless_job_run_through_the_provider_hook(aws, tmp_path):
     from airflow.providers.amazon.aws.hooks.emr import EmrServerlessHook
 
     s3, endpoint = aws
-    emr = boto3.client("emr-serverless", endpoint_url=endpoint, **KEYS)
+    emr = client("emr-serverless", endpoint)
     app = emr.create_application(name="prepare", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
     cfg = _config(tmp_path, {**EMR, "application_id": app})
     args = spark_submit.emr_serverless_args(cfg, "interactions", spark_submit.stage_job(cfg, s3, RUN), RUN)
@@ -112,7 +99,7 @@ def test_glue_job_created_and_run_through_the_provider_hook(aws, tmp_path):
     )  # fmt: skip
     run_id = hook.initialize_job(args["script_args"])["JobRunId"]
     assert hook.job_completion(args["job_name"], run_id)["JobRunState"] == "SUCCEEDED"
-    job = boto3.client("glue", endpoint_url=endpoint, **KEYS).get_job(JobName="personalize-prepare")["Job"]
+    job = client("glue", endpoint).get_job(JobName="personalize-prepare")["Job"]
     assert job["Command"]["ScriptLocation"].endswith("/job.py") and job["GlueVersion"] == "5.0"
     assert job["DefaultArguments"]["--extra-py-files"].endswith("/personalize_ops.zip")
     assert args["script_args"]["--dataset"] == "interactions"

@@ -39,8 +39,8 @@ from personalize_ops.pipeline.teardown import (
 )
 from personalize_ops.staging import stage_file
 
+from tests.fixtures.moto_server import fresh_bucket, moto_server, s3_client
 from tests.personalize_ops.pipeline.test_teardown_plan import FakePersonalize, build_group
-from tests.ui.moto_s3 import moto_s3_server, s3_client
 
 PREFIX = "pz"
 EVERYTHING = {o.param: True for o in S3_OPTIONS}
@@ -63,7 +63,7 @@ def with_quiet_mode(client):
 
 @pytest.fixture(scope="module")
 def s3():
-    with moto_s3_server() as endpoint:
+    with moto_server() as endpoint:
         yield with_quiet_mode(s3_client(endpoint))
 
 
@@ -76,9 +76,7 @@ def test_the_test_client_answers_delete_objects_in_quiet_mode_as_s3_does(s3, buc
 
 @pytest.fixture
 def bucket(s3):
-    name = f"teardown-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
+    return fresh_bucket(s3, "teardown")
 
 
 def config(bucket: str, group: str, destination: str | None = None):

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-
-import yaml
-from personalize_ops.config import load_config
 from personalize_ops.pipeline.training_reuse import fingerprint
 from personalize_ops.pipeline.values import StagedDataset
 
-from tests.personalize_ops.transform.dataprep_helpers import BASE
+from tests.personalize_ops.transform.dataprep_helpers import make_config
 
 
 def config(tmp_path, edit=None, name="p.yaml"):
-    cfg = copy.deepcopy(BASE)
-    if edit:
-        edit(cfg)
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return load_config(path)
+    return make_config(tmp_path, edit, name)
 
 
 def staged(cfg, **digests) -> dict[str, StagedDataset]:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 from contextlib import contextmanager
 
-INTERACTIONS_SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "Interactions",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "USER_ID", "type": "string"},
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "TIMESTAMP", "type": "long"},
-        ],
-        "version": "1.0",
-    }
-)
+from tests.avro_schemas import avro_record
+
+INTERACTIONS_SCHEMA = avro_record("Interactions", ("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long"))
 ROLE = "arn:aws:iam::000000000000:role/PersonalizeRole"
 
 

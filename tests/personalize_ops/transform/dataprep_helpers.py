@@ -11,19 +11,19 @@ from personalize_ops.config import load_config
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data" / "movielens-poc"
 
+#: The interactions dataset of the test configs: interactions.csv with an epoch-seconds TIMESTAMP and EVENT_TYPE.
+INTERACTIONS = {
+    "source": {"path": "interactions.csv"},
+    "fields": [
+        {"name": "USER_ID"},
+        {"name": "ITEM_ID"},
+        {"name": "TIMESTAMP", "type": "long", "timestamp": "epoch_s"},
+        {"name": "EVENT_TYPE"},
+    ],
+}
 BASE = {
     "dataset_group": {"name": "t", "bucket": "bkt", "role_arn": "arn:aws:iam::000000000000:role/R"},
-    "datasets": {
-        "interactions": {
-            "source": {"path": "interactions.csv"},
-            "fields": [
-                {"name": "USER_ID"},
-                {"name": "ITEM_ID"},
-                {"name": "TIMESTAMP", "type": "long", "timestamp": "epoch_s"},
-                {"name": "EVENT_TYPE"},
-            ],
-        }
-    },
+    "datasets": {"interactions": INTERACTIONS},
     "solutions": [{"name": "s", "recipe": "aws-user-personalization"}],
 }
 

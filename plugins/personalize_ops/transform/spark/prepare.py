@@ -25,13 +25,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from personalize_ops.config import PipelineConfig
-from personalize_ops.quality.display import MAX_EXAMPLES, Display
+from personalize_ops.quality.display import MAX_EXAMPLES
 from personalize_ops.quality.errors import SourceError
-from personalize_ops.quality.rules import UNPARSEABLE, default_window, row_rules, totals_row
+from personalize_ops.quality.rules import UNPARSEABLE, totals_row
 from personalize_ops.transform.prepare import (
     PreparedDataset,
     _check_columns,
+    _dataset,
     _needed_columns,
+    _output,
     _QuarantineFile,
     _reject_error,
     _source_error,
@@ -114,19 +116,9 @@ def prepare_dataset_spark(
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    datasets = cfg.datasets.present()
-    if dataset_name not in datasets:
-        raise KeyError(f"dataset {dataset_name!r} is not in the config (have: {', '.join(datasets)})")
-    ds, kind = datasets[dataset_name], dataset_name
-    out = Path(out_dir).resolve() / kind
-    out.mkdir(parents=True, exist_ok=True)
-    avro = ds.avro_schema(kind)
-    schema_path = out / f"{kind}.schema.json"
-    schema_path.write_text(json.dumps(avro, indent=2))
-    display = Display.for_dataset(ds)
+    ds, kind = _dataset(cfg, dataset_name)
+    out, avro, schema_path, display, ts_fields, rules = _output(ds, kind, out_dir)
     fields = [f.name for f in ds.fields]
-    ts_fields = [f.name for f in ds.fields if f.timestamp]
-    rules = row_rules(kind, avro, ts_fields, default_window(ds.quality.timestamp_min, ds.quality.timestamp_max))
     spark.conf.set("spark.sql.execution.arrow.useLargeVarTypes", "false")
     try:
         files = source_files(ds.source, s3_options)
