@@ -21,11 +21,24 @@ def _renamer(group: str, prefix: str):
     """Give this deployment its own dataset group, bucket prefix and resource names."""
 
     def rename(cfg: dict) -> None:
+        _reduce(cfg)
         cfg["dataset_group"]["name"] = group
         cfg["dataset_group"]["prefix"] = group
         _prefix_names(cfg, prefix)
 
     return rename
+
+
+def _reduce(cfg: dict) -> None:
+    """The shop pipeline cut to what a deployment adds to the e2e tier's proof (REST trigger, deferred waits, typed
+    values through real workers): interactions, user-personalization gated against the popularity baseline, and
+    its campaign. Every other resource kind runs in the e2e tier."""
+    cfg["datasets"] = {"interactions": cfg["datasets"]["interactions"]}
+    keep = ("aws-user-personalization", "aws-popularity-count")
+    cfg["solutions"] = [s for s in cfg["solutions"] if s["recipe"] in keep]
+    cfg["filters"], cfg["batch_jobs"] = [], []
+    cfg.pop("event_tracker", None)
+    cfg.pop("metric_attribution", None)
 
 
 def _prefix_names(cfg: dict, prefix: str) -> None:
@@ -61,6 +74,10 @@ def test_retrain_triggered_over_rest_defers_its_waits(
         "PERSONALIZE_WORK_DIR": str(tmp_path / "work"),
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
     }, executor=executor)  # fmt: skip
+    # The REST API refuses requests without a token.
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        cluster.api("GET", "/api/v2/dags")
+    assert denied.value.code in (401, 403)
     token = cluster.token()
     wait_for_dag(cluster, token, "personalize_retrain")
 

@@ -411,14 +411,26 @@ def test_contributing_commands(checkout):
 
 
 def test_contributing_test_selections_collect(checkout):
-    """The test selections CONTRIBUTING.md shows (marked not-run: they are the suite) name real tests: each,
-    typed into a bare bash with ``--collect-only`` added, collects tests and no errors."""
+    """The test selections CONTRIBUTING.md shows (marked not-run: they are the suite) name real tests. They differ
+    only in their paths and ``-n 0``, so one bare-bash ``--collect-only`` of all their paths, typed the same way,
+    stands for all of them (one start of pytest instead of seven), and each selection's paths must collect tests."""
     selections = [c for c in doc_commands(ROOT / "CONTRIBUTING.md") if c.key.startswith(".venv/bin/python -m pytest")]
     assert len(selections) >= 5, selections
+    paths: dict[str, list[str]] = {}
     for c in selections:
-        done = bare_bash(f"{c.text.split('#')[0]} --collect-only -q -p no:cacheprovider", checkout, timeout=600)
-        assert done.returncode == 0, f"{c}\n{output(done)}"
-        assert re.search(r"\b[1-9]\d* tests? collected", done.stdout), f"{c}\n{output(done)}"
+        words = c.text.split("#")[0].split()
+        assert words[:3] == [".venv/bin/python", "-m", "pytest"], c
+        flags = [w for w in words[3:] if w.startswith("-") or w.isdigit()]
+        assert flags in ([], ["-n", "0"]), f"{c}: only -n 0 is covered by this test"
+        paths[c.text] = [w for w in words[3:] if w not in flags]
+    union = sorted({p for ps in paths.values() for p in ps})
+    done = bare_bash(f".venv/bin/python -m pytest -n 0 {' '.join(union)} --collect-only -q -p no:cacheprovider",
+                     checkout, timeout=900)  # fmt: skip
+    assert done.returncode == 0, output(done)
+    collected = [line.split("::")[0] for line in done.stdout.splitlines() if "::" in line]
+    for text, ps in paths.items():
+        hits = [f for f in collected if any(f == p or f.startswith(p.rstrip("/") + "/") for p in ps)]
+        assert hits, f"{text}: collects no test\n{output(done)}"
 
 
 def test_make_airflow_runs_the_script_the_deployment_test_drives(checkout):
