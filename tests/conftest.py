@@ -58,6 +58,24 @@ def _xdist_group(item) -> str:
     return "e2e" if ordered else str(rel)
 
 
+# The longest groups, longest first (minutes each on two cores; `make test` prints --durations). run_tests.sh turns
+# off xdist's reordering by test count, which would send these few-test groups last and leave one worker running them
+# alone at the end; scheduled first, the many short groups fill in around them.
+LONG_GROUPS = (
+    "e2e",
+    "deployment/test_retrain_deployed.py",
+    "deployment/test_airflow_ui.py",
+    "e2e/test_make_demo.py",
+    "docs/test_doc_commands.py",
+    "personalize_ops/transform/spark/test_prepare_equivalence.py",
+    "personalize_ops/transform/test_cookbook.py",
+    "personalize_ops/pipeline/test_spark_submit.py",
+    "personalize_ops/transform/test_custom_transform.py",
+    "personalize_ops/transform/test_cli_bad_data.py",
+    "e2e/test_auto_training.py",
+)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """With ``--dist loadgroup``, keep each group on one worker, in file order.
@@ -69,6 +87,8 @@ def pytest_collection_modifyitems(config, items):
 
     if not config.pluginmanager.hasplugin("xdist"):  # `-p no:xdist`: the marker is not registered
         return
+    rank = {group: i for i, group in enumerate(LONG_GROUPS)}
+    items.sort(key=lambda item: rank.get(_xdist_group(item), len(rank)))  # stable: file order within a group
     for item in items:
         group = _xdist_group(item)
         item.add_marker(pytest.mark.xdist_group(group))
