@@ -137,9 +137,10 @@ class Pipeline:
         return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pipeline(local_stack, sample_dir, airflow_db, tmp_path_factory):
-    """The e2e files' shared Pipeline; the environment it sets is restored at the end of the session."""
+    """The e2e files' shared Pipeline. Package-scoped: the environment it sets (connections, the active config) is
+    restored as soon as its worker leaves tests/e2e, so the tests it runs next see none of it."""
     alerts = AlertInbox(local_stack.s3_endpoint)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_json(local_stack))
