@@ -8,6 +8,8 @@ and after and reads the gate record back from S3. The tests run in file order (t
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import math
 
 import pytest
@@ -24,6 +26,7 @@ from tests.personalize_ops.toolkit.helpers import FAST, ROLE, context, put_s3
 
 BUCKET, PREFIX, CAMPAIGN = "toolkit-gate", "gate", "tk-gate-campaign"
 METRIC = "normalized_discounted_cumulative_gain_at_10"
+LOGGER = "personalize_ops.pipeline.gate_task"
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +103,16 @@ def test_on_fail_fail_raises_with_both_numbers_and_touches_nothing(pz_stack, aws
     assert record["challenger_arn"] == world["v2"].arn
 
 
-def test_on_fail_warn_returns_not_promoted_and_deploy_leaves_the_campaign(pz_stack, aws_conn_id, cfg, world):
+def test_on_fail_warn_returns_not_promoted_and_deploy_leaves_the_campaign(pz_stack, aws_conn_id, cfg, world, caplog):
     before = describe(pz_stack, world)
     spec = _campaign_spec(cfg, "warn")
-    decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-warn", False)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-warn", False)
+    logged = f"Gate {CAMPAIGN}: {decision.reason} [recorded s3://{BUCKET}/"
+    [line] = [m for m in caplog.messages if m.startswith(logged)]
+    key = line.removeprefix(logged).removesuffix("]")
+    assert json.loads(world["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read())["run_id"] == "run-warn"
+    assert f"Campaign {CAMPAIGN} not promoted: {decision.reason}" in caplog.messages
     assert decision.promote is False and decision.reason.startswith("not promoted")
     assert (decision.challenger_value, decision.champion_value) == (world["v2"].metrics[METRIC],) * 2
     assert decision.campaign_arn == world["campaign_arn"] and decision.champion_arn == world["v1"].arn
@@ -152,12 +161,16 @@ def test_skip_gate_promotes_the_tie_and_deploy_updates_the_campaign(pz_stack, aw
     assert record["promoted"] is True and record["reason"] == decision.reason
 
 
-def test_rerun_after_the_promotion_is_a_no_op_even_with_on_fail_fail(pz_stack, aws_conn_id, cfg, world):
+def test_rerun_after_the_promotion_is_a_no_op_even_with_on_fail_fail(pz_stack, aws_conn_id, cfg, world, caplog):
     [stored] = records(world, "run-skip")
     before = describe(pz_stack, world)
     spec = _campaign_spec(cfg, "fail")
     for skip in (True, False):
-        decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", skip)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger=LOGGER):
+            decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", skip)
+        logged = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+        assert logged == [f"Gate {CAMPAIGN}: {decision.reason}; this run decided earlier: {stored['reason']}"]
         assert decision.promote is False
         assert decision.reason == f"campaign already serves {world['v2'].arn}"
         assert deploy(aws_conn_id, decision) == world["campaign_arn"]
@@ -180,3 +193,25 @@ def test_a_rerun_on_the_served_challenger_sends_no_alert(pz_stack, cfg, world):
     decision = evaluate(world["hook"], world["s3"], alerting, _campaign_spec(cfg, "fail"), world["v2"], None,
                         "run-skip", False)  # fmt: skip
     assert decision.already_serving and decision.promote is False
+
+
+def test_a_missing_metric_names_the_baseline_too(pz_stack, cfg, world):
+    baseline = TrainedVersion("b", "aws-popularity-count", "arn:b", "arn:baseline-version", {METRIC: 0.1})
+    challenger = dataclasses.replace(world["v2"], metrics={})
+    with pytest.raises(GateMetricsError) as err:
+        evaluate(world["hook"], world["s3"], cfg, _campaign_spec(cfg, "warn"), challenger, baseline, "run-nan", False)
+    assert str(err.value).endswith(f"champion {world['v2'].arn}, baseline arn:baseline-version)")
+
+
+def test_a_campaign_of_the_same_name_on_another_solution_is_no_champion(pz_stack, aws_conn_id, cfg, world):
+    """The champion is what this solution's campaign serves: a version of another solution (trained otherwise)
+    is never what the challenger is compared with."""
+    from tests.personalize_ops.toolkit.helpers import POPULARITY, ensure_once
+
+    dsg = pz_stack.client("personalize").describe_solution(solutionArn=world["v2"].solution_arn)["solution"]
+    other = ensure_once(aws_conn_id, "solution", "tk-gate-other", dsg["datasetGroupArn"], {"recipeArn": POPULARITY})
+    challenger = dataclasses.replace(world["v2"], solution_arn=other)
+    decision = evaluate(world["hook"], world["s3"], cfg, _campaign_spec(cfg, "fail"), challenger, None, "run-other",
+                        False)  # fmt: skip
+    assert (decision.campaign_arn, decision.champion_arn) == (None, None)
+    assert decision.promote is True and "no champion" in decision.reason
