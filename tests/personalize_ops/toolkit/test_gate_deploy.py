@@ -12,6 +12,7 @@ import json
 import logging
 import math
 
+import boto3
 import pytest
 import yaml
 from personalize_ops.config import load_config
@@ -116,6 +117,7 @@ def test_on_fail_warn_returns_not_promoted_and_deploy_leaves_the_campaign(pz_sta
     assert decision.promote is False and decision.reason.startswith("not promoted")
     assert (decision.challenger_value, decision.champion_value) == (world["v2"].metrics[METRIC],) * 2
     assert decision.campaign_arn == world["campaign_arn"] and decision.champion_arn == world["v1"].arn
+    assert (decision.campaign, decision.solution_arn, decision.skipped) == (CAMPAIGN, world["v2"].solution_arn, False)
     assert deploy(aws_conn_id, decision) == world["campaign_arn"]
     assert describe(pz_stack, world) == before
     assert [r["promoted"] for r in records(world, "run-warn")] == [False]
@@ -152,6 +154,7 @@ def test_skip_gate_promotes_the_tie_and_deploy_updates_the_campaign(pz_stack, aw
     spec = _campaign_spec(cfg, "fail")
     decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", True)
     assert decision.promote is True and decision.reason.startswith("promoted: skip_gate set (gate said: not")
+    assert decision.skipped is True
     assert deploy(aws_conn_id, decision) == world["campaign_arn"]
     after = describe(pz_stack, world)
     assert after["solutionVersionArn"] == world["v2"].arn != before["solutionVersionArn"]
@@ -215,3 +218,31 @@ def test_a_campaign_of_the_same_name_on_another_solution_is_no_champion(pz_stack
                         False)  # fmt: skip
     assert (decision.campaign_arn, decision.champion_arn) == (None, None)
     assert decision.promote is True and "no champion" in decision.reason
+
+
+def test_the_alert_shows_the_metrics_of_challenger_champion_and_baseline(pz_stack, cfg, world, monkeypatch):
+    """The not_promoted alert, delivered to an SNS topic (moto server) with an SQS subscription."""
+    from personalize_ops.config import Notifications
+
+    from personalize_local.stack import airflow_connection_json
+    from tests.personalize_ops.test_notifications_delivery import received
+
+    sns = boto3.client("sns", endpoint_url=pz_stack.s3_endpoint, region_name="us-east-1")
+    sqs = boto3.client("sqs", endpoint_url=pz_stack.s3_endpoint, region_name="us-east-1")
+    topic = sns.create_topic(Name="gate-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="gate-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_ALERTS", airflow_connection_json(pz_stack.s3_endpoint))
+    alerting = cfg.model_copy(update={"notifications": Notifications.model_validate(
+        {"sns": [{"topic_arn": topic, "aws_conn_id": "aws_alerts", "events": ["not_promoted"]}]})})  # fmt: skip
+    challenger = dataclasses.replace(world["v2"], arn="arn:challenger-v3")
+    baseline = TrainedVersion("b", "aws-popularity-count", "arn:b", "arn:baseline-version", {METRIC: 0.0123})
+    decision = evaluate(world["hook"], world["s3"], alerting, _campaign_spec(cfg, "warn"), challenger, baseline,
+                        "run-alert", False)  # fmt: skip
+    assert decision.promote is False
+    (envelope,) = received(sqs, queue)
+    rows = {line.split()[0]: line for line in envelope["Message"].splitlines() if line.split()[:1]}
+    value = f"{world['v2'].metrics[METRIC]:.4f}"
+    assert value in rows["challenger"] and value in rows["champion"]
+    assert "0.0123" in rows["baseline"]
