@@ -213,9 +213,15 @@ def test_run_identity_replaces_the_task_run_in_the_token(retrain_dag):
     assert task.token({"ti": ti(task)}) not in (shared, own)
 
 
-def test_the_operator_trains_fully_by_default(pz_stack, aws_conn_id, group):
+def test_the_operator_trains_fully_by_default_with_its_name_and_tags(pz_stack, aws_conn_id, group):
+    ctx = context(run_id="manual__default-mode")
     arn = PersonalizeCreateSolutionVersionOperator(
-        task_id="train", solution_arn=group["solution"], aws_conn_id=aws_conn_id, **FAST
-    ).execute(context(run_id="manual__default-mode"))
-    described = pz_stack.client("personalize").describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
-    assert described["trainingMode"] == "FULL" and described["status"] == "ACTIVE"
+        task_id="train", solution_arn=group["solution"], name="weekly", tags={"team": "recs"}, aws_conn_id=aws_conn_id,
+        **FAST,
+    ).execute(ctx)  # fmt: skip
+    client = pz_stack.client("personalize")
+    described = client.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
+    assert described["trainingMode"] == "FULL" and described["status"] == "ACTIVE" and described["name"] == "weekly"
+    tags = {t["tagKey"]: t["tagValue"] for t in client.list_tags_for_resource(resourceArn=arn)["tags"]}
+    assert tags["team"] == "recs" and RUN_TAG in tags
+    assert ctx["ti"].xcom["personalize_resource"]["arn"] == arn, "the task's console link opens the version"
