@@ -221,13 +221,8 @@ def test_a_bad_log_line_names_the_file_and_the_line(world, tmp_path):
 def test_the_metric_attribution_follows_the_config(world, tmp_path):
     hook, group = world["hook"], world["group"]
     assert attribution.ensure(hook, world["cfg"], group, delay=0.1).describe().endswith("in sync")
-    changed = config_dict(
-        EXPERIMENTS,
-        [
-            {"name": "CLICKS", "event_type": "click", "expression": "SAMPLECOUNT()"},
-            {"name": "BUYS", "event_type": "purchase", "expression": "SAMPLECOUNT()"},
-        ],
-    )
+    changed = config_dict(EXPERIMENTS, [{"name": "CLICKS", "event_type": "click", "expression": "SAMPLECOUNT()"},
+                                        {"name": "BUYS", "event_type": "purchase", "expression": "SAMPLECOUNT()"}])
     sync = attribution.ensure(hook, write_config(tmp_path, changed), group, delay=0.1)  # fmt: skip
     assert (sync.removed, sync.added, sync.output_changed) == (["REVENUE"], ["BUYS"], False)
     metrics = world["pz"].list_metric_attribution_metrics(metricAttributionArn=sync.arn)["metrics"]

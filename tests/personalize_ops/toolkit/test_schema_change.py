@@ -73,9 +73,8 @@ def test_validate_live_lists_the_replacement_and_the_operator_makes_it(pz_stack,
     assert main(["validate-config", "--live", str(live["v2_path"])]) == 0
     assert "every live dataset uses the config's schema" in capsys.readouterr().out
     assert ensure_dataset(aws_conn_id, live["v2"], live["group"]) == live["dataset"], "a rerun changes nothing"
-    assert (
-        pz.describe_dataset(datasetArn=live["dataset"])["dataset"]["lastUpdatedDateTime"]
-        == (dataset["lastUpdatedDateTime"])
+    assert pz.describe_dataset(datasetArn=live["dataset"])["dataset"]["lastUpdatedDateTime"] == (
+        dataset["lastUpdatedDateTime"]
     )
 
 
