@@ -163,7 +163,7 @@ def main() -> int:
         copy_tree(work)
         configure(work, guards)
         mutmut(work, "run", "--max-children", str(args.max_children))
-        status = dict(re.findall(r"^\s*(\S+): (\S+)$", mutmut(work, "results", "--all", "true"), re.M))
+        status = dict(re.findall(r"^\s*(\S+): (\S.*?)\s*$", mutmut(work, "results", "--all", "true"), re.M))
         return report(work, guards, status, equivalents())
     finally:
         if args.keep:
