@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -109,9 +110,7 @@ def test_malformed_filter_and_unknown_field(tmp_path):
         ]
 
     errs = errors_for(tmp_path, mutate)
-    assert any(e.startswith("filters[0].expression: malformed filter expression: expected") for e in errs), (
-        errs
-    )
+    assert any(e.startswith("filters[0].expression: malformed filter expression: expected") for e in errs), errs
     assert "filters[1].expression: uses Items.GENRE but there is no items dataset" in errs
 
 
@@ -283,3 +282,27 @@ def test_config_imports_fast():
     code = f"import sys, personalize_ops.config; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENV)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_avro_schema_sent_to_personalize(tmp_path):
+    """Generated from the fields (in order, with nullable and categorical), or read from ``schema_file``."""
+    cfg = copy.deepcopy(BASE)
+    fields = [{"name": "ITEM_ID"}, {"name": "GENRES", "categorical": True},
+              {"name": "PRICE", "type": "float", "nullable": True}]  # fmt: skip
+    cfg["datasets"]["items"] = {"source": {"path": "items.csv"}, "fields": fields}
+    generated = load_config(write(tmp_path, cfg)).datasets.items.avro_schema("items")
+    assert generated == {
+        "type": "record",
+        "name": "Items",
+        "namespace": "com.amazonaws.personalize.schema",
+        "fields": [
+            {"name": "ITEM_ID", "type": "string"},
+            {"name": "GENRES", "type": "string", "categorical": True},
+            {"name": "PRICE", "type": ["null", "float"]},
+        ],
+        "version": "1.0",
+    }
+    (tmp_path / "items.avsc").write_text(json.dumps({**generated, "fields": generated["fields"][:2]}))
+    cfg["datasets"]["items"]["schema_file"] = str(tmp_path / "items.avsc")
+    from_file = load_config(write(tmp_path, cfg)).datasets.items.avro_schema("items")
+    assert from_file["fields"] == generated["fields"][:2]

@@ -136,3 +136,74 @@ def test_dataset_names_are_reported_as_documented():
     expr = "include itemid where items.PRICE < currentitem.PRICE and items.G in CURRENTITEM.G"
     parsed = parse_filter_expression(expr)
     assert parsed.fields == [("Items", "PRICE"), ("CurrentItem", "PRICE"), ("Items", "G"), ("CurrentItem", "G")]
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") # x', "unexpected character '#' at offset 42"),
+        ("INCLUDE ItemID WHERE Items.GENRE IN",
+         "expected '(' or CurrentItem.FIELD after IN, found end of expression at offset 35"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a" "b")', "expected ',' or ')', found '\"b\"' at offset 41"),
+        ('INCLUDE ItemID WHERE Items.GENRE NOT NOT ("a")', "expected IN, found 'NOT' at offset 37"),
+        ("INCLUDE ItemID WHERE Items.GENRE = ",
+         'expected a value ("string", number, $PARAMETER or CurrentItem.FIELD), found end of expression at offset 35'),
+        ('INCLUDE ItemID WHERE Items, GENRE IN ("a")',
+         "expected a dataset field such as Items.GENRE, found 'Items' at offset 21"),
+        ('INCLUDE ItemID WHERE Items."x" IN ("a")', "expected a field name after 'Items.', found '\"x\"' at offset 27"),
+        ('INCLUDE ItemID WHERE Stock.GENRE IN ("a")',
+         "offset 21: unknown dataset 'Stock' (Items, Interactions, Users, Actions, Action_Interactions, CurrentUser "
+         "or CurrentItem)"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") IF CurrentUser.AGE > 18 OR CurrentUser.T = 1',
+         "offset 66: an IF condition comes once, at the end, extended with AND only"),
+        ('INCLUDE ItemID WHERE (Items.GENRE IN ("a"))', "offset 21: conditions cannot be grouped with parentheses"),
+        ('EXCLUDE ItemID WHERE Interactions.ITEM_ID IN ("1")',
+         "offset 21: Interactions filters may only use EVENT_TYPE, not 'ITEM_ID'"),
+        ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE = "click"',
+         "offset 21: Interactions.EVENT_TYPE takes IN or NOT IN, not ="),
+        ("EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN CurrentItem.GENRE",
+         "offset 48: CurrentItem values can only be compared with Items fields of an ItemID filter"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") IF CurrentUser.AGE > CurrentItem.AGE',
+         "offset 63: CurrentItem values can only be compared with Items fields of an ItemID filter"),
+        ("INCLUDE UserID WHERE Users.AGE > CurrentItem.AGE",
+         "offset 33: CurrentItem values can only be compared with Items fields of an ItemID filter"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("*")', 'offset 21: "*" (every event type) is only valid for EVENT_TYPE'),
+        ('INCLUDE ItemID WHERE Items.GENRE NOT IN ("a", $G)',
+         "offset 21: a $PARAMETER cannot be used with NOT IN; use IN with the opposite INCLUDE/EXCLUDE"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") | INCLUDE UserID WHERE Users.AGE > 1',
+         "offset 65: every expression of a filter must filter the same thing (ItemID, not UserID)"),
+        ("INCLUDE ItemID WHERE CurrentUser.AGE > 18", "offset 21: CurrentUser can only be used in the IF condition"),
+        ("INCLUDE ItemID WHERE CurrentItem.AGE > 18",
+         "offset 21: CurrentItem.FIELD can only be a value, compared with an Items field"),
+        ("INCLUDE ItemID WHERE Users.AGE > 18",
+         "offset 21: ItemID filters cannot use Users fields (they use Items and Interactions)"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") AND Interactions.EVENT_TYPE IN ("click")',
+         "offset 46: conditions joined by AND/OR must use the dataset of the first condition (Items), not "
+         "Interactions; chain expressions with '|' to filter on both"),
+        ("INCLUDE UserID WHERE Users.AGE > 18 IF CurrentUser.AGE > 1",
+         "offset 39: UserID filters cannot have an IF condition (it checks the user getting recommendations)"),
+        ('INCLUDE ItemID WHERE Items.GENRE IN ("a") IF Items.PRICE > 1',
+         "offset 45: an IF condition can only check CurrentUser"),
+        ("INCLUDE ItemID WHERE " + " AND ".join(f"Items.f{i} = 1" for i in range(11)),
+         "uses 11 distinct dataset fields (Items.F0, Items.F1, Items.F10, Items.F2, Items.F3, Items.F4, Items.F5, "
+         "Items.F6, Items.F7, Items.F8, Items.F9); Personalize allows 10"),
+    ],
+)  # fmt: skip
+def test_every_rejection_says_what_and_where(expr, message):
+    """The config error quotes this message: it names the problem and the offset the user has to look at."""
+    with pytest.raises(FilterExpressionError) as err:
+        parse_filter_expression(expr)
+    assert str(err.value) == message
+
+
+def test_what_a_valid_filter_references():
+    """What the config checks against its schemas and what a recommendation request must pass."""
+    parsed = parse_filter_expression(
+        'INCLUDE UserID WHERE Users.TIER IN ($TIER, "gold") AND Users.AGE >= ($MIN_AGE)'
+        " | EXCLUDE UserID WHERE Interactions.EVENT_TYPE IN ($TIER)"
+    )
+    assert parsed.target == "UserID"
+    assert parsed.actions == ["INCLUDE", "EXCLUDE"]
+    assert parsed.fields == [("Users", "TIER"), ("Users", "AGE"), ("Interactions", "EVENT_TYPE")]
+    assert parsed.params == ["TIER", "MIN_AGE", "TIER"]
+    assert parsed.param_fields == {"TIER": ("Users", "TIER"), "MIN_AGE": ("Users", "AGE")}

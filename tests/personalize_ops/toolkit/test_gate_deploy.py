@@ -8,8 +8,11 @@ and after and reads the gate record back from S3. The tests run in file order (t
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import math
 
+import boto3
 import pytest
 import yaml
 from personalize_ops.config import load_config
@@ -24,6 +27,7 @@ from tests.personalize_ops.toolkit.helpers import FAST, ROLE, context, put_s3
 
 BUCKET, PREFIX, CAMPAIGN = "toolkit-gate", "gate", "tk-gate-campaign"
 METRIC = "normalized_discounted_cumulative_gain_at_10"
+LOGGER = "personalize_ops.pipeline.gate_task"
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +104,20 @@ def test_on_fail_fail_raises_with_both_numbers_and_touches_nothing(pz_stack, aws
     assert record["challenger_arn"] == world["v2"].arn
 
 
-def test_on_fail_warn_returns_not_promoted_and_deploy_leaves_the_campaign(pz_stack, aws_conn_id, cfg, world):
+def test_on_fail_warn_returns_not_promoted_and_deploy_leaves_the_campaign(pz_stack, aws_conn_id, cfg, world, caplog):
     before = describe(pz_stack, world)
     spec = _campaign_spec(cfg, "warn")
-    decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-warn", False)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-warn", False)
+    logged = f"Gate {CAMPAIGN}: {decision.reason} [recorded s3://{BUCKET}/"
+    [line] = [m for m in caplog.messages if m.startswith(logged)]
+    key = line.removeprefix(logged).removesuffix("]")
+    assert json.loads(world["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read())["run_id"] == "run-warn"
+    assert f"Campaign {CAMPAIGN} not promoted: {decision.reason}" in caplog.messages
     assert decision.promote is False and decision.reason.startswith("not promoted")
     assert (decision.challenger_value, decision.champion_value) == (world["v2"].metrics[METRIC],) * 2
     assert decision.campaign_arn == world["campaign_arn"] and decision.champion_arn == world["v1"].arn
+    assert (decision.campaign, decision.solution_arn, decision.skipped) == (CAMPAIGN, world["v2"].solution_arn, False)
     assert deploy(aws_conn_id, decision) == world["campaign_arn"]
     assert describe(pz_stack, world) == before
     assert [r["promoted"] for r in records(world, "run-warn")] == [False]
@@ -143,6 +154,7 @@ def test_skip_gate_promotes_the_tie_and_deploy_updates_the_campaign(pz_stack, aw
     spec = _campaign_spec(cfg, "fail")
     decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", True)
     assert decision.promote is True and decision.reason.startswith("promoted: skip_gate set (gate said: not")
+    assert decision.skipped is True
     assert deploy(aws_conn_id, decision) == world["campaign_arn"]
     after = describe(pz_stack, world)
     assert after["solutionVersionArn"] == world["v2"].arn != before["solutionVersionArn"]
@@ -152,12 +164,16 @@ def test_skip_gate_promotes_the_tie_and_deploy_updates_the_campaign(pz_stack, aw
     assert record["promoted"] is True and record["reason"] == decision.reason
 
 
-def test_rerun_after_the_promotion_is_a_no_op_even_with_on_fail_fail(pz_stack, aws_conn_id, cfg, world):
+def test_rerun_after_the_promotion_is_a_no_op_even_with_on_fail_fail(pz_stack, aws_conn_id, cfg, world, caplog):
     [stored] = records(world, "run-skip")
     before = describe(pz_stack, world)
     spec = _campaign_spec(cfg, "fail")
     for skip in (True, False):
-        decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", skip)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger=LOGGER):
+            decision = evaluate(world["hook"], world["s3"], cfg, spec, world["v2"], None, "run-skip", skip)
+        logged = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+        assert logged == [f"Gate {CAMPAIGN}: {decision.reason}; this run decided earlier: {stored['reason']}"]
         assert decision.promote is False
         assert decision.reason == f"campaign already serves {world['v2'].arn}"
         assert deploy(aws_conn_id, decision) == world["campaign_arn"]
@@ -180,3 +196,53 @@ def test_a_rerun_on_the_served_challenger_sends_no_alert(pz_stack, cfg, world):
     decision = evaluate(world["hook"], world["s3"], alerting, _campaign_spec(cfg, "fail"), world["v2"], None,
                         "run-skip", False)  # fmt: skip
     assert decision.already_serving and decision.promote is False
+
+
+def test_a_missing_metric_names_the_baseline_too(pz_stack, cfg, world):
+    baseline = TrainedVersion("b", "aws-popularity-count", "arn:b", "arn:baseline-version", {METRIC: 0.1})
+    challenger = dataclasses.replace(world["v2"], metrics={})
+    with pytest.raises(GateMetricsError) as err:
+        evaluate(world["hook"], world["s3"], cfg, _campaign_spec(cfg, "warn"), challenger, baseline, "run-nan", False)
+    assert str(err.value).endswith(f"champion {world['v2'].arn}, baseline arn:baseline-version)")
+
+
+def test_a_campaign_of_the_same_name_on_another_solution_is_no_champion(pz_stack, aws_conn_id, cfg, world):
+    """The champion is what this solution's campaign serves: a version of another solution (trained otherwise)
+    is never what the challenger is compared with."""
+    from tests.personalize_ops.toolkit.helpers import POPULARITY, ensure_once
+
+    dsg = pz_stack.client("personalize").describe_solution(solutionArn=world["v2"].solution_arn)["solution"]
+    other = ensure_once(aws_conn_id, "solution", "tk-gate-other", dsg["datasetGroupArn"], {"recipeArn": POPULARITY})
+    challenger = dataclasses.replace(world["v2"], solution_arn=other)
+    decision = evaluate(world["hook"], world["s3"], cfg, _campaign_spec(cfg, "fail"), challenger, None, "run-other",
+                        False)  # fmt: skip
+    assert (decision.campaign_arn, decision.champion_arn) == (None, None)
+    assert decision.promote is True and "no champion" in decision.reason
+
+
+def test_the_alert_shows_the_metrics_of_challenger_champion_and_baseline(pz_stack, cfg, world, monkeypatch):
+    """The not_promoted alert, delivered to an SNS topic (moto server) with an SQS subscription."""
+    from personalize_ops.config import Notifications
+
+    from personalize_local.stack import airflow_connection_json
+    from tests.personalize_ops.test_notifications_delivery import received
+
+    sns = boto3.client("sns", endpoint_url=pz_stack.s3_endpoint, region_name="us-east-1")
+    sqs = boto3.client("sqs", endpoint_url=pz_stack.s3_endpoint, region_name="us-east-1")
+    topic = sns.create_topic(Name="gate-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="gate-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_ALERTS", airflow_connection_json(pz_stack.s3_endpoint))
+    alerting = cfg.model_copy(update={"notifications": Notifications.model_validate(
+        {"sns": [{"topic_arn": topic, "aws_conn_id": "aws_alerts", "events": ["not_promoted"]}]})})  # fmt: skip
+    challenger = dataclasses.replace(world["v2"], arn="arn:challenger-v3")
+    baseline = TrainedVersion("b", "aws-popularity-count", "arn:b", "arn:baseline-version", {METRIC: 0.0123})
+    decision = evaluate(world["hook"], world["s3"], alerting, _campaign_spec(cfg, "warn"), challenger, baseline,
+                        "run-alert", False)  # fmt: skip
+    assert decision.promote is False
+    (envelope,) = received(sqs, queue)
+    rows = {line.split()[0]: line for line in envelope["Message"].splitlines() if line.split()[:1]}
+    value = f"{world['v2'].metrics[METRIC]:.4f}"
+    assert value in rows["challenger"] and value in rows["champion"]
+    assert "0.0123" in rows["baseline"]

@@ -109,10 +109,15 @@ def test_stop_operator_ends_a_training_as_create_stopped(pz_stack, aws_conn_id, 
         op = PersonalizeStopSolutionVersionCreationOperator(
             task_id="stop", solution_version_arn=arn, aws_conn_id=aws_conn_id, **FAST
         )
-        assert op.execute(context()) == "CREATE STOPPED"
+        ctx = context()
+        assert op.execute(ctx) == "CREATE STOPPED"
     assert pz_stack.describe(arn)["solutionVersion"]["status"] == "CREATE STOPPED"
+    assert ctx["ti"].xcom["personalize_resource"]["arn"] == arn, "the task's console link opens the version"
     # stopping again is a no-op that reports the same final status
     assert op.execute(context()) == "CREATE STOPPED"
+    # without waiting, the task returns the ARN
+    op.wait_for_completion = False
+    assert op.execute(context()) == arn
 
 
 def test_hook_stop_training_and_wait_end_a_training_as_create_stopped(pz_stack, aws_conn_id, group):

@@ -14,10 +14,13 @@ import pytest
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 from personalize_ops.errors import PersonalizeResourceFailedError
 from personalize_ops.hook import PersonalizeHook
-from personalize_ops.operators.solution_version import create_or_adopt_solution_version
+from personalize_ops.operators.solution_version import (
+    PersonalizeCreateSolutionVersionOperator,
+    create_or_adopt_solution_version,
+)
 from personalize_ops.resources import RUN_TAG
 
-from tests.personalize_ops.toolkit.helpers import FAST, POPULARITY, ensure_once
+from tests.personalize_ops.toolkit.helpers import FAST, POPULARITY, context, ensure_once
 
 ROOT = Path(__file__).resolve().parents[3]
 TRAIN = "solution_demo_popularity.train"
@@ -125,9 +128,10 @@ def test_a_failed_version_of_the_first_try_is_not_adopted(pz_stack, train_task, 
     assert f"Not adopting {failed} from an earlier try: it is CREATE FAILED" in caplog.messages
     retried = train_task.execute({"ti": ti(train_task, run_id=run, try_number=3)})
     assert retried == arn, "the third try adopts the second try's version, not the failed first one"
-    assert pz_stack.client("personalize").describe_solution_version(solutionVersionArn=arn)["solutionVersion"][
-        "status"
-    ] == "ACTIVE"
+    assert (
+        pz_stack.client("personalize").describe_solution_version(solutionVersionArn=arn)["solutionVersion"]["status"]
+        == "ACTIVE"
+    )
 
 
 def test_a_stopped_version_is_not_adopted(pz_stack, aws_conn_id, group, caplog):
@@ -157,3 +161,67 @@ def test_the_same_tag_on_another_solution_is_not_adopted(pz_stack, aws_conn_id, 
     assert mine in _versions(pz_stack, group["solution"])
     again, adopted = _create_or_adopt(hook, other, "shared-token", log)
     assert adopted and again == theirs
+
+
+def test_adoption_looks_past_other_tasks_versions_and_failed_ones(pz_stack, aws_conn_id, group, caplog):
+    """The version to adopt may be listed anywhere: after versions of other task runs, and after a failed version
+    of the same task run (ListSolutionVersions promises no order)."""
+    hook = PersonalizeHook(aws_conn_id=aws_conn_id)
+    log = logging.getLogger("test.training_adoption")
+    mine, _ = _create_or_adopt(hook, group["solution"], "look-past-mine", log)
+    _create_or_adopt(hook, group["solution"], "look-past-other", log)  # listed before mine (or after, in AWS)
+    client = pz_stack.client("personalize")
+    with pz_stack.faults_set(fail_next_training="Injected: the training instance was lost"):
+        failed = client.create_solution_version(
+            solutionArn=group["solution"], tags=[{"tagKey": RUN_TAG, "tagValue": "look-past-mine"}]
+        )["solutionVersionArn"]
+        with pytest.raises(PersonalizeResourceFailedError):
+            hook.wait("solution_version", failed, "active", delay=FAST["waiter_delay"], max_attempts=600)
+    before = _versions(pz_stack, group["solution"])
+    with caplog.at_level(logging.INFO, logger=log.name):
+        arn, adopted = create_or_adopt_solution_version(hook, group["solution"], "FULL", "look-past-mine", None, log)
+    assert adopted and arn == mine
+    assert _versions(pz_stack, group["solution"]) == before, "no new training"
+    assert f"Adopting solution version {mine} started by an earlier try of this task" in caplog.messages
+
+
+def test_a_new_training_has_its_name_mode_and_tags_and_says_so(pz_stack, aws_conn_id, group, caplog):
+    hook = PersonalizeHook(aws_conn_id=aws_conn_id)
+    log = logging.getLogger("test.training_adoption")
+    with caplog.at_level(logging.INFO, logger=log.name):
+        arn, adopted = create_or_adopt_solution_version(
+            hook, group["solution"], "FULL", "named-token", "nightly-2026-01-05", log, {"team": "recs"}
+        )
+    hook.wait("solution_version", arn, "active", delay=FAST["waiter_delay"], max_attempts=600)
+    assert not adopted
+    client = pz_stack.client("personalize")
+    described = client.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
+    assert described["name"] == "nightly-2026-01-05" and described["trainingMode"] == "FULL"
+    tags = {t["tagKey"]: t["tagValue"] for t in client.list_tags_for_resource(resourceArn=arn)["tags"]}
+    assert tags == {"team": "recs", RUN_TAG: "named-token"}
+    assert f"Started training {arn} (FULL) of {group['solution']}" in caplog.messages
+
+
+def test_run_identity_replaces_the_task_run_in_the_token(retrain_dag):
+    """Tasks given the same run_identity share one training, whatever run they are in; another identity does not."""
+    task = retrain_dag.get_task(TRAIN)
+    own = task.token({"ti": ti(task)})
+    task.run_identity = "backfill/2026-01"
+    shared = task.token({"ti": ti(task)})
+    assert shared == task.token({"ti": ti(task, run_id="manual__other", try_number=2)}) != own
+    task.run_identity = "backfill/2026-02"
+    assert task.token({"ti": ti(task)}) not in (shared, own)
+
+
+def test_the_operator_trains_fully_by_default_with_its_name_and_tags(pz_stack, aws_conn_id, group):
+    ctx = context(run_id="manual__default-mode")
+    arn = PersonalizeCreateSolutionVersionOperator(
+        task_id="train", solution_arn=group["solution"], name="weekly", tags={"team": "recs"}, aws_conn_id=aws_conn_id,
+        **FAST,
+    ).execute(ctx)  # fmt: skip
+    client = pz_stack.client("personalize")
+    described = client.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
+    assert described["trainingMode"] == "FULL" and described["status"] == "ACTIVE" and described["name"] == "weekly"
+    tags = {t["tagKey"]: t["tagValue"] for t in client.list_tags_for_resource(resourceArn=arn)["tags"]}
+    assert tags["team"] == "recs" and RUN_TAG in tags
+    assert ctx["ti"].xcom["personalize_resource"]["arn"] == arn, "the task's console link opens the version"
