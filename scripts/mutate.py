@@ -184,7 +184,7 @@ def report(work: Path, guards: list[Guard], status: dict[str, str], known: set[s
         other = len(mine) - killed - len(alive)  # no tests, suspicious, ...: not killed, so they count against
         judged = len(mine) - equivalent
         share = killed / judged if judged else 1.0
-        ok = share >= g.target
+        ok = bool(mine) and share >= g.target  # no mutant at all means the guard was not tested: a miss
         failed |= not ok
         rows.append((g.name, g.source, len(mine), killed, len(alive) - equivalent, equivalent, other,
                      f"{share:.1%}", f">= {g.target:.0%}", "ok" if ok else "MISSED"))  # fmt: skip
