@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.deployment.run_observer import trigger_and_observe, wait_for_dag
-from tests.fixtures.pipeline import connection_json, derived_config
+from tests.fixtures.pipeline import connection_json, derived_config, interactions_only
 
 pytestmark = pytest.mark.deployment
 # executor -> (dataset group = bucket, prefix of every other resource name): names are account-wide.
@@ -33,12 +33,9 @@ def _reduce(cfg: dict) -> None:
     """The shop pipeline cut to what a deployment adds to the e2e tier's proof (REST trigger, deferred waits, typed
     values through real workers): interactions, user-personalization gated against the popularity baseline, and
     its campaign. Every other resource kind runs in the e2e tier."""
-    cfg["datasets"] = {"interactions": cfg["datasets"]["interactions"]}
+    interactions_only(cfg)
     keep = ("aws-user-personalization", "aws-popularity-count")
     cfg["solutions"] = [s for s in cfg["solutions"] if s["recipe"] in keep]
-    cfg["filters"], cfg["batch_jobs"] = [], []
-    cfg.pop("event_tracker", None)
-    cfg.pop("metric_attribution", None)
 
 
 def _prefix_names(cfg: dict, prefix: str) -> None:

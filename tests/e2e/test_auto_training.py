@@ -14,7 +14,7 @@ import pytest
 from personalize_local.stack import LocalStack
 from tests.e2e.conftest import AlertInbox, Pipeline
 from tests.e2e.state import dataset_group_arn, task_ended, task_states, xcom
-from tests.fixtures.pipeline import connection_json
+from tests.fixtures.pipeline import connection_json, interactions_only
 from tests.fixtures.stack import MIN_DELAY
 
 GROUP = SOLUTION = CAMPAIGN = "pz-auto"
@@ -53,13 +53,10 @@ def auto(airflow_db, tmp_path_factory):
 def _auto_config(cfg: dict) -> None:
     """The shop config reduced to interactions, one user-personalization solution AWS trains, and its campaign."""
     cfg["dataset_group"].update(name=GROUP, prefix=GROUP, bucket=BUCKET)
-    cfg["datasets"] = {"interactions": cfg["datasets"]["interactions"]}
+    interactions_only(cfg)
     cfg["solutions"] = [{"name": SOLUTION, "recipe": "aws-user-personalization", "perform_auto_training": True,
                          "auto_training_schedule": "rate(1 day)"}]  # fmt: skip
     cfg["campaigns"] = [{"name": CAMPAIGN, "solution": SOLUTION, "gate": {"evaluation": "offline_metrics"}}]
-    cfg["filters"], cfg["batch_jobs"] = [], []
-    cfg.pop("event_tracker", None)
-    cfg.pop("metric_attribution", None)
 
 
 def _solution_arn(pz) -> str:
