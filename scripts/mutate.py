@@ -51,7 +51,16 @@ GUARDS = (
         ),
         1.0,
     ),
-    Guard("quality rules", "quality/rules.py", ("tests/personalize_ops/quality",), 0.9),
+    Guard(
+        "quality rules",
+        "quality/rules.py",
+        (
+            "tests/personalize_ops/quality/test_dp_personalize_rules.py",
+            "tests/personalize_ops/quality/test_message_values.py",
+            "tests/personalize_ops/quality/test_timestamp_window.py",
+        ),
+        0.9,
+    ),
     Guard(
         "filter expression",
         "filter_expression.py",
@@ -61,7 +70,14 @@ GUARDS = (
     Guard(
         "config validators",
         "config",
-        ("tests/personalize_ops/test_config.py", "tests/personalize_ops/test_config_validators.py"),
+        (
+            "tests/personalize_ops/test_config.py",
+            "tests/personalize_ops/test_config_validators.py",
+            "tests/personalize_ops/test_config_auto_training.py",
+            "tests/personalize_ops/test_config_experiments.py",
+            "tests/personalize_ops/evaluation/test_gate_config.py",
+            "tests/personalize_ops/config/test_config_reference.py",
+        ),
         0.9,
     ),
     Guard(
@@ -110,6 +126,11 @@ def pytest_collection_modifyitems(items):
 
 
 def configure(dest: Path, guards: list[Guard]) -> None:
+    # Tests find the reference data beside the repository (../shared); mutmut runs them in <copy>/mutants, so the
+    # copy gets the same neighbour. Without it the clean run fails and mutmut checks no mutant at all.
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        (dest / "shared").symlink_to(shared)
     (dest / "tests" / "fixtures" / "mutate_file_order.py").write_text(FILE_ORDER_PLUGIN)
     with (dest / "tests" / "conftest.py").open("a") as conftest:
         conftest.write('\npytest_plugins += ["tests.fixtures.mutate_file_order"]\n')
