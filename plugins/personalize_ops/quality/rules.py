@@ -1,8 +1,8 @@
 """The rule table: every data-quality rule once, as data.
 
-A rule has a name (what ``quality.rules`` in the config refers to), the suite it belongs to, a GX
-expectation (class name + kwargs, built by gx_runner) and a vectorized pyarrow mask of the rows that
-break it (used to quarantine rows and to show example rows). Table-level rules (header order,
+A rule has a name (what ``quality.rules`` in the config refers to) and a GX expectation (class name + kwargs,
+built by gx_runner); a row rule also has its suite (source or personalize) and a vectorized pyarrow mask of the
+rows that break it (used to quarantine rows and to show example rows). Table-level rules (header order,
 metadata field count, minimum counts, file size) are checked by GX on a one-row *totals* batch of
 statistics aggregated over all chunks, so no rule needs the whole file in memory.
 """
@@ -31,13 +31,17 @@ UNPARSEABLE = "__unparseable_"
 @dataclass(frozen=True)
 class Rule:
     name: str
-    suite: str  # "source" | "personalize" | "totals"
     column: str
     expectation: str
     kwargs: dict
     reason: str
     mask: Callable[[pa.Table], pa.Array] | None = field(default=None, compare=False)
-    quarantinable: bool = True
+    suite: str = field(default="", kw_only=True)  # a row rule's: "source" | "personalize"; whole-file rules: ""
+
+    @property
+    def quarantinable(self) -> bool:
+        """Only a row rule can set rows aside: it has a mask saying which rows break it."""
+        return self.mask is not None
 
 
 def _not_null(col: str):
@@ -78,12 +82,12 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
     rules = [
         Rule(
             rn.ID_NULL,
-            "source",
             c,
             "ExpectColumnValuesToNotBeNull",
             {"column": c},
             f"{c} is missing in the source",
             _not_null(c),
+            suite="source",
         )
         for c in ids
         if c in names
@@ -92,12 +96,12 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
         rules.append(
             Rule(
                 rn.TIMESTAMP_UNPARSEABLE,
-                "source",
                 UNPARSEABLE + c,
                 "ExpectColumnValuesToBeInSet",
                 {"column": UNPARSEABLE + c, "value_set": [False]},
                 f"{c} is present but cannot be parsed as the configured timestamp format",
                 _false_flag(UNPARSEABLE + c),
+                suite="source",
             )
         )
     for c in [f[0] for f in fields if f[0] in ("TIMESTAMP", "CREATION_TIMESTAMP")]:
@@ -105,12 +109,12 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
         rules.append(
             Rule(
                 rn.TIMESTAMP_OUT_OF_WINDOW,
-                "source",
                 c,
                 "ExpectColumnValuesToBeBetween",
                 {"column": c, "max_value": hi} | ({"min_value": lo} if lo is not None else {}),
                 window_reason(kind, c, lo, hi),
                 _between(c, lo, hi),
+                suite="source",
             )
         )
     for name, base, nullable, categorical in fields:
@@ -118,49 +122,49 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
             rules.append(
                 Rule(
                     rn.NULL_NOT_ALLOWED,
-                    "personalize",
                     name,
                     "ExpectColumnValuesToNotBeNull",
                     {"column": name},
                     f'{name} is empty/null but the schema declares it {base!r}, not ["null", {base!r}]',
                     _not_null(name),
+                    suite="personalize",
                 )
             )
         if name in ids:
             rules.append(
                 Rule(
                     rn.ID_TOO_LONG,
-                    "personalize",
                     name,
                     "ExpectColumnValueLengthsToBeBetween",
                     {"column": name, "min_value": 1, "max_value": 256},
                     f"{name} must be 1..256 characters",
                     _between(name, 1, 256, lengths=True),
+                    suite="personalize",
                 )
             )
         if name in ("TIMESTAMP", "CREATION_TIMESTAMP"):
             rules.append(
                 Rule(
                     rn.TIMESTAMP_MILLISECONDS,
-                    "personalize",
                     name,
                     "ExpectColumnValuesToBeBetween",
                     {"column": name, "max_value": MS_THRESHOLD - 1},
                     f"{name} values >= 1e11 look like epoch milliseconds; Personalize needs epoch "
                     "seconds (declare timestamp: epoch_ms)",
                     _between(name, None, MS_THRESHOLD - 1),
+                    suite="personalize",
                 )
             )
         if categorical and base == "string":
             rules.append(
                 Rule(
                     rn.CATEGORICAL_TOO_LONG,
-                    "personalize",
                     name,
                     "ExpectColumnValueLengthsToBeBetween",
                     {"column": name, "max_value": 1000},
                     f"categorical {name} longer than 1000 characters",
                     _between(name, None, 1000, lengths=True),
+                    suite="personalize",
                 )
             )
     return rules
@@ -170,12 +174,10 @@ def header_rule(avro: dict) -> Rule:
     cols = [f[0] for f in schema_fields(avro)]
     return Rule(
         "header_order",
-        "personalize",
         "*",
         "ExpectTableColumnsToMatchOrderedList",
         {"column_list": cols},
         f"CSV header must equal the schema field order {cols}",
-        quarantinable=False,
     )
 
 
@@ -188,7 +190,7 @@ def totals_rules(kind: str, avro: dict, import_mode: str) -> list[Rule]:
             | ({"min_value": lo} if lo is not None else {})
             | ({"max_value": hi} if hi is not None else {})
         )
-        return Rule(name, "totals", col, "ExpectColumnValuesToBeBetween", kw, reason, quarantinable=False)
+        return Rule(name, col, "ExpectColumnValuesToBeBetween", kw, reason)
 
     out = [
         between(
@@ -281,7 +283,7 @@ def milliseconds_hint(values: pa.Array | pa.ChunkedArray) -> str | None:
 def stats_rules(columns: list[str]) -> list[Rule]:
     """gx_mode=stats: every per-chunk violation count (and the header mismatch flag) must be 0."""
     return [
-        Rule(c.split(":")[0], "stats", c, "ExpectColumnValuesToBeBetween",
-             {"column": c, "min_value": 0, "max_value": 0}, f"rows breaking {c} per chunk", quarantinable=False)
+        Rule(c.split(":")[0], c, "ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0, "max_value": 0},
+             f"rows breaking {c} per chunk")
         for c in columns
     ]  # fmt: skip

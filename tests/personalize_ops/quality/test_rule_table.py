@@ -1,0 +1,90 @@
+"""The rule table's own parts, without a prepare run: row masks, the chunk-statistics suite, the whole-file totals
+recorded in the results, and the words that explain a timestamp window."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from personalize_ops.quality.gx_runner import SuiteRunner
+from personalize_ops.quality.rules import UNPARSEABLE, milliseconds_hint, row_rules, stats_rules, window_reason
+from personalize_ops.transform import prepare_dataset
+
+from tests.personalize_ops.transform.dataprep_helpers import interactions_rows, make_config, write_csv
+
+AVRO = {"fields": [{"name": n, "type": "long" if n == "TIMESTAMP" else "string"}
+                   for n in ("USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE")]}  # fmt: skip
+
+
+def test_an_unparseable_flag_counts_only_when_set():
+    """The parser's flag column: true breaks timestamp_unparseable; false and missing (null) do not."""
+    rule = next(r for r in row_rules("interactions", AVRO, ["TIMESTAMP"], (None, 2_000_000_000))
+                if r.name == "timestamp_unparseable")  # fmt: skip
+    t = pa.table({UNPARSEABLE + "TIMESTAMP": pa.array([True, False, None], pa.bool_())})
+    assert rule.mask(t).to_pylist() == [True, False, False]
+
+
+def test_the_chunk_statistics_suite_fails_on_one_violation_and_names_the_rule():
+    """gx_mode=stats: each per-chunk count must be 0; one row breaking a rule fails it, named by the rule."""
+    runner = SuiteRunner("interactions.chunk_stats.test", stats_rules(["id_null:USER_ID", "header_order_mismatch"]))
+    ok, _ = runner.validate(pd.DataFrame([{"id_null:USER_ID": 0, "header_order_mismatch": 0}] * 2))
+    assert ok
+    ok, _ = runner.validate(pd.DataFrame([{"id_null:USER_ID": 0, "header_order_mismatch": 0},
+                                          {"id_null:USER_ID": 1, "header_order_mismatch": 0}]))  # fmt: skip
+    assert not ok
+    failed = [t for t in runner.tally if not t["success"]]
+    assert [(t["rule"], t["column"], t["reason"]) for t in failed] == [
+        ("id_null", "id_null:USER_ID", "rows breaking id_null:USER_ID per chunk")
+    ]
+    assert [t["rule"] for t in runner.tally] == ["id_null", "header_order_mismatch"]
+
+
+def test_the_results_record_each_whole_file_rule_with_its_observed_value_and_bounds(tmp_path):
+    write_csv(tmp_path / "interactions.csv", ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"], interactions_rows())
+    res = prepare_dataset(make_config(tmp_path), "interactions", tmp_path / "out")
+    totals = json.loads(open(res.report_paths["results"]).read())["checks"]["totals"]
+    size = os.path.getsize(res.csv_path)
+    assert {t["rule"]: (t["column"], t["observed"], t["min"], t["max"], t["success"]) for t in totals} == {
+        "file_size": ("output_bytes", size, None, 100 * 1024**3, True),
+        "min_interactions": ("rows", 1000, 1000, None, True),
+        "min_users_2plus": ("users_with_2plus", 50, 25, None, True),
+        "event_type_categorical": ("event_type_categorical", 0, 0, 0, True),
+    }
+
+
+@pytest.fixture
+def new_york_time():
+    """Local time that is not UTC, so a message that says UTC must not print local time."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ")
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_the_window_is_stated_in_utc_whatever_the_local_time(new_york_time):
+    assert window_reason("interactions", "TIMESTAMP", None, 1_600_000_000) == (
+        "TIMESTAMP is after 2020-09-13 12:26 UTC (epoch seconds 1600000000; the window's end is "
+        "datasets.interactions.quality.timestamp_max, default now + 1 day)"
+    )
+    assert window_reason("items", "CREATION_TIMESTAMP", 0, 1_600_000_000) == (
+        "CREATION_TIMESTAMP is outside 1970-01-01 00:00 UTC..2020-09-13 12:26 UTC (epoch seconds 0..1600000000; "
+        "set by datasets.items.quality.timestamp_min and datasets.items.quality.timestamp_max)"
+    )
+    assert "epoch 10000000000000000" in window_reason("items", "C", None, 10**16)  # past year 9999: the number
+
+
+def test_the_milliseconds_hint_says_what_to_declare():
+    assert milliseconds_hint(pa.array([1_600_000_000, 1_600_000_000_000, 99_999_999_999])) == (
+        "1 of these values are >= 1e11, which as epoch seconds is after the year 5000: they look like epoch "
+        "milliseconds; declare timestamp: epoch_ms on the field"
+    )
+    assert milliseconds_hint(pa.array([1_600_000_000, 99_999_999_999])) is None
