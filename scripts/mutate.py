@@ -142,7 +142,7 @@ def configure(dest: Path, guards: list[Guard]) -> None:
         "\n[tool.mutmut]\n"
         f"source_paths = [{sources}]\n"
         f"pytest_add_cli_args_test_selection = [{tests}]\n"
-        'also_copy = ["src", "plugins", "dags", "tests", "personalize_local", "include", "scripts"]\n'
+        'also_copy = ["src", "plugins", "dags", "tests", "personalize_local", "include", "scripts", "docs"]\n'
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
     )
     (dest / "pyproject.toml").write_text(text)
@@ -185,6 +185,9 @@ def main() -> int:
         configure(work, guards)
         mutmut(work, "run", "--max-children", str(args.max_children))
         status = dict(re.findall(r"^\s*(\S+): (\S.*?)\s*$", mutmut(work, "results", "--all", "true"), re.M))
+        if status and set(status.values()) == {"not checked"}:
+            raise SystemExit(f"mutmut checked no mutant: its clean run of the guards' tests failed; run them in "
+                             f"{work / 'mutants'} to see why (add --keep to keep the copy)")  # fmt: skip
         return report(work, guards, status, equivalents())
     finally:
         if args.keep:
