@@ -104,7 +104,7 @@ def training_held(stack, conn, solution_arn, run_identity, seconds=30):
     yield arn  # the job read its delay when it started: clearing the fault does not shorten it
 
 
-def test_stop_operator_ends_a_training_as_create_stopped(pz_stack, aws_conn_id, group):
+def test_stop_operator_ends_a_training_as_create_stopped(pz_stack, aws_conn_id, group, capfd):
     with training_held(pz_stack, aws_conn_id, group["solution"], "dag/run-stop/train") as arn:
         op = PersonalizeStopSolutionVersionCreationOperator(
             task_id="stop", solution_version_arn=arn, aws_conn_id=aws_conn_id, **FAST
@@ -113,8 +113,10 @@ def test_stop_operator_ends_a_training_as_create_stopped(pz_stack, aws_conn_id, 
         assert op.execute(ctx) == "CREATE STOPPED"
     assert pz_stack.describe(arn)["solutionVersion"]["status"] == "CREATE STOPPED"
     assert ctx["ti"].xcom["personalize_resource"]["arn"] == arn, "the task's console link opens the version"
-    # stopping again is a no-op that reports the same final status
+    assert f"Requested stop of {arn}" in "".join(capfd.readouterr()), "the task log says it asked for the stop"
+    # stopping again is a no-op that reports the same final status, and asks for nothing
     assert op.execute(context()) == "CREATE STOPPED"
+    assert "Requested stop" not in "".join(capfd.readouterr())
     # without waiting, the task returns the ARN
     op.wait_for_completion = False
     assert op.execute(context()) == arn
