@@ -17,7 +17,8 @@ from personalize_ops.quality.rules import UNPARSEABLE, Rule
 
 
 def key(rule: Rule) -> str:
-    return f"{rule.name}:{rule.column}"
+    """``rule:column`` as users read it (counts, quarantine reasons): the field's own name, never a helper column."""
+    return f"{rule.name}:{rule.column.removeprefix(UNPARSEABLE)}"
 
 
 @dataclass

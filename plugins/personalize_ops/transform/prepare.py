@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personalize_ops.config import ConfigError, Dataset, PipelineConfig
-from personalize_ops.quality.checks import Checks
+from personalize_ops.quality.checks import Checks, key
 from personalize_ops.quality.display import MAX_EXAMPLES, Display
 from personalize_ops.quality.errors import DataQualityError, SourceError
 from personalize_ops.quality.gx_runner import SuiteRunner
@@ -191,7 +191,7 @@ class _Validator:
         counts become one row of the chunk-statistics batch GX validates in ``finish``."""
         row = {"chunk_rows": t.num_rows, "header_order_mismatch": int(self.fields != self.schema_order), **counts}
         bad = row["header_order_mismatch"] or any(
-            row[f"{r.name}:{r.column}"] for r in rules if r.mask is not None and r.name in fail_rules
+            row[key(r)] for r in rules if r.mask is not None and r.name in fail_rules
         )
         if bad:
             self.chunk(t, where)
@@ -279,11 +279,11 @@ def _quarantine(t: pa.Table, rules: list[Rule], ds: Dataset) -> tuple[pa.Table, 
     """Split off rows breaking rules whose action is 'quarantine'; returns (kept, quarantined, counts)."""
     reasons = np.full(t.num_rows, None, dtype=object)
     for r in rules:
-        if r.quarantinable and r.mask is not None and ds.quality.action(r.name) == "quarantine":
+        if r.quarantinable and ds.quality.action(r.name) == "quarantine":
             m = r.mask(t)
             if m.true_count if hasattr(m, "true_count") else pc.sum(m).as_py():
                 hit = m.to_numpy(zero_copy_only=False) & (reasons == None)  # noqa: E711
-                reasons[hit] = f"{r.name}:{r.column}"
+                reasons[hit] = key(r)
     bad = reasons != None  # noqa: E711
     if not bad.any():
         return t, None, {}

@@ -10,8 +10,16 @@ import time
 import pandas as pd
 import pyarrow as pa
 import pytest
+from personalize_ops.quality import DataQualityError
 from personalize_ops.quality.gx_runner import SuiteRunner
-from personalize_ops.quality.rules import UNPARSEABLE, milliseconds_hint, row_rules, stats_rules, window_reason
+from personalize_ops.quality.rules import (
+    UNPARSEABLE,
+    header_rule,
+    milliseconds_hint,
+    row_rules,
+    stats_rules,
+    window_reason,
+)
 from personalize_ops.transform import prepare_dataset
 
 from tests.personalize_ops.transform.dataprep_helpers import interactions_rows, make_config, write_csv
@@ -88,3 +96,54 @@ def test_the_milliseconds_hint_says_what_to_declare():
         "milliseconds; declare timestamp: epoch_ms on the field"
     )
     assert milliseconds_hint(pa.array([1_600_000_000, 99_999_999_999])) is None
+
+
+def test_a_range_rule_leaves_missing_values_to_the_null_rules():
+    """id_too_long counts a value outside 1..256 characters; a missing value is id_null's, not counted twice."""
+    rule = next(r for r in row_rules("interactions", AVRO, [], (None, 2_000_000_000)) if r.name == "id_too_long")
+    t = pa.table({"USER_ID": ["u", None, "x" * 257], "ITEM_ID": ["i", "i", "i"]})
+    assert rule.mask(t).to_pylist() == [False, False, True]
+
+
+def test_the_header_rule_fails_on_another_order_and_says_which_order():
+    avro = {"fields": [{"name": "ITEM_ID", "type": "string"}, {"name": "GENRE", "type": "string"}]}
+    runner = SuiteRunner("items.header.test", [header_rule(avro)])
+    assert runner.validate(pd.DataFrame({"ITEM_ID": ["i"], "GENRE": ["g"]}))[0]
+    assert not runner.validate(pd.DataFrame({"GENRE": ["g"], "ITEM_ID": ["i"]}))[0]
+    assert [(t["rule"], t["column"], t["reason"], t["success"]) for t in runner.tally] == [
+        ("header_order", "*", "CSV header must equal the schema field order ['ITEM_ID', 'GENRE']", False)
+    ]
+
+
+def _prepare_failures(tmp_path, rows, quality=None):
+    write_csv(tmp_path / "interactions.csv", ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"], rows)
+
+    def edit(c):
+        c["datasets"]["interactions"]["quality"] = quality or {}
+
+    return prepare_dataset(make_config(tmp_path, edit), "interactions", tmp_path / "out")
+
+
+def test_each_row_rule_failure_carries_its_reason(tmp_path):
+    rows = interactions_rows(1010)
+    rows[0][0], rows[1][3], rows[2][2], rows[3][2] = None, None, "yesterday", 4_000_000_000
+    with pytest.raises(DataQualityError) as ei:
+        _prepare_failures(tmp_path, rows, {"timestamp_max": 3_000_000_000})
+    reasons = {(f["rule"], f["column"].removeprefix(UNPARSEABLE)): f["reason"] for f in ei.value.failures}
+    assert reasons[("id_null", "USER_ID")] == "USER_ID is missing in the source"
+    assert reasons[("null_not_allowed", "EVENT_TYPE")] == (
+        "EVENT_TYPE is empty/null but the schema declares it 'string', not [\"null\", 'string']"
+    )
+    assert reasons[("timestamp_unparseable", "TIMESTAMP")] == (
+        "TIMESTAMP is present but cannot be parsed as the configured timestamp format"
+    )
+    assert reasons[("timestamp_out_of_window", "TIMESTAMP")].startswith("TIMESTAMP is after 2065-01-24 05:20 UTC")
+
+
+def test_missing_ids_and_unparseable_timestamps_can_be_quarantined(tmp_path):
+    rows = interactions_rows(1010)
+    rows[0][0], rows[2][2] = None, "yesterday"
+    rules = {"id_null": "quarantine", "timestamp_unparseable": "quarantine"}
+    res = _prepare_failures(tmp_path, rows, {"rules": rules})
+    assert res.rows_out == 1008
+    assert res.dropped == {"quarantine:id_null:USER_ID": 1, "quarantine:timestamp_unparseable:TIMESTAMP": 1}
