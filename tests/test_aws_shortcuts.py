@@ -1,5 +1,6 @@
-"""The frame-walking caller lookup the test session gives the AWS provider (tests/fixtures/airflow.py) answers as
-the provider's own ``inspect.stack()`` lookup does."""
+"""The shortcuts tests/fixtures/airflow.py gives the AWS clients made in process: the frame-walking caller lookup
+answers as the provider's own ``inspect.stack()`` lookup does, and the shared botocore cache holds the models a
+fresh loader reads."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ def test_the_hook_uses_it(frame_walking_aws_caller):
             return AwsGenericHook(aws_conn_id=None, client_type="s3")._get_caller()
 
     assert Uploader().execute() == "Uploader"
+
+
+def test_loaders_share_the_models_a_fresh_loader_reads(shared_botocore_models):
+    import botocore.loaders
+
+    one, two = botocore.loaders.create_loader(), botocore.loaders.create_loader()
+    fresh = botocore.loaders.Loader.__new__(botocore.loaders.Loader)
+    shared_botocore_models(fresh)  # botocore's own __init__: a cache of its own
+    assert fresh._cache is not one._cache is two._cache
+    for service in ("s3", "personalize", "personalize-runtime", "personalize-events", "sns", "sqs"):
+        model = one.load_service_model(service, "service-2")
+        assert two.load_service_model(service, "service-2") is model, "decoded once"
+        assert fresh.load_service_model(service, "service-2") == model
+        assert fresh.load_service_model(service, "endpoint-rule-set-1") == two.load_service_model(
+            service, "endpoint-rule-set-1"
+        )
+    assert fresh.load_data("endpoints") == one.load_data("endpoints") and fresh._cache and one._cache
