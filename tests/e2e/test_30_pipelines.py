@@ -1,8 +1,8 @@
 """Two pipelines in one deployment (a folder of configs): both retrain; the teardown of one leaves the other as it was.
 
-"north" is the demo shop config on the session's sample data; "south" is the media catalog config on data the same
-generator makes with other parameters. Each has its own dataset group, S3 prefix and DAGs
-(``personalize_<kind>__north`` / ``__south``).
+"north" is the demo shop config on the session's sample data, cut to its interactions and the gated pair of
+solutions; "south" is the media catalog config on data the same generator makes with other parameters. Each has its
+own dataset group, S3 prefix and DAGs (``personalize_<kind>__north`` / ``__south``).
 """
 
 from __future__ import annotations
@@ -14,18 +14,22 @@ import yaml
 
 from tests.e2e.conftest import BUCKET, ROOT
 from tests.e2e.state import dataset_group_arn, inventory, task_states, xcom
+from tests.fixtures.pipeline import interactions_only
 
 NORTH, SOUTH = "pz-north", "pz-south"
 
 
 def _north(pipeline) -> dict:
-    """The shop config as the e2e tier runs it, trimmed to two solutions, with its own group and resource names."""
+    """The shop config as the e2e tier runs it, cut to its interactions, the gated pair of solutions with their
+    campaign and its interactions-only filter, with its own group and resource names: its teardown still removes
+    resources of each kind south has (a dataset and its schema, import jobs, solutions and versions, a campaign, a
+    filter), and a retrain less than the whole shop's to build them."""
     cfg = yaml.safe_load(pipeline.config().read_text())
     keep = {"demo-user-personalization", "demo-popularity"}
-    cfg["solutions"] = [s for s in cfg["solutions"] if s["name"] in keep]
+    filters = [f for f in cfg["filters"] if "Items." not in f["expression"]]  # exclude-interacted
+    interactions_only(cfg)
+    cfg["solutions"], cfg["filters"] = [s for s in cfg["solutions"] if s["name"] in keep], filters
     cfg["dataset_group"].update(name=NORTH, prefix=NORTH)
-    cfg["event_tracker"]["name"] = "north-tracker"
-    cfg["batch_jobs"] = []
     for section in ("solutions", "campaigns", "filters"):
         for item in cfg[section]:
             item["name"] = "north-" + item["name"]
@@ -100,8 +104,9 @@ def test_both_pipelines_retrain_into_their_own_dataset_groups(pipeline, two_pipe
 def test_teardown_of_one_pipeline_leaves_the_other_untouched(pipeline, two_pipelines):
     pz = pipeline.personalize
     before, objects = _described(pipeline, SOUTH), _objects(pipeline, SOUTH)
-    run = pipeline.run("personalize_teardown__north", {"dry_run": False, "confirm": NORTH, "delete_staging": True,
-                                                       "delete_metric_history": True, "delete_gate_decisions": True})
+    wipe = {"dry_run": False, "confirm": NORTH, "delete_staging": True, "delete_metric_history": True,
+            "delete_gate_decisions": True}  # fmt: skip
+    run = pipeline.run("personalize_teardown__north", wipe)
     assert run.state == "success", task_states(run)
     assert dataset_group_arn(pz, NORTH) is None
     assert _objects(pipeline, f"{NORTH}/metrics") == {} and _objects(pipeline, f"{NORTH}/staging") == {}

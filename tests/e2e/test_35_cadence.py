@@ -4,7 +4,7 @@ the staged files and their history no longer shapes their recommendations). The 
 toolkit level (tests/personalize_ops/pipeline/test_incremental.py).
 
 Its own dataset group ("pz-cadence"), trimmed to what the scenario needs: interactions and users, one
-User-Personalization solution and its campaign, no filters, tracker or batch jobs.
+User-Personalization solution and its campaign, no filters, tracker, metric attribution or batch jobs.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def cadence(pipeline, sample_dir, tmp_path_factory):
         campaign = cfg["campaigns"][0]
         campaign["gate"] = {"evaluation": "offline_metrics", "beat_baseline": None, "on_fail": "warn"}
         cfg["filters"], cfg["batch_jobs"], cfg["event_tracker"] = [], [], None
+        cfg.pop("metric_attribution", None)
         cfg["schedules"]["incremental"] = "@daily"
 
     pipeline.config(trim, name="cadence.yaml")

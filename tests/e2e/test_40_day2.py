@@ -20,8 +20,9 @@ BRANDS = ("acme", "zenith")
 
 
 def _day2(items: Path | None = None, change=None):
-    """The shop config as group ``pz-day2`` with one popularity solution and its campaign; with ``items`` (the items
-    file with a brand column) items gain a nullable BRAND field and a filter on it; ``change`` edits the result."""
+    """The shop config as group ``pz-day2`` (interactions and items) with one popularity solution and its campaign;
+    with ``items`` (the items file with a brand column) items gain a nullable BRAND field and a filter on it;
+    ``change`` edits the result."""
 
     def mutate(cfg: dict) -> None:
         cfg["dataset_group"].update(name=GROUP, prefix=GROUP)
@@ -29,7 +30,9 @@ def _day2(items: Path | None = None, change=None):
         gate = {"evaluation": "offline_metrics", "on_fail": "warn"}  # popularity retrained on the same events ties
         cfg["campaigns"] = [{"name": CAMPAIGN, "solution": SOLUTION, "gate": gate}]
         cfg["filters"], cfg["batch_jobs"] = [], []
+        del cfg["datasets"]["users"]  # the scenario is the items schema's; one dataset less to prepare and import
         cfg.pop("event_tracker", None)
+        cfg.pop("metric_attribution", None)
         if items:
             cfg["datasets"]["items"]["source"]["path"] = str(items)
             cfg["datasets"]["items"]["fields"].append({"name": "BRAND", "source": "brand", "nullable": True})
