@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, model_validator
 
 from personalize_ops.config.attribution import MetricAttribution
 from personalize_ops.config.base import Strict
@@ -41,11 +41,11 @@ class PipelineConfig(Strict):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _cross_references(cls, data: Any, handler, info: ValidationInfo) -> PipelineConfig:
+    def _cross_references(cls, data: Any, handler) -> PipelineConfig:
         """References between sections and unique names (``references.py``), reported with pydantic's errors."""
 
         def problems(cfg: PipelineConfig | None) -> list:
-            sections = Sections.of(cfg) if cfg is not None else Sections.partial(data, info.context)
+            sections = Sections.of(cfg) if cfg is not None else Sections.partial(data)
             raw = cfg.experiments if cfg is not None else (data.get("experiments") if isinstance(data, dict) else None)
             return reference_problems(sections) + experiment_problems(raw, sections.lists["campaigns"].names.values())
 

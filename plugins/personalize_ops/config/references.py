@@ -56,23 +56,24 @@ class Sections:
         return cls({name: Section.of(getattr(cfg, name)) for name in NAMED}, cfg.datasets)
 
     @classmethod
-    def partial(cls, raw: Any, context: dict | None) -> Sections:
-        """The sections of a config pydantic rejected: each item validated on its own, broken ones left out."""
+    def partial(cls, raw: Any) -> Sections:
+        """The sections of a config pydantic rejected: each item validated on its own, broken ones left out. Only
+        names and fields are read from them (for the cross references), so paths are left unresolved."""
         raw = raw if isinstance(raw, dict) else {}
-        lists = {name: _section(raw.get(name), model, context) for name, model in NAMED.items()}
-        return cls(lists, _valid(Datasets, raw.get("datasets"), context))
+        lists = {name: _section(raw.get(name), model) for name, model in NAMED.items()}
+        return cls(lists, _valid(Datasets, raw.get("datasets")))
 
 
-def _valid(model: Any, value: Any, context: dict | None) -> Any:
+def _valid(model: Any, value: Any) -> Any:
     try:
-        return TypeAdapter(model).validate_python(value, context=context)
+        return TypeAdapter(model).validate_python(value)
     except ValidationError:
         return None
 
 
-def _section(items: Any, model: Any, context: dict | None) -> Section:
+def _section(items: Any, model: Any) -> Section:
     items = items if isinstance(items, list) else []
-    valid = {i: _valid(model, item, context) for i, item in enumerate(items)}
+    valid = {i: _valid(model, item) for i, item in enumerate(items)}
     names = {
         i: item["name"] for i, item in enumerate(items) if isinstance(item, dict) and isinstance(item.get("name"), str)
     }

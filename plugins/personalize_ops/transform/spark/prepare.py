@@ -39,10 +39,14 @@ from personalize_ops.transform.prepare import (
     _source_error,
     _Validator,
 )
-from personalize_ops.transform.reader import BLOCK_BYTES, ROW, Reject, iter_source, source_files
+from personalize_ops.transform.reader import BLOCK_BYTES, ROW, Reject, iter_source, source_bytes, source_files
 from personalize_ops.transform.spark.mapper import FileMapper, flag
 from personalize_ops.transform.writer import format_csv
 
+#: Source bytes per partition of the parsed rows. One source file is read by one task; without this its rows stay
+#: one partition, and caching that partition needs it in memory at once (a 520 MB file's rows overflowed a
+#: 1 GB local Spark). Parsed rows are spread over ceil(source bytes / this) partitions (at least one per file).
+PARTITION_BYTES = 64 * 1024**2
 log = logging.getLogger(__name__)
 ORDER = ["__file", "__chunk", "__seq"]
 
@@ -107,6 +111,7 @@ def prepare_dataset_spark(
     data_uri: str | None = None,
     merge: bool = True,
     block_bytes: int = BLOCK_BYTES,
+    partition_bytes: int = PARTITION_BYTES,
 ) -> PreparedDataset:
     """Validate + transform one dataset with Spark. Reports, schema and quarantine file go to ``out_dir/<name>/``;
     the CSV parts to ``data_uri`` (default ``out_dir/<name>/<name>.parts``), merged into ``<name>.csv`` if
@@ -122,6 +127,7 @@ def prepare_dataset_spark(
     spark.conf.set("spark.sql.execution.arrow.useLargeVarTypes", "false")
     try:
         files = source_files(ds.source, s3_options)
+        parts = max(len(files), -(-source_bytes(ds.source, s3_options) // partition_bytes))
         if not ds.transform:
             _check_columns(_first_columns(ds, files[0], s3_options), ds, kind)
     except SourceError as e:
@@ -130,6 +136,8 @@ def prepare_dataset_spark(
     mapper = FileMapper(ds, ts_fields, rules, None if ds.transform else _needed_columns(ds), s3_options, block_bytes)
     jobs = spark.createDataFrame([(i, p) for i, p in enumerate(files)], "file int, path string")
     records = jobs.repartition(max(1, len(files))).mapInArrow(mapper, from_arrow_schema(mapper.schema))
+    if parts > len(files):  # a big file's rows, in one partition, would not fit an executor's memory when cached
+        records = records.repartition(parts)
     records = records.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         return _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display, fields, ts_fields,

@@ -22,11 +22,11 @@ def _rows(path: str) -> list[tuple]:
     return [lines[0], *sorted(lines[1:])]
 
 
-def _both(spark, cfg, tmp_path: Path, dataset: str = "interactions"):
+def _both(spark, cfg, tmp_path: Path, dataset: str = "interactions", **spark_kw):
     from personalize_ops.transform.spark.prepare import prepare_dataset_spark
 
     single = prepare_dataset(cfg, dataset, tmp_path / "single")
-    sparked = prepare_dataset_spark(spark, cfg, dataset, tmp_path / "spark")
+    sparked = prepare_dataset_spark(spark, cfg, dataset, tmp_path / "spark", **spark_kw)
     return single, sparked
 
 
@@ -41,7 +41,8 @@ def _assert_same(single, sparked):
 
 
 def test_quarantine_duplicates_and_parse_problems_across_files(spark, tmp_path):
-    """Two part files: duplicates inside and across files, every quarantinable row rule and a ragged row."""
+    """Two part files: duplicates inside and across files, every quarantinable row rule and a ragged row; the rows
+    spread over more partitions than files."""
     src = tmp_path / "interactions"
     src.mkdir()
     rows = interactions_rows(1200)
@@ -61,7 +62,8 @@ def test_quarantine_duplicates_and_parse_problems_across_files(spark, tmp_path):
         ds["source"]["path"] = "interactions"
         ds["quality"] = {"on_fail": "quarantine"}
 
-    single, sparked = _both(spark, make_config(tmp_path, update), tmp_path)
+    # 8 KB partitions: the parsed rows are spread over more partitions than files (as big files are)
+    single, sparked = _both(spark, make_config(tmp_path, update), tmp_path, partition_bytes=8192)
     assert single.dropped["duplicate"] == 5 and single.quarantine_path
     assert {"quarantine:ragged_row", "quarantine:id_null:USER_ID"} <= set(single.dropped)
     _assert_same(single, sparked)
