@@ -57,6 +57,7 @@ GUARDS = (
         (
             "tests/personalize_ops/quality/test_dp_personalize_rules.py",
             "tests/personalize_ops/quality/test_message_values.py",
+            "tests/personalize_ops/quality/test_rule_table.py",
             "tests/personalize_ops/quality/test_timestamp_window.py",
         ),
         0.9,
@@ -77,6 +78,7 @@ GUARDS = (
             "tests/personalize_ops/test_config_experiments.py",
             "tests/personalize_ops/evaluation/test_gate_config.py",
             "tests/personalize_ops/config/test_config_reference.py",
+            "tests/personalize_ops/config/test_loading.py",
         ),
         0.9,
     ),

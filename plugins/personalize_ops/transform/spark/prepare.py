@@ -44,7 +44,7 @@ from personalize_ops.transform.spark.mapper import FileMapper, flag
 from personalize_ops.transform.writer import format_csv
 
 #: Source bytes per partition of the parsed rows. One source file is read by one task; without this its rows stay
-#: one partition, and caching that partition needs it in memory at once (a 520 MB file's rows overflowed a
+#: one partition, and caching that partition needs it in memory at once (a 740 MB file's rows overflowed a
 #: 1 GB local Spark). Parsed rows are spread over ceil(source bytes / this) partitions (at least one per file).
 PARTITION_BYTES = 64 * 1024**2
 log = logging.getLogger(__name__)
