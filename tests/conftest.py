@@ -94,3 +94,11 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(group))
         if getattr(config.option, "loadgroup", False) and "@" not in item.nodeid:
             item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_client_shortcuts(frame_walking_aws_caller, shared_botocore_models):
+    """Every test that makes an AWS hook or client gets tests/fixtures/airflow.py's two shortcuts, not only those on
+    ``airflow_db`` or ``local_stack``: the provider's ``inspect.stack()`` costs up to a second of CPU per hook under
+    pytest (notifications, S3 records, teardown against a moto server), and a new boto3 session decodes its service
+    model again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -24,13 +25,31 @@ def readme_connection_commands() -> list[list[str]]:
     return [tokens[a:b] for a, b in zip(starts, [*starts[1:], len(tokens)], strict=True)]
 
 
-def stored_connection(airflow: str, conn_id: str) -> str:
-    """The connection as the metadata DB holds it (``airflow connections get``), as AIRFLOW_CONN_* JSON."""
-    done = subprocess.run([airflow, "connections", "get", conn_id, "-o", "json"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    (row,) = json.loads(done.stdout)
-    keys = ("conn_type", "login", "password", "host", "port")
-    return json.dumps({**{k: row[k] for k in keys if row[k] is not None}, "extra": row["extra_dejson"]})
+def stored_connection(conn_id: str) -> str:
+    """The connection as the metadata DB holds it, as AIRFLOW_CONN_* JSON: its row read in this process (what
+    ``airflow connections get`` prints, without another Airflow CLI start), its password and extra decrypted with
+    the Fernet key the CLI encrypted them with (the one in AIRFLOW_HOME's airflow.cfg)."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from cryptography.fernet import Fernet
+    from sqlalchemy import select
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(Path(os.environ["AIRFLOW_HOME"]) / "airflow.cfg")
+    fernet = Fernet(cfg["core"]["fernet_key"])
+    columns = ("conn_type", "login", "host", "port", "_password", "is_encrypted", "_extra", "is_extra_encrypted")
+    with create_session() as session:  # the columns, not the model: loading one decrypts with this process's key
+        conn = session.execute(
+            select(*(getattr(Connection, c) for c in columns)).where(Connection.conn_id == conn_id)
+        ).one()
+    row = {k: getattr(conn, k) for k in ("conn_type", "login", "host", "port")}
+    password, extra = conn._password, conn._extra
+    if password and conn.is_encrypted:
+        password = fernet.decrypt(password.encode()).decode()
+    if extra and conn.is_extra_encrypted:
+        extra = fernet.decrypt(extra.encode()).decode()
+    row["password"] = password
+    return json.dumps({**{k: v for k, v in row.items() if v is not None}, "extra": json.loads(extra or "{}")})
 
 
 def test_readme_connections_work(local_stack, airflow_db, monkeypatch):
@@ -48,7 +67,7 @@ def test_readme_connections_work(local_stack, airflow_db, monkeypatch):
         done = subprocess.run([airflow, *cmd[1:]], capture_output=True, text=True, env=os.environ.copy())
         assert done.returncode == 0, done.stderr[-2000:]
         # hooks outside a task read connections from secrets backends: hand them what the DB stored
-        monkeypatch.setenv(f"AIRFLOW_CONN_{cmd[3].upper()}", stored_connection(airflow, cmd[3]))
+        monkeypatch.setenv(f"AIRFLOW_CONN_{cmd[3].upper()}", stored_connection(cmd[3]))
 
     local_stack.client("s3").create_bucket(Bucket="readme-bucket")
     pz = AwsBaseHook(aws_conn_id="readme_local", client_type="personalize").get_conn()

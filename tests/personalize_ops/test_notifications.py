@@ -256,7 +256,8 @@ def test_notify_outside_a_task_sends_without_a_context(tmp_path, monkeypatch):
     says '?' for the DAG and run, and a channel that cannot be reached is reported, not raised."""
     monkeypatch.setenv("AIRFLOW_CONN_AWS_NOWHERE", json.dumps(
         {"conn_type": "aws", "login": "testing", "password": "testing",
-         "extra": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9"}}))  # fmt: skip
+         "extra": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9",
+                   "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 1}}}}))  # fmt: skip
     topic = "arn:aws:sns:us-east-1:123456789012:alerts"
     cfg = with_notifications(tmp_path, {"sns": [{"topic_arn": topic, "aws_conn_id": "aws_nowhere",
                                                  "events": ["failure"]}]})  # fmt: skip
