@@ -18,6 +18,7 @@ from personalize_ops.quality.rules import (
     milliseconds_hint,
     row_rules,
     stats_rules,
+    totals_rules,
     window_reason,
 )
 from personalize_ops.transform import prepare_dataset
@@ -147,3 +148,56 @@ def test_missing_ids_and_unparseable_timestamps_can_be_quarantined(tmp_path):
     res = _prepare_failures(tmp_path, rows, {"rules": rules})
     assert res.rows_out == 1008
     assert res.dropped == {"quarantine:id_null:USER_ID": 1, "quarantine:timestamp_unparseable:TIMESTAMP": 1}
+
+
+def test_the_default_window_ends_one_day_from_now(monkeypatch):
+    from personalize_ops.quality import rules
+
+    monkeypatch.setattr(rules.time, "time", lambda: 1_700_000_000.7)
+    assert rules.default_window(None, None) == (None, 1_700_086_400)
+    assert rules.default_window(5, 7) == (5, 7)
+
+
+CAT_AVRO = {"fields": [{"name": "ITEM_ID", "type": "string"}, {"name": "GENRE", "type": "string", "categorical": True},
+                       {"name": "COLOR", "type": "string"}, {"name": "SIZE", "type": "int", "categorical": True},
+                       {"name": "CREATION_TIMESTAMP", "type": "long"}]}  # fmt: skip
+
+
+def test_only_categorical_strings_have_the_length_limit():
+    limited = [
+        (r.column, r.reason)
+        for r in row_rules("items", CAT_AVRO, [], (None, 2**40))
+        if r.name == "categorical_too_long"
+    ]
+    assert limited == [("GENRE", "categorical GENRE longer than 1000 characters")]
+
+
+@pytest.mark.parametrize(
+    ("rule", "column", "values"),
+    [
+        ("categorical_too_long", "GENRE", ["g" * 999, "g" * 1000, "g" * 1001, "g" * 1002]),
+        ("id_too_long", "ITEM_ID", ["i", "i" * 256, "i" * 257]),
+        ("timestamp_milliseconds", "CREATION_TIMESTAMP", [99_999_999_998, 99_999_999_999, 100_000_000_000]),
+        ("timestamp_out_of_window", "CREATION_TIMESTAMP", [9, 10, 11, 20, 21]),
+    ],
+)
+def test_gx_and_the_row_mask_agree_at_each_boundary(rule, column, values):
+    """GX validates with the expectation's kwargs, quarantine and example rows use the mask: both must count the
+    same rows, value by value around each bound."""
+    r = next(x for x in row_rules("items", CAT_AVRO, [], (10, 20)) if (x.name, x.column) == (rule, column))
+    for v in values:
+        t = pa.table({column: [v]})
+        runner = SuiteRunner(f"items.boundary.{rule}.{column}", [r])
+        ok, _ = runner.validate(t.to_pandas())
+        assert ok is (not r.mask(t).to_pylist()[0]), (rule, v)
+
+
+def test_whole_file_rules_state_the_limits_in_their_reasons():
+    reasons = {m: {r.name: r.reason for r in totals_rules("interactions", AVRO, m)} for m in ("FULL", "INCREMENTAL")}
+    assert reasons["FULL"]["file_size"] == "FULL imports allow at most 100 GB per file"
+    assert reasons["INCREMENTAL"]["file_size"] == "INCREMENTAL imports allow at most 1 GB per file"
+    assert reasons["FULL"]["min_interactions"] == "Personalize needs at least 1000 interactions"
+    assert reasons["FULL"]["min_users_2plus"] == "Personalize needs at least 25 users with 2 or more interactions"
+    r = next(r for r in row_rules("interactions", AVRO, [], (None, 2**40)) if r.name == "timestamp_milliseconds")
+    assert r.reason == ("TIMESTAMP values >= 1e11 look like epoch milliseconds; Personalize needs epoch seconds "
+                        "(declare timestamp: epoch_ms)")  # fmt: skip
