@@ -176,7 +176,7 @@ def test_only_categorical_strings_have_the_length_limit():
     ("rule", "column", "values"),
     [
         ("categorical_too_long", "GENRE", ["g" * 999, "g" * 1000, "g" * 1001, "g" * 1002]),
-        ("id_too_long", "ITEM_ID", ["i", "i" * 256, "i" * 257]),
+        ("id_too_long", "ITEM_ID", ["", "i", "i" * 256, "i" * 257]),
         ("timestamp_milliseconds", "CREATION_TIMESTAMP", [99_999_999_998, 99_999_999_999, 100_000_000_000]),
         ("timestamp_out_of_window", "CREATION_TIMESTAMP", [9, 10, 11, 20, 21]),
     ],
