@@ -17,6 +17,7 @@ from personalize_ops.quality.rules import (
     header_rule,
     milliseconds_hint,
     row_rules,
+    schema_fields,
     stats_rules,
     totals_rules,
     window_reason,
@@ -201,3 +202,31 @@ def test_whole_file_rules_state_the_limits_in_their_reasons():
     r = next(r for r in row_rules("interactions", AVRO, [], (None, 2**40)) if r.name == "timestamp_milliseconds")
     assert r.reason == ("TIMESTAMP values >= 1e11 look like epoch milliseconds; Personalize needs epoch seconds "
                         "(declare timestamp: epoch_ms)")  # fmt: skip
+
+
+def test_schema_fields_read_nullable_unions_and_categorical_flags():
+    avro = {"fields": [{"name": "A", "type": ["null", "long"]}, {"name": "B", "type": "string", "categorical": True},
+                       {"name": "C", "type": ["null"]}, {"name": "D", "type": "float"}]}  # fmt: skip
+    assert schema_fields(avro) == [
+        ("A", "long", True, False),
+        ("B", "string", False, True),
+        ("C", "string", True, False),
+        ("D", "float", False, False),
+    ]
+    assert schema_fields({}) == []
+
+
+def test_metadata_datasets_have_their_own_whole_file_rules():
+    items = {"fields": [{"name": "ITEM_ID", "type": "string"}, {"name": "GENRE", "type": "string"}]}
+    rules = {r.name: (r.column, r.kwargs, r.reason) for r in totals_rules("items", items, "FULL")}
+    assert rules == {
+        "file_size": ("output_bytes", {"column": "output_bytes", "max_value": 100 * 1024**3},
+                      "FULL imports allow at most 100 GB per file"),
+        "min_rows": ("rows", {"column": "rows", "min_value": 1}, "items need at least one row"),
+        "metadata_field_count": ("metadata_fields", {"column": "metadata_fields", "min_value": 1, "max_value": 50},
+                                 "items need 1..50 metadata fields besides the ID"),
+    }  # fmt: skip
+    users = {r.name: r.reason for r in totals_rules("users", items, "FULL")}
+    assert users["metadata_field_count"] == "users need 1..5 metadata fields besides the ID"
+    interactions = {r.name: r.reason for r in totals_rules("interactions", AVRO, "FULL")}
+    assert interactions["event_type_categorical"] == "EVENT_TYPE must not be declared categorical"
