@@ -31,7 +31,7 @@ import json, resource, sys, time
 t0 = time.time()
 from personalize_ops.config import load_config
 from personalize_ops.transform.spark.session import local_session
-spark = local_session(sys.argv[3])
+spark = local_session(sys.argv[3], conf={"spark.driver.memory": sys.argv[4]})
 startup = time.time() - t0
 from personalize_ops.transform.spark.prepare import prepare_dataset_spark
 cfg = load_config(sys.argv[1])
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "pz-bench-prepare"))
     ap.add_argument("--spark-max", type=int, default=0, help="also run Spark local mode up to this many rows")
     ap.add_argument("--spark-master", default="local[2]")
+    ap.add_argument("--spark-memory", default="4g", help="driver memory of local mode, where the driver runs the "
+                    "tasks too (the tests' 1g is too small for a 10M-row file)")  # fmt: skip
     args = ap.parse_args(argv)
     data_dir = Path(args.data_dir)
     table = []
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             ("single machine", PREPARE, (cfg, str(out / "single"))),
         ]
         if size <= args.spark_max:
-            variants.append((f"spark {args.spark_master}", SPARK, (cfg, str(out / "spark"), args.spark_master)))
+            spark_args = (cfg, str(out / "spark"), args.spark_master, args.spark_memory)
+            variants.append((f"spark {args.spark_master}", SPARK, spark_args))
         floor = None
         for name, code, a in variants:
             r = run_child_rusage(code, *a)
