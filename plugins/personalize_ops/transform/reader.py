@@ -111,9 +111,10 @@ def source_files(source: Source, s3_options: dict | None = None) -> list[str]:
     return files
 
 
-def source_bytes(source: Source, s3_options: dict | None = None) -> int:
+def source_bytes(source: Source, s3_options: dict | None = None, files: list[str] | None = None) -> int:
+    """The source's size in bytes: of ``files`` when the caller listed them already, else of every source file."""
     fs, _ = _filesystem(source, s3_options)
-    return sum(fs.get_file_info(f).size for f in source_files(source, s3_options))
+    return sum(fs.get_file_info(f).size for f in (files if files is not None else source_files(source, s3_options)))
 
 
 def _is_utf8(encoding: str) -> bool:

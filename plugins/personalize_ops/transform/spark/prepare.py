@@ -127,7 +127,7 @@ def prepare_dataset_spark(
     spark.conf.set("spark.sql.execution.arrow.useLargeVarTypes", "false")
     try:
         files = source_files(ds.source, s3_options)
-        parts = max(len(files), -(-source_bytes(ds.source, s3_options) // partition_bytes))
+        parts = max(len(files), -(-source_bytes(ds.source, s3_options, files) // partition_bytes))
         if not ds.transform:
             _check_columns(_first_columns(ds, files[0], s3_options), ds, kind)
     except SourceError as e:
