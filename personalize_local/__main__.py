@@ -107,9 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("action", choices=["up", "down"])
     stack.add_argument("--dir", type=Path, required=True)
     stack.add_argument("--min-delay", type=float, default=0.2)
-    stack.add_argument(
-        "--account-id", type=account_id, default=None, help=f"as for serve (default {DEFAULT_ACCOUNT})"
-    )
+    stack.add_argument("--account-id", type=account_id, default=None, help=f"as for serve (default {DEFAULT_ACCOUNT})")
     stack.add_argument(
         "--check-roles", action="store_true", help="roleArn must name a role created in the stack's moto IAM"
     )
@@ -181,7 +179,13 @@ def run_server(args) -> int:
     finally:
         server.server_close()
         backend.close()
-    return 0
+    # Stopped (SIGTERM/SIGINT): a job still running in its worker thread (a training, an import) is not waited for,
+    # which could take minutes. The store is closed, so the job stays CREATE IN_PROGRESS and resumes on the next
+    # start, as after a crash.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,11 @@ class Deployment:
         )
         env.setdefault("PERSONALIZE_POLL_SECONDS", "2")  # between status checks; the local stack settles in ~1 s
         env.setdefault("AIRFLOW__CORE__PARALLELISM", "8")  # task processes at once: a laptop's worth
+        # A task's supervisor notices its process has exited within this many seconds (Airflow's default: 5). A
+        # deferred task whose exit is reported that late can already be running again, resumed by a trigger that
+        # fired at once against the local stack, and the scheduler then fails it ("finished with state success, but
+        # the task instance's state attribute is running") into a retry 30 s later.
+        env.setdefault("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "1")
         return env
 
     # -- what runs ---------------------------------------------------------------------------------------------
@@ -324,8 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=ROOT / ".airflow-local", help="state directory")
     parser.add_argument("--port", type=int, default=8080, help="the UI's port on 127.0.0.1")
     parser.add_argument("--events", type=int, default=50_000, help="interactions in the generated sample data")
-    parser.add_argument("--config", type=Path, default=None,
-                        help="pipeline config (default: the demo shop, include/pipelines/shop.yaml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="pipeline config (default: the demo shop, include/pipelines/shop.yaml)",
+    )
     args = parser.parse_args(argv)
     deployment = Deployment(args.dir, args.port, args.events, args.config)
     with _locked(deployment.dir):

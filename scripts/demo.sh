@@ -18,7 +18,8 @@ export AIRFLOW__CORE__DAGS_FOLDER=$ROOT/dags AIRFLOW__CORE__PLUGINS_FOLDER=$ROOT
 export AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True GX_ANALYTICS_ENABLED=False
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 export PZ_SAMPLE_DIR=$DEMO/sample-data PZ_BUCKET=personalize-demo PZ_EXPORT_DIR=$DEMO/exports
-export PERSONALIZE_POLL_SECONDS=${PERSONALIZE_POLL_SECONDS:-1}
+# Between status polls: the demo's stack settles a resource in 0.2 s (--min-delay below), so poll about as often.
+export PERSONALIZE_POLL_SECONDS=${PERSONALIZE_POLL_SECONDS:-0.25}
 export PERSONALIZE_WORK_DIR=$DEMO/work
 mkdir -p "$DEMO"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -19,7 +19,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("PERSONALIZE_POLL_SECONDS", "1")  # the local stack settles in well under a second
+# Between status polls: the test stack settles in 0.05 s (tests/fixtures/stack.py), so a wait is one poll interval.
+os.environ.setdefault("PERSONALIZE_POLL_SECONDS", "0.2")
 # dag.test() only runs DAGs found in a configured bundle: the project's dags/ plus DAG files written by tests.
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")

@@ -44,6 +44,8 @@ def _script(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """scripts/airflow_local.py as `make airflow` runs it, without this test process's Airflow settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PERSONALIZE_POLL_SECONDS"}
     env["AIRFLOW__CORE__PARALLELISM"] = "4"  # fewer task processes than a laptop's default: CI shares two cores
+    # each DAG file parsed once, not again every 30 s while the run's tasks wait for the same two cores
+    env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "3600"
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args], env=env, cwd=ROOT, capture_output=True, text=True,
         timeout=timeout, stdin=subprocess.DEVNULL,

@@ -95,6 +95,8 @@ def work_dir(label: str) -> Iterator[WorkDir]:
 
 
 def wait_args() -> dict:
-    """Operator polling: ``PERSONALIZE_POLL_SECONDS`` (default 30; 1-2 against the local stack), ~6 h budget."""
-    delay = max(1, int(os.environ.get("PERSONALIZE_POLL_SECONDS", "30")))
-    return {"waiter_delay": delay, "waiter_max_attempts": max(1, 6 * 3600 // delay)}
+    """Operator polling: ``PERSONALIZE_POLL_SECONDS`` (default 30; 1-2 against the local stack; fractions of a second
+    from 0.1 up, for a local stack that settles at once), ~6 h budget."""
+    delay = max(0.1, float(os.environ.get("PERSONALIZE_POLL_SECONDS", "30")))
+    delay = int(delay) if delay.is_integer() else delay
+    return {"waiter_delay": delay, "waiter_max_attempts": max(1, int(6 * 3600 // delay))}
