@@ -196,9 +196,8 @@ def _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display,
         dropped[f"quarantine:{r['__reason']}"] = dropped.get(f"quarantine:{r['__reason']}", 0) + r["count"]
     _write_quarantine(out, kind, fields, side, reject, quarantined, F)
 
-    first = Window.partitionBy("__h").orderBy(*ORDER)
-    kept = rows.filter(F.col("__reason").isNull()).withColumn("__n", F.row_number().over(first))
-    final = kept.filter(F.col("__n") == 1).drop("__n").persist()
+    kept = rows.filter(F.col("__reason").isNull())
+    final = _first_occurrences(kept, Window, F).persist()
     try:
         n_kept, n_final = kept.count(), final.count()
         if n_kept > n_final:
@@ -230,6 +229,17 @@ def _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display,
         output_bytes=size, quarantine_path=str(quarantine_path) if quarantine_path.exists() else None,
         import_mode=ds.import_mode, extra={"engine": "spark", "chunks": chunks, "files": n_files},
     )  # fmt: skip
+
+
+def _first_occurrences(kept, Window, F):
+    """``kept`` without exact duplicates, the first occurrence (source order) kept. Only the row hashes are
+    shuffled to find the repeated ones; the rows with a repeated hash (few, usually: AQE broadcasts them) are
+    ranked, and the later copies removed with an anti join on their position."""
+    repeated = kept.groupBy("__h").count().filter(F.col("count") > 1).select("__h")
+    first = Window.partitionBy("__h").orderBy(*ORDER)
+    copies = kept.join(repeated, "__h", "left_semi").select("__h", *ORDER)
+    later = copies.withColumn("__n", F.row_number().over(first)).filter(F.col("__n") > 1).select(*ORDER)
+    return kept.join(later, ORDER, "left_anti")
 
 
 def _notes(side: list[dict]) -> dict[str, list]:
