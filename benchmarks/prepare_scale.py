@@ -31,7 +31,9 @@ import json, resource, sys, time
 t0 = time.time()
 from personalize_ops.config import load_config
 from personalize_ops.transform.spark.session import local_session
-spark = local_session(sys.argv[3], conf={"spark.driver.memory": sys.argv[4]})
+# Spark's own default of 200 shuffle partitions (AQE coalesces small ones), as in the spark-submit job; the tests'
+# session uses 4, which at 10M+ rows leaves partitions of millions of rows to sort and spill
+spark = local_session(sys.argv[3], conf={"spark.driver.memory": sys.argv[4], "spark.sql.shuffle.partitions": "200"})
 startup = time.time() - t0
 from personalize_ops.transform.spark.prepare import prepare_dataset_spark
 cfg = load_config(sys.argv[1])

@@ -307,16 +307,19 @@ def _validate(validator: _Validator, final, rules, fields, ts_fields, F) -> None
 
 
 def _stats(final, kind: str, fields: list[str], F) -> dict:
-    aggs = []
-    for c in ("USER_ID", "ITEM_ID"):
-        if c in fields:
-            aggs.append(F.count_distinct(F.col(c)).alias(c))
+    """Distinct users and items, the time range and (interactions) users with 2+ rows. One small shuffle per ID
+    column (its values counted per value, combined map-side), not count_distinct's expansion of every row."""
+    stats = {"users": None, "items": None, "tmin": None, "tmax": None, "users_2plus": 0}
     ts = "TIMESTAMP" if "TIMESTAMP" in fields else "CREATION_TIMESTAMP"
     if ts in fields:
-        aggs += [F.min(ts).alias("tmin"), F.max(ts).alias("tmax")]
-    row = final.agg(*aggs).collect()[0].asDict() if aggs else {}
-    users_2plus = 0
-    if kind == "interactions" and "USER_ID" in fields:
-        users_2plus = final.groupBy("USER_ID").count().filter(F.col("count") >= 2).count()
-    return {"users": row.get("USER_ID"), "items": row.get("ITEM_ID"), "tmin": row.get("tmin"),
-            "tmax": row.get("tmax"), "users_2plus": users_2plus}  # fmt: skip
+        row = final.agg(F.min(ts).alias("tmin"), F.max(ts).alias("tmax")).collect()[0]
+        stats.update(tmin=row["tmin"], tmax=row["tmax"])
+    for column, key in (("USER_ID", "users"), ("ITEM_ID", "items")):
+        if column in fields:
+            per_value = final.where(F.col(column).isNotNull()).groupBy(column).count()
+            row = per_value.agg(F.count("*").alias("n"), F.sum((F.col("count") >= 2).cast("long")).alias("two"))
+            row = row.collect()[0]
+            stats[key] = row["n"]
+            if column == "USER_ID" and kind == "interactions":
+                stats["users_2plus"] = row["two"] or 0
+    return stats
