@@ -40,7 +40,10 @@ cfg = load_config(sys.argv[1])
 t = time.time()
 r = prepare_dataset_spark(spark, cfg, "interactions", sys.argv[2])
 secs = time.time() - t
+jvm_process = spark.sparkContext._gateway.proc
 spark.stop()
+jvm_process.stdin.close()  # the gateway JVM exits at EOF on its stdin; reaped, its peak RSS counts as a child's
+jvm_process.wait(timeout=120)
 jvm = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"seconds": secs, "startup": startup, "rows": r.rows_in, "rows_out": r.rows_out,
                   "dropped": r.dropped, "jvm_peak_rss_mb": jvm}))

@@ -47,6 +47,10 @@ from personalize_ops.transform.writer import format_csv
 #: one partition, and caching that partition needs it in memory at once (a 740 MB file's rows overflowed a
 #: 1 GB local Spark). Parsed rows are spread over ceil(source bytes / this) partitions (at least one per file).
 PARTITION_BYTES = 64 * 1024**2
+#: Where the parsed rows and the deduplicated rows are kept between the jobs that read them. On disk: the in-memory
+#: columnar cache of 50M rows overflowed a 4 GB local Spark (OutOfMemoryError while caching, not a spill), and an
+#: executor's memory should not have to grow with its share of the input.
+STORAGE = "DISK_ONLY"
 log = logging.getLogger(__name__)
 ORDER = ["__file", "__chunk", "__seq"]
 
@@ -138,7 +142,7 @@ def prepare_dataset_spark(
     records = jobs.repartition(max(1, len(files))).mapInArrow(mapper, from_arrow_schema(mapper.schema))
     if parts > len(files):  # a big file's rows, in one partition, would not fit an executor's memory when cached
         records = records.repartition(parts)
-    records = records.persist(StorageLevel.MEMORY_AND_DISK)
+    records = records.persist(getattr(StorageLevel, STORAGE))
     try:
         return _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display, fields, ts_fields,
                        schema_path, s3_options, data_uri, merge)  # fmt: skip
@@ -198,7 +202,9 @@ def _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display,
 
     first = Window.partitionBy("__h").orderBy(*ORDER)
     kept = rows.filter(F.col("__reason").isNull()).withColumn("__n", F.row_number().over(first))
-    final = kept.filter(F.col("__n") == 1).drop("__n").persist()
+    from pyspark import StorageLevel
+
+    final = kept.filter(F.col("__n") == 1).drop("__n").persist(getattr(StorageLevel, STORAGE))
     try:
         n_kept, n_final = kept.count(), final.count()
         if n_kept > n_final:
