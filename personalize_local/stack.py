@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,8 +40,27 @@ def airflow_connection_json(endpoint: str, s3_endpoint: str | None = None, regio
     return json.dumps(airflow_connection(endpoint, s3_endpoint, region))
 
 
+def _ephemeral_low() -> int:
+    """The first port of the kernel's range for outgoing connections (Linux default 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = HOST) -> int:
-    with socket.socket() as sock:
+    """A port free on ``host`` now, picked below the range the kernel gives outgoing connections: a server started
+    seconds later (Airflow's api-server takes about 20 s) does not find it taken by a client's connection."""
+    low = _ephemeral_low()
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # everything tried was taken: any port the kernel has
         sock.bind((host, 0))
         return sock.getsockname()[1]
 

@@ -60,3 +60,15 @@ def test_a_bad_account_id_is_refused_before_anything_starts(tmp_path, capsys, mo
         assert exit_.value.code == 2
         assert "is not an AWS account id (12 digits" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
+
+
+def test_free_port_is_free_and_below_the_range_of_outgoing_connections():
+    """A client's outgoing connection cannot take the port between the pick and a slow server's bind."""
+    import socket
+
+    from personalize_local.stack import _ephemeral_low, free_port
+
+    ports = {free_port() for _ in range(20)}
+    assert all(1024 <= p < _ephemeral_low() for p in ports) and len(ports) > 1
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", ports.pop()))
