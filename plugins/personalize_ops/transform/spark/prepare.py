@@ -47,10 +47,6 @@ from personalize_ops.transform.writer import format_csv
 #: one partition, and caching that partition needs it in memory at once (a 740 MB file's rows overflowed a
 #: 1 GB local Spark). Parsed rows are spread over ceil(source bytes / this) partitions (at least one per file).
 PARTITION_BYTES = 64 * 1024**2
-#: Where the parsed rows and the deduplicated rows are kept between the jobs that read them. On disk: the in-memory
-#: columnar cache of 50M rows overflowed a 4 GB local Spark (OutOfMemoryError while caching, not a spill), and an
-#: executor's memory should not have to grow with its share of the input.
-STORAGE = "DISK_ONLY"
 log = logging.getLogger(__name__)
 ORDER = ["__file", "__chunk", "__seq"]
 
@@ -60,6 +56,15 @@ def _to_arrow(df) -> pa.Table:
     if hasattr(df, "toArrow"):  # Spark 4
         return df.toArrow()
     return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
+
+
+def _kept_on_disk(df):
+    """``df`` kept on local disk between the jobs that read it (the parsed rows, the deduplicated rows). Not in
+    memory: the in-memory columnar cache of 50M rows overflowed a 4 GB local Spark (OutOfMemoryError while caching,
+    not a spill), and an executor's memory should not have to grow with its share of the input."""
+    from pyspark import StorageLevel
+
+    return df.persist(StorageLevel.DISK_ONLY)
 
 
 def _first_columns(ds, path: str, s3_options: dict | None) -> list[str]:
@@ -120,7 +125,6 @@ def prepare_dataset_spark(
     """Validate + transform one dataset with Spark. Reports, schema and quarantine file go to ``out_dir/<name>/``;
     the CSV parts to ``data_uri`` (default ``out_dir/<name>/<name>.parts``), merged into ``<name>.csv`` if
     ``merge`` (a local ``data_uri`` only). Raises DataQualityError like ``transform.prepare.prepare_dataset``."""
-    from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -142,7 +146,7 @@ def prepare_dataset_spark(
     records = jobs.repartition(max(1, len(files))).mapInArrow(mapper, from_arrow_schema(mapper.schema))
     if parts > len(files):  # a big file's rows, in one partition, would not fit an executor's memory when cached
         records = records.repartition(parts)
-    records = records.persist(getattr(StorageLevel, STORAGE))
+    records = _kept_on_disk(records)
     try:
         return _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display, fields, ts_fields,
                        schema_path, s3_options, data_uri, merge)  # fmt: skip
@@ -202,9 +206,7 @@ def _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display,
 
     first = Window.partitionBy("__h").orderBy(*ORDER)
     kept = rows.filter(F.col("__reason").isNull()).withColumn("__n", F.row_number().over(first))
-    from pyspark import StorageLevel
-
-    final = kept.filter(F.col("__n") == 1).drop("__n").persist(getattr(StorageLevel, STORAGE))
+    final = _kept_on_disk(kept.filter(F.col("__n") == 1).drop("__n"))
     try:
         n_kept, n_final = kept.count(), final.count()
         if n_kept > n_final:
