@@ -199,6 +199,7 @@ class Deployment:
         self._run(env, ["airflow", "db", "migrate"], "db-migrate")
 
         step(f"Airflow api-server, scheduler, dag-processor, triggerer on {self.url}")
+        procs: dict[str, subprocess.Popen] = {}
         for name in COMPONENTS:
             args = ["api-server", "--host", HOST, "--port", str(self.port)] if name == "api-server" else [name]
             with open(self.logs / f"{name}.log", "ab") as log:
@@ -207,8 +208,9 @@ class Deployment:
                     stderr=subprocess.STDOUT, start_new_session=True,
                 )  # fmt: skip
             (self.dir / f"{name}.pid").write_text(str(proc.pid))
+            procs[name] = proc
         self.state_file.write_text(json.dumps({"url": self.url, "port": self.port, **endpoints}, indent=1))
-        self._wait_healthy(timeout=float(os.environ.get("AIRFLOW_LOCAL_START_TIMEOUT", "300")))
+        self._wait_healthy(procs, timeout=float(os.environ.get("AIRFLOW_LOCAL_START_TIMEOUT", "300")))
 
     def _run(self, env: dict, cmd: list[str], name: str) -> None:
         log = self.logs / f"{name}.log"
@@ -218,14 +220,18 @@ class Deployment:
             shown = ["python", *cmd[1:]] if cmd[0] == sys.executable else cmd
             raise RuntimeError(f"`{' '.join(shown)}` failed (log: {log}):\n{log_tail(log, 25)}")
 
-    def _wait_healthy(self, timeout: float) -> None:
+    def _wait_healthy(self, procs: dict[str, subprocess.Popen], timeout: float) -> None:
+        """Until the health endpoint reports every part healthy; fails at once if a component exits.
+
+        Liveness comes from the processes' own exit status, not from their command lines: Airflow retitles its
+        processes while they start, and a command line read in the middle of that is empty.
+        """
         deadline = time.monotonic() + timeout
         health: dict = {}
         while time.monotonic() < deadline:
-            alive = self.running()
-            for name in COMPONENTS:
-                if name not in alive:
-                    raise RuntimeError(f"airflow {name} exited; {self.logs / name}.log ends with:\n"
+            for name, proc in procs.items():
+                if (code := proc.poll()) is not None:
+                    raise RuntimeError(f"airflow {name} exited with code {code}; {self.logs / name}.log ends with:\n"
                                        + log_tail(self.logs / f"{name}.log", 25))  # fmt: skip
             try:
                 with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as resp:
@@ -267,15 +273,21 @@ def _recorded_pid(path: Path) -> int | None:
     """The pid in `path` if that process still runs: an airflow process started before the file was written.
 
     (Airflow retitles its processes, e.g. "airflow api_server -- host:...", so the command line is only checked
-    for "airflow"; the start time rules out a pid the system has since given to another process.)
+    for "airflow", and read again when it comes back empty, as it does in the middle of a retitle; the start time
+    rules out a pid the system has since given to another process.)
     """
     import psutil
 
     try:
         pid = int(path.read_text().strip())
         proc = psutil.Process(pid)
-        ours = proc.create_time() <= path.stat().st_mtime + 1 and "airflow" in " ".join(proc.cmdline())
-        return pid if ours and proc.status() != psutil.STATUS_ZOMBIE else None
+        if proc.create_time() > path.stat().st_mtime + 1 or proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        for _ in range(20):
+            if cmdline := " ".join(proc.cmdline()).strip():
+                return pid if "airflow" in cmdline else None
+            time.sleep(0.05)
+        return None
     except (OSError, ValueError, psutil.Error):
         return None
 

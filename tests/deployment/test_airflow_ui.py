@@ -213,3 +213,29 @@ def _trained_version(state: Path, solution: str) -> tuple[str, float]:
     assert len(versions) == 1, versions
     arn = versions[0]["solutionVersionArn"]
     return arn, client.get_solution_metrics(solutionVersionArn=arn)["metrics"][NDCG]
+
+
+def test_a_component_that_exits_while_starting_is_named_with_its_exit_code_and_log(tmp_path):
+    """Liveness while starting comes from the component's own exit status (a command line read while Airflow
+    retitles a process can be empty, and a live component must not be reported as exited)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("airflow_local_script", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    deployment = script.Deployment(tmp_path, port=free_port())
+    deployment.logs.mkdir(parents=True)
+    with open(deployment.logs / "triggerer.log", "wb") as log:
+        dying = subprocess.Popen(["sh", "-c", "echo 'cannot reach the metadata DB'; exit 3"], stdout=log)
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        with pytest.raises(RuntimeError) as exc:
+            deployment._wait_healthy({"scheduler": alive, "triggerer": dying}, timeout=60)
+        assert "airflow triggerer exited with code 3" in str(exc.value)
+        assert "cannot reach the metadata DB" in str(exc.value)
+        dying.wait()
+        with pytest.raises(TimeoutError, match="did not report healthy within 1s"):
+            deployment._wait_healthy({"scheduler": alive}, timeout=1)
+    finally:
+        alive.kill()
+        alive.wait()
