@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _ratio(x: float | None) -> str:
+    return f"{x:7.2f}" if x is not None else f"{'-':>7}"
+
+
 def write_table(table: list[dict], path: Path, label: str = "variant", width: int = 28) -> None:
     """Print the rows as a Markdown table (size, ``label`` = the variant, wall s, rows/s, peak RSS, x floor) and
     save them to ``path`` as JSON."""
@@ -180,7 +184,7 @@ def write_table(table: list[dict], path: Path, label: str = "variant", width: in
     print(f"|{'-' * 13}|{'-' * (width + 2)}|{'-' * 9}|{'-' * 13}|{'-' * 13}|{'-' * 9}|")
     for r in table:
         print(f"| {r['size']:>11,} | {r['variant']:{width}} | {r['seconds']:7.1f} | {r['rows_per_s']:>11,.0f} | "
-              f"{r['peak_rss_mb']:>11,.0f} | {r['x_floor']:7.2f} |")  # fmt: skip
+              f"{r['peak_rss_mb']:>11,.0f} | {_ratio(r['x_floor'])} |")  # fmt: skip
     path.write_text(json.dumps(table, indent=2))
 
 

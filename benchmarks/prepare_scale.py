@@ -55,10 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10000000", help="comma-separated row counts (10M, 50M, 200M in the docs)")
     ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "pz-bench-prepare"))
     ap.add_argument("--spark-max", type=int, default=0, help="also run Spark local mode up to this many rows")
+    ap.add_argument("--engines", default="floor,single,spark", help="which of floor, single, spark to run (spark "
+                    "only up to --spark-max); x floor is shown when the floor ran in the same invocation")  # fmt: skip
     ap.add_argument("--spark-master", default="local[2]")
     ap.add_argument("--spark-memory", default="4g", help="driver memory of local mode, where the driver runs the "
                     "tasks too (the tests' 1g is too small for a 10M-row file)")  # fmt: skip
     args = ap.parse_args(argv)
+    engines = set(args.engines.split(","))
+    if unknown := sorted(engines - {"floor", "single", "spark"}):
+        ap.error(f"--engines: unknown {', '.join(unknown)}; choose from floor, single, spark")
     data_dir = Path(args.data_dir)
     table = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -75,20 +80,22 @@ def main(argv: list[str] | None = None) -> int:
             ("arrow floor (read+write)", ARROW_FLOOR, (str(folder / "interactions.csv"), str(out / "floor.csv"))),
             ("single machine", PREPARE, (cfg, str(out / "single"))),
         ]
-        if size <= args.spark_max:
+        variants = [v for v, engine in zip(variants, ("floor", "single"), strict=True) if engine in engines]
+        if size <= args.spark_max and "spark" in engines:
             spark_args = (cfg, str(out / "spark"), args.spark_master, args.spark_memory)
             variants.append((f"spark {args.spark_master}", SPARK, spark_args))
         floor = None
         for name, code, a in variants:
             r = run_child_rusage(code, *a)
             rss = max(r["peak_rss_mb"], r.get("jvm_peak_rss_mb", 0))
-            floor = r["seconds"] if floor is None else floor
+            floor = r["seconds"] if code is ARROW_FLOOR else floor
+            x_floor = r["seconds"] / floor if floor else None
             row = {"size": size, "variant": name, "seconds": r["seconds"], "rows_per_s": size / r["seconds"],
-                   "peak_rss_mb": rss, "x_floor": r["seconds"] / floor, "startup_s": r["startup"],
+                   "peak_rss_mb": rss, "x_floor": x_floor, "startup_s": r["startup"],
                    "rows_out": r["rows_out"], "dropped": r.get("dropped")}  # fmt: skip
             table.append(row)
             print(f"  {name:26s} {r['seconds']:8.1f}s {row['rows_per_s']:>12,.0f} rows/s  peak RSS {rss:7.0f} MB  "
-                  f"x floor {row['x_floor']:4.2f}  out {r['rows_out']:,} dropped {r.get('dropped')}",
+                  f"x floor {x_floor or float('nan'):4.2f}  out {r['rows_out']:,} dropped {r.get('dropped')}",
                   flush=True)  # fmt: skip
         for f in [*out.rglob("*.csv"), *out.rglob("*.parquet")]:
             f.unlink()
