@@ -52,7 +52,7 @@ from personalize_ops.transform.reader import (
     iter_source,
     source_bytes,
 )
-from personalize_ops.transform.spill import DistinctCounter, DuplicateFinder, Spool, parts_for, remove
+from personalize_ops.transform.spill import DistinctCounter, DuplicateFinder, Serial, Spool, parts_for, remove
 from personalize_ops.transform.writer import CsvSink
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,12 @@ class _Stats:
     @property
     def repeat_users(self) -> int:
         return self.counts("USER_ID")[1] if self.kind == "interactions" else 0
+
+
+def _spill(dedupe: DuplicateFinder, spool: Spool, t: pa.Table, hashes: dict, columns: list[str], meta: dict) -> None:
+    """First pass, in the background: the rows' hashes to the duplicate finder, the mapped chunk to the spool."""
+    dedupe.add(row_hash(t.select(columns), hashes))
+    spool.write(t, meta)
 
 
 def _examples(t: pa.Table, mask: pa.Array, columns: list[str], display: Display | None) -> list[dict]:
@@ -471,7 +477,8 @@ def prepare_dataset(
         dedupe, stats, spool = DuplicateFinder(spill_dir, parts), _Stats(kind, spill_dir, parts), Spool(spill_dir)
         hashed = [c for c in ("USER_ID", "ITEM_ID") if c in sink.columns]
         needed = None if ds.transform else _needed_columns(ds)
-        with Prefetch(iter_source(ds.source, block_bytes, needed, s3_options)) as chunks:
+        background = Serial()
+        with background, Prefetch(iter_source(ds.source, block_bytes, needed, s3_options)) as chunks:
             for part in chunks:
                 batch = part.batch
                 rows_in += batch.num_rows + len(part.rejects)
@@ -508,12 +515,13 @@ def prepare_dataset(
                     for reason, n in qcounts.items():
                         dropped[f"quarantine:{reason}"] = dropped.get(f"quarantine:{reason}", 0) + n
                 hashes = {c: column_hash(t[c]) for c in hashed}
-                dedupe.add(row_hash(t.select(sink.columns), hashes))
                 for c, h in hashes.items():
                     t = t.append_column(_HASH + c, pa.array(h, pa.uint64()))
-                spool.write(t, {"where": where, "qcounts": qcounts})
+                background.submit(_spill, dedupe, spool, t, hashes, sink.columns, {"where": where, "qcounts": qcounts})
+            background.drain()
         dedupe.finish()
-        with Prefetch(iter(spool), depth=2) as spooled:  # second pass: without duplicates, validate and write
+        background = Serial()
+        with background, Prefetch(iter(spool), depth=2) as spooled:  # second pass: without duplicates, validate, write
             for t, meta in spooled:
                 keep = dedupe.keep(t.num_rows)
                 if keep is not None:
@@ -526,8 +534,9 @@ def prepare_dataset(
                     validator.chunk(t, meta["where"])
                 else:
                     validator.chunk_stats(t, meta["where"], rules, fail_rules, counts)
-                stats.update(t, hashes)
+                background.submit(stats.update, t, hashes)
                 sink.write(t)
+            background.drain()
 
         def totals() -> dict:
             sink.flush()  # the chunk-statistics suite above runs while the writer drains

@@ -19,7 +19,9 @@ Results are exact up to 64-bit hash collisions (see ``dedupe``).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,7 @@ import pyarrow as pa
 PART_ROWS = 1 << 22  # target rows per partition: 4M rows -> 64 MB of (hash, position) pairs
 BUFFER_ROWS = 1 << 20  # pending hashes per spill before they are written out
 MAX_PARTS = 1024
+SEGMENT_BYTES = 256 << 20  # spool segment size: read segments are removed one by one
 
 
 def parts_for(est_rows: int) -> int:
@@ -84,14 +87,61 @@ class HashPartitions:
                 vals.tofile(f)
             self.bytes += vals.nbytes
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """(keys, payload) of each non-empty partition, one at a time."""
+    def _load(self, p: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """Partition ``p``'s (keys, payload), its files removed once read (None: empty partition)."""
+        path = self._path(p, "k")
+        if not path.exists():
+            return None
+        keys = np.fromfile(path, np.uint64)
+        path.unlink()
+        vals = None
+        if self.payload:
+            vals = np.fromfile(self._path(p, "v"), np.int64)
+            self._path(p, "v").unlink()
+        return keys, vals
+
+    def map(self, fn: Callable[[np.ndarray, np.ndarray | None], object], workers: int = 2) -> Iterator:
+        """``fn(keys, payload)`` of each non-empty partition, in partition order, computed by ``workers`` threads
+        (numpy's sorts release the GIL) with at most ``workers`` partitions in memory. The partitions are read
+        once: their files are removed as they are loaded."""
         self.flush()
-        for p in range(self.parts):
-            path = self._path(p, "k")
-            if path.exists():
-                vals = np.fromfile(self._path(p, "v"), np.int64) if self.payload else None
-                yield np.fromfile(path, np.uint64), vals
+
+        def run(p: int):
+            loaded = self._load(p)
+            return None if loaded is None else fn(*loaded)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prepare-partition") as pool:
+            pending: deque[Future] = deque()
+            for p in range(self.parts):
+                pending.append(pool.submit(run, p))
+                if len(pending) >= workers:
+                    if (out := pending.popleft().result()) is not None:
+                        yield out
+            while pending:
+                if (out := pending.popleft().result()) is not None:
+                    yield out
+
+
+def _later_occurrences(keys: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Positions of the rows whose hash occurs at an earlier position of the partition (keys in row order)."""
+    s = np.sort(keys)
+    repeated = s[1:][s[1:] == s[:-1]]
+    if not len(repeated):
+        return repeated.astype(np.int64)
+    repeated = repeated[np.concatenate(([True], repeated[1:] != repeated[:-1]))]  # sorted, unique
+    at = np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)
+    idx = np.flatnonzero(repeated[at] == keys)  # rows of repeated hashes, in row order
+    order = idx[np.argsort(keys[idx], kind="stable")]
+    k = keys[order]
+    return pos[order[1:][k[1:] == k[:-1]]]
+
+
+def _distinct_and_repeated(keys: np.ndarray, _: None) -> tuple[int, int]:
+    s = np.sort(keys)
+    first = np.ones(len(s), bool)
+    first[1:] = s[1:] != s[:-1]
+    starts = np.flatnonzero(first)
+    return len(starts), int((np.diff(np.append(starts, len(s))) > 1).sum())
 
 
 class DuplicateFinder:
@@ -111,18 +161,7 @@ class DuplicateFinder:
 
     def finish(self) -> None:
         self.bitmap = np.zeros((self.rows + 7) // 8, np.uint8)
-        for keys, pos in self.spill:
-            s = np.sort(keys)
-            repeated = s[1:][s[1:] == s[:-1]]
-            if not len(repeated):
-                continue
-            idx = np.flatnonzero(np.isin(keys, repeated))  # rows of repeated hashes, in row order
-            order = idx[np.argsort(keys[idx], kind="stable")]
-            k = keys[order]
-            later = np.ones(len(k), bool)
-            later[0] = False
-            later[1:] = k[1:] == k[:-1]
-            dup = pos[order[later]]
+        for dup in self.spill.map(_later_occurrences):
             np.bitwise_or.at(self.bitmap, dup >> 3, np.left_shift(1, dup & 7).astype(np.uint8))
             self.duplicates += len(dup)
 
@@ -153,19 +192,17 @@ class DistinctCounter:
     def counts(self) -> tuple[int, int]:
         """(distinct values, values seen two or more times)."""
         distinct = repeated = 0
-        for keys, _ in self.spill:
-            s = np.sort(keys)
-            first = np.ones(len(s), bool)
-            first[1:] = s[1:] != s[:-1]
-            starts = np.flatnonzero(first)
-            distinct += len(starts)
-            repeated += int((np.diff(np.append(starts, len(s))) > 1).sum())
+        for d, r in self.spill.map(_distinct_and_repeated):
+            distinct += d
+            repeated += r
         return distinct, repeated
 
 
 class Spool:
-    """Mapped chunks kept on local disk (Arrow IPC) and read back in order, one at a time. Each chunk
-    carries a small ``meta`` dict (kept in memory)."""
+    """Mapped chunks kept on local disk (Arrow IPC) and read back once, in order, one at a time. Each chunk
+    carries a small ``meta`` dict (kept in memory). The chunks go to segment files of about ``SEGMENT_BYTES``,
+    each removed as soon as it has been read: what is still unread stays on disk, and a segment removed while
+    still in the page cache is never written to the disk at all."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -175,15 +212,17 @@ class Spool:
         self._writer = None
         self._sink = None
         self._schema = None
+        self._bytes = 0
 
     def write(self, t: pa.Table, meta: dict) -> None:
-        if self._writer is None or t.schema != self._schema:  # a new segment when the schema changes
+        if self._writer is None or t.schema != self._schema or self._bytes >= SEGMENT_BYTES:
             self._close_writer()
             path = self.folder / f"spool.{len(self.segments):04d}.arrow"
             self.segments.append(path)
             self._sink = pa.OSFile(str(path), "wb")
             self._writer = pa.ipc.new_stream(self._sink, t.schema)
-            self._schema = t.schema
+            self._schema, self._bytes = t.schema, 0
+        self._bytes += t.nbytes
         if t.num_rows:
             self._writer.write_batch(t.combine_chunks().to_batches()[0])
         self.meta.append({**meta, "rows": t.num_rows, "segment": len(self.segments) - 1})
@@ -203,6 +242,7 @@ class Spool:
                 if meta["segment"] != segment:
                     if source is not None:
                         source.close()
+                        self.segments[segment].unlink()
                     segment = meta["segment"]
                     source = pa.OSFile(str(self.segments[segment]), "rb")
                     reader = pa.ipc.open_stream(source)
@@ -213,6 +253,36 @@ class Spool:
         finally:
             if source is not None:
                 source.close()
+                self.segments[segment].unlink(missing_ok=True)
+
+
+class Serial:
+    """Runs calls one after another in one background thread, in the order submitted, at most ``depth`` waiting:
+    the spill and spool writes (numpy and Arrow release the GIL) overlap with mapping and validating the next
+    chunk on a second core. Objects a call touches belong to that thread until ``drain``; an error in a call is
+    raised by the next ``submit`` or ``drain``. Use as a context manager: leaving the block cancels what waits
+    and joins the thread."""
+
+    def __init__(self, depth: int = 1):
+        self.depth = depth
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-spill")
+        self._pending: deque[Future] = deque()
+
+    def __enter__(self) -> Serial:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn: Callable, *args) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self.depth:
+            self._pending.popleft().result()
+
+    def drain(self) -> None:
+        """Wait for every submitted call; re-raise the first error."""
+        while self._pending:
+            self._pending.popleft().result()
 
 
 def remove(folder: Path) -> None:
