@@ -31,10 +31,12 @@ _MULT = _mix(np.arange(1, 4097, dtype=np.uint64)) | np.uint64(1)  # odd multipli
 def _string_hash(arr: pa.Array, dictionary: bool = False) -> np.ndarray:
     """Vectorized hash of every string: sum(byte * odd_multiplier[position]) mod 2^64, mixed with the
     length (no per-value Python, no dictionary). Different strings collide with probability ~2^-64."""
-    arr = pc.cast(arr, pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
+    if not len(arr):
+        return np.zeros(0, np.uint64)
     _, offs_buf, data_buf = arr.buffers()
-    offs = np.frombuffer(offs_buf, np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    lens = np.diff(offs).astype(np.int64)
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offs = np.frombuffer(offs_buf, width)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
+    lens = np.diff(offs)
     start, end = int(offs[0]), int(offs[-1])
     data = np.frombuffer(data_buf, np.uint8)[start:end] if data_buf is not None else np.zeros(0, np.uint8)
     with np.errstate(over="ignore"):

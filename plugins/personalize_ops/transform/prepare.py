@@ -85,7 +85,6 @@ class PreparedDataset:
         return asdict(self)
 
 
-_HASH = "__hash_"  # spooled helper columns: the USER_ID / ITEM_ID hashes computed for the row hash
 
 
 class _Stats:
@@ -98,9 +97,10 @@ class _Stats:
         self.tmin = self.tmax = None
         self._counts: dict[str, tuple[int, int]] = {}
 
-    def update(self, t: pa.Table, hashes: dict[str, np.ndarray]) -> None:
-        for c, h in hashes.items():
-            self.ids[c].add(h)
+    def update(self, t: pa.Table) -> None:
+        for c, ids in self.ids.items():
+            if c in t.column_names:
+                ids.add(column_hash(t[c]))
         ts = "TIMESTAMP" if "TIMESTAMP" in t.column_names else "CREATION_TIMESTAMP"
         if ts in t.column_names and t.num_rows:
             mm = pc.min_max(t[ts]).as_py()
@@ -119,9 +119,9 @@ class _Stats:
         return self.counts("USER_ID")[1] if self.kind == "interactions" else 0
 
 
-def _spill(dedupe: DuplicateFinder, spool: Spool, t: pa.Table, hashes: dict, columns: list[str], meta: dict) -> None:
+def _spill(dedupe: DuplicateFinder, spool: Spool, t: pa.Table, columns: list[str], meta: dict) -> None:
     """First pass, in the background: the rows' hashes to the duplicate finder, the mapped chunk to the spool."""
-    dedupe.add(row_hash(t.select(columns), hashes))
+    dedupe.add(row_hash(t.select(columns)))
     spool.write(t, meta)
 
 
@@ -475,7 +475,6 @@ def prepare_dataset(
         est_rows = (1 << 30) if ds.source.is_s3 else source_bytes(ds.source, s3_options) // 16  # generous upper bound
         parts = parts_for(est_rows)
         dedupe, stats, spool = DuplicateFinder(spill_dir, parts), _Stats(kind, spill_dir, parts), Spool(spill_dir)
-        hashed = [c for c in ("USER_ID", "ITEM_ID") if c in sink.columns]
         needed = None if ds.transform else _needed_columns(ds)
         background = Serial()
         with background, Prefetch(iter_source(ds.source, block_bytes, needed, s3_options)) as chunks:
@@ -514,10 +513,7 @@ def prepare_dataset(
                     quarantine.rows(q)
                     for reason, n in qcounts.items():
                         dropped[f"quarantine:{reason}"] = dropped.get(f"quarantine:{reason}", 0) + n
-                hashes = {c: column_hash(t[c]) for c in hashed}
-                for c, h in hashes.items():
-                    t = t.append_column(_HASH + c, pa.array(h, pa.uint64()))
-                background.submit(_spill, dedupe, spool, t, hashes, sink.columns, {"where": where, "qcounts": qcounts})
+                background.submit(_spill, dedupe, spool, t, sink.columns, {"where": where, "qcounts": qcounts})
             background.drain()
         dedupe.finish()
         background = Serial()
@@ -527,14 +523,12 @@ def prepare_dataset(
                 if keep is not None:
                     dropped["duplicate"] = dropped.get("duplicate", 0) + int((~keep).sum())
                     t = t.filter(pa.array(keep))
-                hashes = {c: t[_HASH + c].to_numpy() for c in hashed}
-                t = t.drop_columns([_HASH + c for c in hashed])
                 counts = validator.checks.add(t, meta["qcounts"])
                 if ds.quality.gx_mode == "rows":
                     validator.chunk(t, meta["where"])
                 else:
                     validator.chunk_stats(t, meta["where"], rules, fail_rules, counts)
-                background.submit(stats.update, t, hashes)
+                background.submit(stats.update, t)
                 sink.write(t)
             background.drain()
 
