@@ -9,7 +9,6 @@ import threading
 import numpy as np
 import pyarrow as pa
 import pytest
-
 from personalize_ops.transform import spill
 
 
