@@ -85,8 +85,6 @@ class PreparedDataset:
         return asdict(self)
 
 
-
-
 class _Stats:
     """Aggregates over chunks: distinct users/items, users with 2+ interactions (spilled, see ``spill``),
     time range."""
@@ -476,8 +474,7 @@ def prepare_dataset(
         parts = parts_for(est_rows)
         dedupe, stats, spool = DuplicateFinder(spill_dir, parts), _Stats(kind, spill_dir, parts), Spool(spill_dir)
         needed = None if ds.transform else _needed_columns(ds)
-        background = Serial()
-        with background, Prefetch(iter_source(ds.source, block_bytes, needed, s3_options)) as chunks:
+        with Serial() as background, Prefetch(iter_source(ds.source, block_bytes, needed, s3_options)) as chunks:
             for part in chunks:
                 batch = part.batch
                 rows_in += batch.num_rows + len(part.rejects)
@@ -516,8 +513,8 @@ def prepare_dataset(
                 background.submit(_spill, dedupe, spool, t, sink.columns, {"where": where, "qcounts": qcounts})
             background.drain()
         dedupe.finish()
-        background = Serial()
-        with background, Prefetch(iter(spool), depth=2) as spooled:  # second pass: without duplicates, validate, write
+        # second pass: without duplicates, validate, write
+        with Serial() as background, Prefetch(iter(spool), depth=2) as spooled:
             for t, meta in spooled:
                 keep = dedupe.keep(t.num_rows)
                 if keep is not None:

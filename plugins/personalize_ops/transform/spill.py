@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from personalize_ops.transform.dedupe import sorted_unique
+
 PART_ROWS = 1 << 22  # target rows per partition: 4M rows -> 64 MB of (hash, position) pairs
 BUFFER_ROWS = 1 << 20  # pending hashes per spill before they are written out
 MAX_PARTS = 1024
@@ -125,10 +127,9 @@ class HashPartitions:
 def _later_occurrences(keys: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Positions of the rows whose hash occurs at an earlier position of the partition (keys in row order)."""
     s = np.sort(keys)
-    repeated = s[1:][s[1:] == s[:-1]]
+    repeated = sorted_unique(s[1:][s[1:] == s[:-1]])
     if not len(repeated):
-        return repeated.astype(np.int64)
-    repeated = repeated[np.concatenate(([True], repeated[1:] != repeated[:-1]))]  # sorted, unique
+        return np.zeros(0, np.int64)
     at = np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)
     idx = np.flatnonzero(repeated[at] == keys)  # rows of repeated hashes, in row order
     order = idx[np.argsort(keys[idx], kind="stable")]
@@ -137,11 +138,8 @@ def _later_occurrences(keys: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 
 def _distinct_and_repeated(keys: np.ndarray, _: None) -> tuple[int, int]:
-    s = np.sort(keys)
-    first = np.ones(len(s), bool)
-    first[1:] = s[1:] != s[:-1]
-    starts = np.flatnonzero(first)
-    return len(starts), int((np.diff(np.append(starts, len(s))) > 1).sum())
+    values, counts = sorted_unique(keys, counts=True)
+    return len(values), int((counts > 1).sum())
 
 
 class DuplicateFinder:
