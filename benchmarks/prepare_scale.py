@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,12 +34,15 @@ from personalize_ops.config import load_config
 from personalize_ops.transform.spark.session import local_session
 # Spark's own default of 200 shuffle partitions (AQE coalesces small ones), as in the spark-submit job; the tests'
 # session uses 4, which at 10M+ rows leaves partitions of millions of rows to sort and spill
-spark = local_session(sys.argv[3], conf={"spark.driver.memory": sys.argv[4], "spark.sql.shuffle.partitions": "200"})
+# spark.rdd.compress: the DISK_ONLY copies of the parsed and deduplicated rows compressed (LZ4), as the shuffle files
+# are by default; uncompressed, they and the shuffle files need several times the input in local disk
+spark = local_session(sys.argv[3], conf={"spark.driver.memory": sys.argv[4], "spark.sql.shuffle.partitions": "200",
+                                         "spark.rdd.compress": "true"})
 startup = time.time() - t0
 from personalize_ops.transform.spark.prepare import prepare_dataset_spark
 cfg = load_config(sys.argv[1])
 t = time.time()
-r = prepare_dataset_spark(spark, cfg, "interactions", sys.argv[2])
+r = prepare_dataset_spark(spark, cfg, "interactions", sys.argv[2], merge=False)  # part files, as written to S3
 secs = time.time() - t
 jvm_process = spark.sparkContext._gateway.proc
 spark.stop()
@@ -48,6 +52,13 @@ jvm = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"seconds": secs, "startup": startup, "rows": r.rows_in, "rows_out": r.rows_out,
                   "dropped": r.dropped, "jvm_peak_rss_mb": jvm}))
 """
+
+
+def _remove_outputs(out: Path) -> None:
+    for f in [*out.rglob("*.csv"), *out.rglob("*.parquet")]:
+        f.unlink()
+    for parts in out.rglob("*.parts"):
+        shutil.rmtree(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:26s} {r['seconds']:8.1f}s {row['rows_per_s']:>12,.0f} rows/s  peak RSS {rss:7.0f} MB  "
                   f"x floor {x_floor or float('nan'):4.2f}  out {r['rows_out']:,} dropped {r.get('dropped')}",
                   flush=True)  # fmt: skip
-        for f in [*out.rglob("*.csv"), *out.rglob("*.parquet")]:
-            f.unlink()
+            _remove_outputs(out)  # before the next variant: at 200M rows each output is about 14 GB
     write_table(table, data_dir / "scale.json", label="engine", width=26)
     return 0
 

@@ -199,16 +199,20 @@ def _finish(spark, F, Window, records, cfg, ds, kind, out, avro, rules, display,
 
     offset = F.element_at(F.array(*[F.lit(o) for o in offsets]), F.col("__file") + 1)
     rows = records.filter(F.col("__kind") == "row").withColumn(ROW, F.col(ROW) + offset)
-    quarantined = rows.filter(F.col("__reason").isNotNull())
-    for r in quarantined.groupBy("__reason").count().collect():
-        dropped[f"quarantine:{r['__reason']}"] = dropped.get(f"quarantine:{r['__reason']}", 0) + r["count"]
-    _write_quarantine(out, kind, fields, side, reject, quarantined, F)
+    n_kept = 0  # rows neither dropped nor quarantined, before duplicates (the null reason): one scan, no shuffle
+    for r in rows.groupBy("__reason").count().collect():
+        if r["__reason"] is None:
+            n_kept = r["count"]
+        else:
+            dropped[f"quarantine:{r['__reason']}"] = dropped.get(f"quarantine:{r['__reason']}", 0) + r["count"]
+    _write_quarantine(out, kind, fields, side, reject, rows.filter(F.col("__reason").isNotNull()), F)
 
     first = Window.partitionBy("__h").orderBy(*ORDER)
     kept = rows.filter(F.col("__reason").isNull()).withColumn("__n", F.row_number().over(first))
     final = _kept_on_disk(kept.filter(F.col("__n") == 1).drop("__n"))
     try:
-        n_kept, n_final = kept.count(), final.count()
+        n_final = final.count()
+        records.unpersist()  # every later step reads ``final``: the parsed rows' local copy is not needed any more
         if n_kept > n_final:
             dropped["duplicate"] = n_kept - n_final
         validator = _Validator(kind, ds, avro, out, rules, display, spark=True)
