@@ -1,7 +1,7 @@
 """Scale benchmark of the prepare stage: single-machine engine vs Spark local mode vs the I/O floor.
 
     .venv/bin/python -m benchmarks.prepare_scale --sizes 10000000
-    .venv/bin/python -m benchmarks.prepare_scale --sizes 10000000,50000000,200000000 --spark-max 50000000
+    .venv/bin/python -m benchmarks.prepare_scale --sizes 10000000,50000000,200000000 --spark-max 200000000
 
 For each size (interactions rows of the synthetic sample, generated once into --data-dir) it runs, each in a
 fresh subprocess (peak RSS of the process tree's largest member from wait4, wall time measured inside the
@@ -10,7 +10,8 @@ starts from a large parent's RSS):
   arrow floor       pyarrow streaming CSV read + CSV write of the same file, nothing else
   single machine    prepare_dataset (engine: single, gx_mode stats), spill files in the output folder
   spark local[N]    the Spark engine's job in local mode (only up to --spark-max rows; the JVM's own peak RSS
-                    is reported, it is the child of the measured Python process)
+                    is reported, it is the child of the measured Python process); CSV part files as on S3,
+                    disk-persisted blocks compressed. At 200M rows it needs about 60 GB of free local disk
 Prints a Markdown table: wall seconds, rows/s, peak RSS, x floor. Results also go to --data-dir/scale.json.
 Run it niced on a shared machine: ``nice -n 10 .venv/bin/python -m benchmarks.prepare_scale ...``.
 """
