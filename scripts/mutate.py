@@ -83,6 +83,12 @@ GUARDS = (
         0.9,
     ),
     Guard(
+        "duplicate removal",
+        "transform/spill.py",
+        ("tests/personalize_ops/transform/test_spill.py",),
+        0.9,
+    ),
+    Guard(
         "training adoption",
         "operators/solution_version.py",
         (

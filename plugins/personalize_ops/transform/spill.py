@@ -51,7 +51,6 @@ class HashPartitions:
         self.keys: list[np.ndarray] = []
         self.vals: list[np.ndarray] = []
         self.pending = 0
-        self.bytes = 0
 
     def _path(self, p: int, what: str) -> Path:
         return self.folder / f"{self.name}.{p:04d}.{what}"
@@ -83,11 +82,9 @@ class HashPartitions:
     def _write(self, p: int, keys: np.ndarray, vals: np.ndarray | None) -> None:
         with open(self._path(p, "k"), "ab") as f:
             keys.tofile(f)
-        self.bytes += keys.nbytes
         if vals is not None:
             with open(self._path(p, "v"), "ab") as f:
                 vals.tofile(f)
-            self.bytes += vals.nbytes
 
     def _load(self, p: int) -> tuple[np.ndarray, np.ndarray | None] | None:
         """Partition ``p``'s (keys, payload), its files removed once read (None: empty partition)."""
@@ -96,10 +93,11 @@ class HashPartitions:
             return None
         keys = np.fromfile(path, np.uint64)
         path.unlink()
-        vals = None
-        if self.payload:
-            vals = np.fromfile(self._path(p, "v"), np.int64)
-            self._path(p, "v").unlink()
+        if not self.payload:
+            return keys, None
+        path = self._path(p, "v")
+        vals = np.fromfile(path, np.int64)
+        path.unlink()
         return keys, vals
 
     def map(self, fn: Callable[[np.ndarray, np.ndarray | None], object], workers: int = 2) -> Iterator:
