@@ -246,16 +246,14 @@ def test_leaving_a_serial_block_cancels_waiting_calls_and_joins_the_running_one(
         release.wait(30)
         done.append("first")
 
-    timer = threading.Timer(0.5, release.set)
     with pytest.raises(RuntimeError, match="stop"), spill.Serial(depth=3) as serial:
         serial.submit(first)
         serial.submit(done.append, "second")
         serial.submit(done.append, "third")
+        serial._pending[-1].add_done_callback(lambda _: release.set())  # once cancelled, the first call may end
         started.wait(30)
-        timer.start()  # the first call ends only after the block has been left
         raise RuntimeError("stop")
     assert done == ["first"], "the waiting calls were cancelled, the running one was waited for"
-    timer.join()
     assert not [t for t in threading.enumerate() if t.name.startswith("prepare-spill")]
 
 
