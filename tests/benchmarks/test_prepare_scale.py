@@ -21,7 +21,7 @@ def test_floor_and_single_engine_rows_add_up_and_outputs_are_removed(tmp_path, c
     assert 0 < floor["peak_rss_mb"] and 0 < single["peak_rss_mb"]
     out = tmp_path / f"n{ROWS}" / "out"
     left = [p for p in out.rglob("*") if p.is_file() and (p.suffix in (".csv", ".parquet") or ".parts" in str(p))]
-    assert left == []  # each engine's output is removed before the next runs (about 14 GB each at 200M rows)
+    assert left == []  # no engine's output is left behind (about 14 GB each at 200M rows)
     table = capsys.readouterr().out
     assert "| single machine" in table and "| arrow floor (read+write)" in table
 

@@ -125,7 +125,8 @@ def test_parts_for_gives_a_power_of_two_of_about_part_rows_each_up_to_the_cap():
     assert [spill.parts_for(k * spill.PART_ROWS) for k in (2, 3, 4, 5, 8, 9)] == [2, 4, 4, 8, 8, 16]
     for k in range(1, 3 * spill.MAX_PARTS, 37):
         p = spill.parts_for(k * spill.PART_ROWS)
-        assert p & (p - 1) == 0 and p == min(spill.MAX_PARTS, 1 << (k - 1).bit_length())
+        assert p & (p - 1) == 0, "a power of two: partitions are picked by the top bits of the hash"
+        assert p == spill.MAX_PARTS or k <= p < 2 * k, "the smallest power of two with at most PART_ROWS each"
     assert spill.parts_for(10**15) == spill.MAX_PARTS
 
 
