@@ -20,6 +20,8 @@ HEADER = ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"]
 def release_dates() -> list[tuple[str, str]]:
     """(movie id, release date like 01-Jan-1995) for the reference movies released 1922-1998 (MovieLens 100k's
     span), the year taken from the title."""
+    if not SHARED.exists():
+        pytest.skip(f"reference data folder {SHARED} is absent")
     out = []
     with open(SHARED / "ml-latest-small" / "movies.csv", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
