@@ -79,6 +79,7 @@ GUARDS = (
             "tests/personalize_ops/evaluation/test_gate_config.py",
             "tests/personalize_ops/config/test_config_reference.py",
             "tests/personalize_ops/config/test_loading.py",
+            "tests/personalize_ops/config/test_lookups.py",
         ),
         0.9,
     ),
