@@ -1,7 +1,8 @@
 """Mutation testing of the guard modules (``make mutate``): which plausible bug would no test catch?
 
-Runs mutmut (pinned in requirements-mutate.txt) over the modules that guard data and deployments, against their
-fast tests, in a throwaway copy of the repository, and prints killed / survived per module. A surviving mutant is
+Runs mutmut (pinned in requirements-mutate.txt) over the modules that guard data and deployments, each guard in a
+throwaway copy of the repository of its own and against its own fast tests only, and prints killed / survived per
+module. A surviving mutant is
 a change to the code that no test noticed. Survivors judged equivalent (they change no behaviour) are listed with
 their reason in docs/testing.md; every other survivor is printed with its diff.
 
@@ -176,10 +177,25 @@ def signature(dest: Path, mutant: str) -> str:
     return f"{func}: -{' '.join(old)} / +{' '.join(new)}"
 
 
+def run_guard(guard: Guard, max_children: int, keep: bool) -> tuple[Path, dict[str, str]]:
+    """Mutate one guard's module in a copy of its own, against that guard's tests only: mutmut runs every selected
+    test that reaches a mutated function, so in a shared run one guard's tests (prepare's, say) could kill another
+    guard's mutants and make its own tests look stronger than they are."""
+    work = Path(tempfile.mkdtemp(prefix=f"mutate-{guard.name.replace(' ', '-')}-"))
+    copy_tree(work)
+    configure(work, [guard])
+    mutmut(work, "run", "--max-children", str(max_children))
+    status = dict(re.findall(r"^\s*(\S+): (\S.*?)\s*$", mutmut(work, "results", "--all", "true"), re.M))
+    if status and set(status.values()) == {"not checked"}:
+        raise SystemExit(f"{guard.name}: mutmut checked no mutant: its clean run of the guard's tests failed; run "
+                         f"them in {work / 'mutants'} to see why (add --keep to keep the copy)")  # fmt: skip
+    return work, status
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", help="only these guards (by name); default all")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary copy and print its path")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copies and print their paths")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     guards = [g for g in GUARDS if not args.module or g.name in args.module]
@@ -188,49 +204,66 @@ def main() -> int:
     missing = [t for g in guards for t in g.tests if not (ROOT / t).exists()]
     if missing:
         parser.error(f"test paths missing: {', '.join(missing)}")
-    work = Path(tempfile.mkdtemp(prefix="mutate-"))
-    try:
-        copy_tree(work)
-        configure(work, guards)
-        mutmut(work, "run", "--max-children", str(args.max_children))
-        status = dict(re.findall(r"^\s*(\S+): (\S.*?)\s*$", mutmut(work, "results", "--all", "true"), re.M))
-        if status and set(status.values()) == {"not checked"}:
-            raise SystemExit(f"mutmut checked no mutant: its clean run of the guards' tests failed; run them in "
-                             f"{work / 'mutants'} to see why (add --keep to keep the copy)")  # fmt: skip
-        return report(work, guards, status, equivalents())
-    finally:
+    known, results = equivalents(), []
+    for guard in guards:
+        try:
+            work, status = run_guard(guard, args.max_children, args.keep)
+        except BaseException:  # interrupted or failed: the guards done so far still get their table
+            if results:
+                report(results)
+            raise
+        results.append(tally(work, guard, status, known))
         if args.keep:
-            print(f"kept: {work}")
+            print(f"kept: {work}", flush=True)
         else:
             shutil.rmtree(work, ignore_errors=True)
+    return report(results)
 
 
-def report(work: Path, guards: list[Guard], status: dict[str, str], known: set[str]) -> int:
-    rows, failed, survivors = [], False, []
-    for g in guards:
-        module = f"{PACKAGE}." + g.source.removesuffix(".py").replace("/", ".") + "."
-        mine = {m: s for m, s in status.items() if m.startswith(module)}
-        killed = sum(s in ("killed", "timeout") for s in mine.values())
-        alive = [m for m, s in mine.items() if s == "survived"]
-        sigs = [signature(work, m) for m in alive]
-        equivalent = sum(s in known for s in sigs)
-        other = len(mine) - killed - len(alive)  # no tests, suspicious, ...: not killed, so they count against
-        judged = len(mine) - equivalent
-        share = killed / judged if judged else 1.0
-        ok = bool(mine) and share >= g.target  # no mutant at all means the guard was not tested: a miss
-        failed |= not ok
-        rows.append((g.name, g.source, len(mine), killed, len(alive) - equivalent, equivalent, other,
-                     f"{share:.1%}", f">= {g.target:.0%}", "ok" if ok else "MISSED"))  # fmt: skip
-        survivors += [s for s in sigs if s not in known]
+@dataclass(frozen=True)
+class Tally:
+    guard: Guard
+    mutants: int
+    killed: int
+    survived: int  # not listed as equivalent
+    equivalent: int
+    other: int  # no tests, suspicious, ...: not killed, so they count against the guard
+    survivors: tuple[str, ...]
+
+    @property
+    def share(self) -> float:
+        judged = self.mutants - self.equivalent
+        return self.killed / judged if judged else 1.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.mutants) and self.share >= self.guard.target  # no mutant at all: the guard was not tested
+
+
+def tally(work: Path, guard: Guard, status: dict[str, str], known: set[str]) -> Tally:
+    module = f"{PACKAGE}." + guard.source.removesuffix(".py").replace("/", ".") + "."
+    mine = {m: s for m, s in status.items() if m.startswith(module)}
+    killed = sum(s in ("killed", "timeout") for s in mine.values())
+    sigs = [signature(work, m) for m, s in mine.items() if s == "survived"]
+    equivalent = sum(s in known for s in sigs)
+    return Tally(guard, len(mine), killed, len(sigs) - equivalent, equivalent, len(mine) - killed - len(sigs),
+                 tuple(s for s in sigs if s not in known))  # fmt: skip
+
+
+def report(results: list[Tally]) -> int:
+    """The table (and every survivor not listed as equivalent); 1 when a guard missed its target."""
+    rows = [(t.guard.name, t.guard.source, t.mutants, t.killed, t.survived, t.equivalent, t.other, f"{t.share:.1%}",
+             f">= {t.guard.target:.0%}", "ok" if t.ok else "MISSED") for t in results]  # fmt: skip
     header = ("guard", "module", "mutants", "killed", "survived", "equivalent", "other", "killed %", "target", "")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+    survivors = [s for t in results for s in t.survivors]
     if survivors:
         print("\nSurvivors (no test failed; add a test, or list the line in docs/testing.md if equivalent):")
         for s in survivors:
             print(f"  {s}")
-    return 1 if failed else 0
+    return 0 if results and all(t.ok for t in results) else 1
 
 
 if __name__ == "__main__":

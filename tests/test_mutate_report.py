@@ -23,15 +23,49 @@ def _status(killed: int, other: int) -> dict[str, str]:
     return status
 
 
-def test_a_guard_without_mutants_is_a_miss(tmp_path, capsys):
-    assert mutate.report(tmp_path, [GUARD], {}, set()) == 1
+def _verdict(status: dict[str, str], guard=GUARD) -> int:
+    return mutate.report([mutate.tally(Path("unused"), guard, status, set())])  # no survivor: no diff is read
+
+
+def test_a_guard_without_mutants_is_a_miss(capsys):
+    assert _verdict({}) == 1
     assert "MISSED" in capsys.readouterr().out
 
 
-def test_the_target_counts_unreached_mutants_against_the_guard(tmp_path, capsys):
-    assert mutate.report(tmp_path, [GUARD], _status(9, 1), set()) == 0  # 90%
-    assert mutate.report(tmp_path, [GUARD], _status(8, 2), set()) == 1  # 80%: "no tests" are not killed
+def test_the_target_counts_unreached_mutants_against_the_guard(capsys):
+    assert _verdict(_status(9, 1)) == 0  # 90%
+    assert _verdict(_status(8, 2)) == 1  # 80%: "no tests" are not killed
     assert "80.0%" in capsys.readouterr().out
+
+
+def test_a_guard_counts_only_the_mutants_of_its_own_module(capsys):
+    other = {f"personalize_ops.metrics.gate.x_decide__mutmut_{i}": "no tests" for i in range(5)}
+    tally = mutate.tally(Path("unused"), GUARD, _status(9, 1) | other, set())
+    assert (tally.mutants, tally.killed, tally.other) == (10, 9, 1)
+
+
+def test_one_missed_guard_fails_the_run_and_every_guard_is_in_the_table(capsys):
+    strict = mutate.Guard("strict", "metrics/gate.py", (), 1.0)
+    gate = {f"personalize_ops.metrics.gate.x_decide__mutmut_{i}": "killed" for i in range(3)}
+    assert mutate.report([mutate.tally(Path("unused"), g, s, set())
+                          for g, s in ((GUARD, _status(9, 0)), (strict, gate))]) == 0  # fmt: skip
+    gate["personalize_ops.metrics.gate.x_decide__mutmut_9"] = "no tests"
+    assert mutate.report([mutate.tally(Path("unused"), g, s, set())
+                          for g, s in ((GUARD, _status(9, 0)), (strict, gate))]) == 1  # fmt: skip
+    out = capsys.readouterr().out
+    assert "demo " in out and "strict " in out and "75.0%" in out
+
+
+def test_each_guards_copy_runs_only_that_guards_tests_on_its_module(tmp_path):
+    """mutmut runs every selected test that reaches a mutant: a guard's copy must select its own tests only."""
+    (tmp_path / "tests" / "fixtures").mkdir(parents=True)
+    (tmp_path / "tests" / "conftest.py").write_text("pytest_plugins = []\n")
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    guard = next(g for g in mutate.GUARDS if g.name == "duplicate removal")
+    mutate.configure(tmp_path, [guard])
+    section = (tmp_path / "pyproject.toml").read_text().split("[tool.mutmut]")[1]
+    assert re.findall(r'"(tests/[^"]+)"', section) == list(guard.tests)
+    assert re.search(r"source_paths = \[(.*)\]", section).group(1) == f'"src/personalize_ops/{guard.source}"'
 
 
 def test_the_copy_finds_the_reference_data_beside_it(tmp_path):
