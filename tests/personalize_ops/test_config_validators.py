@@ -395,6 +395,21 @@ def test_accepted_when_valid(tmp_path, case):
     load_config(write(tmp_path, cfg))
 
 
+@pytest.mark.parametrize(
+    "expression",
+    ['EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")', 'exclude ItemID where interactions.EVENT_TYPE in ("*")'],
+)
+def test_an_interactions_filter_needs_no_declared_event_type(tmp_path, expression):
+    """``IN ("*")`` matches every interaction of the user whatever its type, so it is valid (and useful) for
+    interactions without an EVENT_TYPE column; the field check applies to the other datasets only."""
+    cfg = copy.deepcopy(RICH)
+    drop("datasets.interactions.fields[3]")(cfg)
+    put("filters[0].expression", expression)(cfg)
+    loaded = load_config(write(tmp_path, cfg))
+    assert [f.name for f in loaded.datasets.interactions.fields] == ["USER_ID", "ITEM_ID", "TIMESTAMP"]
+    assert loaded.filters[0].expression == expression
+
+
 def test_every_error_is_reported_at_once(tmp_path):
     """Structural and reference errors from different sections come in one ConfigError."""
     cfg = copy.deepcopy(RICH)

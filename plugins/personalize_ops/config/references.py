@@ -139,6 +139,8 @@ def _filter_fields(s: Sections) -> list[Problem]:
     found, present = [], s.datasets.present()
     for i, flt in sorted(s.lists["filters"].items.items()):
         for ds_name, fld in parse_filter_expression(flt.expression).fields:
+            # Interactions.EVENT_TYPE (the only interactions field the grammar allows) needs no declared field:
+            # IN ("*") matches every interaction of the user, whatever its type, or when there is none
             kind = None if ds_name == "Interactions" else BY_FILTER_NAME.get(ds_name)
             if kind and kind not in present:
                 found.append((("filters", i, "expression"), f"uses {ds_name}.{fld} but there is no {kind} dataset"))

@@ -111,7 +111,7 @@ def row_rules(kind: str, avro: dict, ts_fields: list[str], window: tuple[int, in
                 rn.TIMESTAMP_OUT_OF_WINDOW,
                 c,
                 "ExpectColumnValuesToBeBetween",
-                {"column": c, "max_value": hi} | ({"min_value": lo} if lo is not None else {}),
+                {"column": c, "min_value": lo, "max_value": hi},  # GX reads a None bound as none
                 window_reason(kind, c, lo, hi),
                 _between(c, lo, hi),
                 suite="source",

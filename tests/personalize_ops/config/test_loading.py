@@ -3,7 +3,9 @@ messages, and key paths as people write them."""
 
 from __future__ import annotations
 
+import codecs
 import copy
+import locale
 
 import pytest
 import yaml
@@ -149,3 +151,26 @@ def test_datasets_can_be_given_as_validated_objects(tmp_path):
     loaded = load_config(write(tmp_path, rich()))
     again = Datasets(interactions=loaded.datasets.interactions, items=loaded.datasets.items)
     assert again.interactions == loaded.datasets.interactions
+
+
+@pytest.fixture
+def ascii_locale():
+    """A process whose locale encoding is ASCII (LC_CTYPE=C without Python's UTF-8 mode), restored afterwards."""
+    old = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        encoding = locale.getpreferredencoding(False)
+        assert codecs.lookup(encoding).name == "ascii", f"needs an ASCII locale encoding, got {encoding} (PYTHONUTF8?)"
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, old)
+
+
+def test_the_file_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    cfg = rich()
+    cfg["filters"][0]["expression"] = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("vue-complète")'
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("# Pipeline für das Café\n" + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")  # fmt: skip
+    loaded = load_config(path)
+    assert loaded.filters[0].expression == 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("vue-complète")'
