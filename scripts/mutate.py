@@ -2,9 +2,8 @@
 
 Runs mutmut (pinned in requirements-mutate.txt) over the modules that guard data and deployments, each guard in a
 throwaway copy of the repository of its own and against its own fast tests only, and prints killed / survived per
-module. A surviving mutant is
-a change to the code that no test noticed. Survivors judged equivalent (they change no behaviour) are listed with
-their reason in docs/testing.md; every other survivor is printed with its diff.
+module. A surviving mutant is a change to the code that no test noticed. Survivors judged equivalent (they change no
+behaviour) are listed with their reason in docs/testing.md; every other survivor is printed with its diff.
 
 mutmut derives module names from file paths under ``src/``, so the copy moves ``plugins/personalize_ops`` there.
 
@@ -177,7 +176,7 @@ def signature(dest: Path, mutant: str) -> str:
     return f"{func}: -{' '.join(old)} / +{' '.join(new)}"
 
 
-def run_guard(guard: Guard, max_children: int, keep: bool) -> tuple[Path, dict[str, str]]:
+def run_guard(guard: Guard, max_children: int) -> tuple[Path, dict[str, str]]:
     """Mutate one guard's module in a copy of its own, against that guard's tests only: mutmut runs every selected
     test that reaches a mutated function, so in a shared run one guard's tests (prepare's, say) could kill another
     guard's mutants and make its own tests look stronger than they are."""
@@ -188,7 +187,7 @@ def run_guard(guard: Guard, max_children: int, keep: bool) -> tuple[Path, dict[s
     status = dict(re.findall(r"^\s*(\S+): (\S.*?)\s*$", mutmut(work, "results", "--all", "true"), re.M))
     if status and set(status.values()) == {"not checked"}:
         raise SystemExit(f"{guard.name}: mutmut checked no mutant: its clean run of the guard's tests failed; run "
-                         f"them in {work / 'mutants'} to see why (add --keep to keep the copy)")  # fmt: skip
+                         f"them in {work / 'mutants'} (kept) to see why")  # fmt: skip
     return work, status
 
 
@@ -207,7 +206,7 @@ def main() -> int:
     known, results = equivalents(), []
     for guard in guards:
         try:
-            work, status = run_guard(guard, args.max_children, args.keep)
+            work, status = run_guard(guard, args.max_children)
         except BaseException:  # interrupted or failed: the guards done so far still get their table
             if results:
                 report(results)

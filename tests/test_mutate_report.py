@@ -23,18 +23,19 @@ def _status(killed: int, other: int) -> dict[str, str]:
     return status
 
 
-def _verdict(status: dict[str, str], guard=GUARD) -> int:
-    return mutate.report([mutate.tally(Path("unused"), guard, status, set())])  # no survivor: no diff is read
+def _verdict(*runs: tuple) -> int:
+    """report() over (guard, status) pairs; no survivor among them, so no mutant's diff is read."""
+    return mutate.report([mutate.tally(Path("unused"), guard, status, set()) for guard, status in runs])
 
 
 def test_a_guard_without_mutants_is_a_miss(capsys):
-    assert _verdict({}) == 1
+    assert _verdict((GUARD, {})) == 1
     assert "MISSED" in capsys.readouterr().out
 
 
 def test_the_target_counts_unreached_mutants_against_the_guard(capsys):
-    assert _verdict(_status(9, 1)) == 0  # 90%
-    assert _verdict(_status(8, 2)) == 1  # 80%: "no tests" are not killed
+    assert _verdict((GUARD, _status(9, 1))) == 0  # 90%
+    assert _verdict((GUARD, _status(8, 2))) == 1  # 80%: "no tests" are not killed
     assert "80.0%" in capsys.readouterr().out
 
 
@@ -47,11 +48,9 @@ def test_a_guard_counts_only_the_mutants_of_its_own_module(capsys):
 def test_one_missed_guard_fails_the_run_and_every_guard_is_in_the_table(capsys):
     strict = mutate.Guard("strict", "metrics/gate.py", (), 1.0)
     gate = {f"personalize_ops.metrics.gate.x_decide__mutmut_{i}": "killed" for i in range(3)}
-    assert mutate.report([mutate.tally(Path("unused"), g, s, set())
-                          for g, s in ((GUARD, _status(9, 0)), (strict, gate))]) == 0  # fmt: skip
+    assert _verdict((GUARD, _status(9, 0)), (strict, gate)) == 0
     gate["personalize_ops.metrics.gate.x_decide__mutmut_9"] = "no tests"
-    assert mutate.report([mutate.tally(Path("unused"), g, s, set())
-                          for g, s in ((GUARD, _status(9, 0)), (strict, gate))]) == 1  # fmt: skip
+    assert _verdict((GUARD, _status(9, 0)), (strict, gate)) == 1
     out = capsys.readouterr().out
     assert "demo " in out and "strict " in out and "75.0%" in out
 

@@ -5,6 +5,7 @@ partition work) runs on a few thousand values and is checked against a plain Pyt
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -190,8 +191,6 @@ def test_two_counters_in_one_folder_count_their_own_values(tmp_path, small_buffe
 
 
 def test_map_holds_at_most_workers_partitions_at_once(tmp_path, small_buffers):
-    import time
-
     part = spill.HashPartitions(tmp_path, "k", 16)
     part.append(_hashes(np.random.default_rng(2), 4000, 4000))
     lock, active, peak = threading.Lock(), [0], [0]
@@ -219,8 +218,6 @@ def test_spool_keeps_small_chunks_together_in_a_new_nested_folder(tmp_path, smal
 
 
 def test_serial_uses_one_thread_and_returns_while_the_previous_call_runs():
-    import time
-
     threads, release = set(), threading.Event()
 
     def slow(i: int) -> None:
